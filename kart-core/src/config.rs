@@ -1,0 +1,370 @@
+//! `kart.toml` and the settings of a run. Precedence everywhere: command line > environment >
+//! config file > declared default.
+//!
+//! ```toml
+//! [core]
+//! workspace = "workspace"   # KART_WORKSPACE
+//! workers = 4               # KART_WORKERS
+//! fsync = true              # KART_FSYNC
+//!
+//! [scheduler]
+//! retry_count = 3           # KART_RETRY_COUNT
+//! retry_delay = "10s"       # KART_RETRY_DELAY (a number is seconds)
+//!
+//! [worker]
+//! keep_alive = false        # KART_KEEP_ALIVE
+//!
+//! [redis]
+//! host = "localhost"        # KART_REDIS_HOST
+//! port = 6379               # KART_REDIS_PORT
+//!
+//! [resources]
+//! warehouse_db = 2
+//!
+//! [SomeReport]              # parameter defaults for one task family
+//! date = "2015-01-01"       # KART_SOME_REPORT__DATE
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::param::{Duration, Param};
+use crate::{Error, Result};
+
+/// File name looked up in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "kart.toml";
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "KART_CONFIG";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoreSection {
+    workspace: Option<PathBuf>,
+    workers: Option<usize>,
+    fsync: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchedulerSection {
+    retry_count: Option<u32>,
+    retry_delay: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerSection {
+    keep_alive: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedisSection {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+/// The sections kart itself reads; other top-level tables are task families.
+#[derive(Debug, Default, Deserialize)]
+struct KnownSections {
+    #[serde(default)]
+    core: CoreSection,
+    #[serde(default)]
+    scheduler: SchedulerSection,
+    #[serde(default)]
+    worker: WorkerSection,
+    #[serde(default)]
+    redis: RedisSection,
+    #[serde(default)]
+    resources: BTreeMap<String, u64>,
+}
+
+const KNOWN: &[&str] = &["core", "scheduler", "worker", "redis", "resources"];
+
+/// A parsed `kart.toml` (or an empty one when there is none).
+#[derive(Debug, Default)]
+pub struct Config {
+    path: Option<PathBuf>,
+    text: String,
+    known: KnownSections,
+    families: BTreeMap<String, toml::Table>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// Loads the config: `explicit` (from `--config`), else `$KART_CONFIG`, else `./kart.toml`
+    /// if it exists, else an empty config. A named file that is missing is an error.
+    pub fn discover(explicit: Option<&Path>) -> Result<Self> {
+        let named = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        match named {
+            Some(path) => Self::load(&path),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => Self::load(Path::new(DEFAULT_CONFIG_FILE)),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// Loads and validates one file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let err = |e: toml::de::Error| Error::Config {
+            path: path.to_path_buf(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().trim().replace('\n', " "),
+        };
+        let table: toml::Table = toml::from_str(text).map_err(err)?;
+        let known: KnownSections = toml::from_str(text).map_err(err)?;
+        let mut families = BTreeMap::new();
+        for (name, value) in table {
+            if KNOWN.contains(&name.as_str()) {
+                continue;
+            }
+            match value {
+                toml::Value::Table(t) => {
+                    families.insert(name, t);
+                }
+                _ => {
+                    return Err(Error::Config {
+                        path: path.to_path_buf(),
+                        line: Self::find_line(text, None, &name).unwrap_or(0),
+                        message: format!("top-level key `{name}` must be a section like [{name}]"),
+                    })
+                }
+            }
+        }
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            text: text.to_string(),
+            known,
+            families,
+        })
+    }
+
+    /// The file this came from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Parameter defaults set for a family (`[Family]` section).
+    pub fn family(&self, family: &str) -> Option<&toml::Table> {
+        self.families.get(family)
+    }
+
+    /// Every family section, for validation against the registry.
+    pub fn families(&self) -> impl Iterator<Item = (&str, &toml::Table)> {
+        self.families.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Resource limits from `[resources]`.
+    pub fn resources(&self) -> &BTreeMap<String, u64> {
+        &self.known.resources
+    }
+
+    /// `path:line` of `key` in `[section]`, for messages.
+    pub fn locate(&self, section: &str, key: &str) -> String {
+        let path = self.path.as_deref().map_or_else(|| DEFAULT_CONFIG_FILE.into(), |p| p.display().to_string());
+        match Self::find_line(&self.text, Some(section), key) {
+            Some(line) => format!("{path}:{line}"),
+            None => path,
+        }
+    }
+
+    /// An error about `key` in `[section]`.
+    pub fn error(&self, section: &str, key: &str, message: String) -> Error {
+        Error::Config {
+            path: self.path.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
+            line: Self::find_line(&self.text, Some(section), key).unwrap_or(0),
+            message,
+        }
+    }
+
+    fn find_line(text: &str, section: Option<&str>, key: &str) -> Option<usize> {
+        let mut in_section = section.is_none();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                let name = t.trim_start_matches('[').split(']').next().unwrap_or("").trim().trim_matches('"');
+                if section.is_none() && name == key {
+                    return Some(i + 1);
+                }
+                in_section = section == Some(name);
+                continue;
+            }
+            if in_section {
+                if let Some((k, _)) = t.split_once('=') {
+                    if k.trim().trim_matches('"') == key {
+                        return Some(i + 1);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Settings given on the command line (or by a program); `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct SettingsOverrides {
+    pub workspace: Option<PathBuf>,
+    pub workers: Option<usize>,
+    pub retry_count: Option<u32>,
+    pub retry_delay: Option<Duration>,
+    pub keep_alive: Option<bool>,
+    pub fsync: Option<bool>,
+    pub redis_host: Option<String>,
+    pub redis_port: Option<u16>,
+}
+
+/// The resolved settings of a run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where outputs go (default `./workspace`).
+    pub workspace: PathBuf,
+    /// Worker threads (default 1).
+    pub workers: usize,
+    /// Retries of a failed task (default 0).
+    pub retry_count: u32,
+    /// Delay before a retry (default 10s).
+    pub retry_delay: Duration,
+    /// Keep waiting for tasks that may become runnable (default false).
+    pub keep_alive: bool,
+    /// fsync every output before renaming it into place (default true).
+    pub fsync: bool,
+    /// Redis host, when locks go through Redis.
+    pub redis_host: Option<String>,
+    /// Redis port (default 6379 when a host is set).
+    pub redis_port: Option<u16>,
+}
+
+fn env_value<T: Param>(name: &str) -> Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => T::parse_param(&v).map(Some).map_err(|message| Error::InvalidOption {
+            what: format!("environment variable {name}={v:?}"),
+            message,
+        }),
+        _ => Ok(None),
+    }
+}
+
+impl Settings {
+    /// Resolves each setting: `cli`, then environment (`KART_*`), then `config`, then default.
+    pub fn resolve(cli: &SettingsOverrides, config: &Config) -> Result<Self> {
+        let k = &config.known;
+        let workers = cli
+            .workers
+            .or(env_value::<usize>("KART_WORKERS")?)
+            .or(k.core.workers)
+            .unwrap_or(1);
+        if workers == 0 {
+            return Err(Error::InvalidOption {
+                what: "workers".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(Settings {
+            workspace: cli
+                .workspace
+                .clone()
+                .or(env_value::<String>("KART_WORKSPACE")?.map(PathBuf::from))
+                .or(k.core.workspace.clone())
+                .unwrap_or_else(|| PathBuf::from("workspace")),
+            workers,
+            retry_count: cli
+                .retry_count
+                .or(env_value("KART_RETRY_COUNT")?)
+                .or(k.scheduler.retry_count)
+                .unwrap_or(0),
+            retry_delay: cli
+                .retry_delay
+                .or(env_value("KART_RETRY_DELAY")?)
+                .or(k.scheduler.retry_delay)
+                .unwrap_or(Duration::from_secs(10)),
+            keep_alive: cli
+                .keep_alive
+                .or(env_value("KART_KEEP_ALIVE")?)
+                .or(k.worker.keep_alive)
+                .unwrap_or(false),
+            fsync: cli.fsync.or(env_value("KART_FSYNC")?).or(k.core.fsync).unwrap_or(true),
+            redis_host: cli
+                .redis_host
+                .clone()
+                .or(env_value("KART_REDIS_HOST")?)
+                .or(k.redis.host.clone()),
+            redis_port: cli.redis_port.or(env_value("KART_REDIS_PORT")?).or(k.redis.port),
+        })
+    }
+}
+
+/// The environment variable that sets parameter `param` of `family`:
+/// `KART_<FAMILY>__<PARAM>` in upper snake case, e.g. `KART_SOME_REPORT__DATE`.
+///
+/// ```
+/// assert_eq!(kart_core::config::param_env_var("SomeReport", "date"), "KART_SOME_REPORT__DATE");
+/// ```
+pub fn param_env_var(family: &str, param: &str) -> String {
+    format!("KART_{}__{}", upper_snake(family), param.to_ascii_uppercase())
+}
+
+fn upper_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = Config::parse("[core]\nworkers = 2\n[scheduler\n", Path::new("k.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("bad config k.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn type_errors_name_the_line() {
+        let err = Config::parse("[core]\n\nworkers = \"many\"\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("bad config k.toml:3:"), "{err}");
+        let err = Config::parse("[core]\nwrokers = 2\n", Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("wrokers"), "{err}");
+    }
+
+    #[test]
+    fn family_sections_are_kept() {
+        let c = Config::parse("[SomeReport]\ndate = \"2015-01-01\"\n", Path::new("k.toml")).unwrap();
+        assert_eq!(c.family("SomeReport").unwrap()["date"].as_str(), Some("2015-01-01"));
+        assert_eq!(c.locate("SomeReport", "date"), "k.toml:2");
+    }
+
+    #[test]
+    fn env_var_names() {
+        assert_eq!(param_env_var("TPSReport", "date"), "KART_TPS_REPORT__DATE");
+        assert_eq!(param_env_var("AllReports", "date"), "KART_ALL_REPORTS__DATE");
+    }
+}

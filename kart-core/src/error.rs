@@ -1,0 +1,170 @@
+//! The one error type of the runtime. Every variant carries what a user needs to act on it:
+//! the file, the task, the parameter, the address.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout kart and by task functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in kart, each rendered as one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No registered task has this name.
+    #[error("unknown task `{name}`{}", did_you_mean(.suggestion))]
+    UnknownTask {
+        name: String,
+        suggestion: Option<String>,
+    },
+
+    /// A parameter given on the command line, in the environment or in config is not declared.
+    #[error("unknown parameter `{param}` for task {family}{}", did_you_mean(.suggestion))]
+    UnknownParam {
+        family: String,
+        param: String,
+        suggestion: Option<String>,
+    },
+
+    /// A parameter without default was not given.
+    #[error("missing parameter `--{}` for task {family} (expected {expected})", .param.replace('_', "-"))]
+    MissingParam {
+        family: String,
+        param: String,
+        expected: String,
+    },
+
+    /// A parameter value could not be parsed.
+    #[error("invalid value {given:?} for parameter `{param}` of {family} (from {source_name}): expected {expected}: {reason}")]
+    InvalidParam {
+        family: String,
+        param: String,
+        given: String,
+        expected: String,
+        reason: String,
+        source_name: String,
+    },
+
+    /// The configuration file is malformed.
+    #[error("bad config {}:{line}: {message}", .path.display())]
+    Config {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// An option outside any file (flag, environment variable) is malformed.
+    #[error("invalid {what}: {message}")]
+    InvalidOption { what: String, message: String },
+
+    /// The workspace cannot be created or written.
+    #[error("workspace {} is not writable: {source}", .path.display())]
+    Workspace {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Reading or writing one output failed.
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// A cached output exists but cannot be decoded: it is corrupt or from another version.
+    #[error("corrupt cached output {} of task {task_id}: {message} (delete the file to recompute it)", .path.display())]
+    CorruptOutput {
+        path: PathBuf,
+        task_id: String,
+        message: String,
+    },
+
+    /// A task's output template produced a path that is not allowed.
+    #[error("task {task_id}: invalid output path {path:?}: {message}")]
+    OutputPath {
+        task_id: String,
+        path: String,
+        message: String,
+    },
+
+    /// Two registered tasks share one family name.
+    #[error("task name `{name}` is registered twice: {first} and {second}")]
+    DuplicateTask {
+        name: String,
+        first: String,
+        second: String,
+    },
+
+    /// The dependency graph has a cycle.
+    #[error("dependency cycle: {0}")]
+    Cycle(String),
+
+    /// A task's own code reported failure.
+    #[error("{0}")]
+    Task(String),
+
+    /// A task was cancelled (lost lock, timeout, shutdown).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+}
+
+fn did_you_mean(s: &Option<String>) -> String {
+    match s {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// An error from task code, with a message. Task functions can also return any
+    /// `std::error::Error` through `?`, which converts with its `Display` text.
+    ///
+    /// ```
+    /// let err = kart_core::Error::msg("upstream API returned 503");
+    /// assert_eq!(err.to_string(), "upstream API returned 503");
+    /// ```
+    pub fn msg(message: impl std::fmt::Display) -> Self {
+        Error::Task(message.to_string())
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+macro_rules! from_display {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::Task(e.to_string())
+            }
+        }
+    )*};
+}
+
+// Task code uses `?` on the common error types; each keeps its message.
+from_display!(
+    std::io::Error,
+    std::fmt::Error,
+    std::num::ParseIntError,
+    std::num::ParseFloatError,
+    serde_json::Error,
+    chrono::ParseError,
+    String,
+    &str,
+);
+
+/// Suggests the registered name nearest to `name`, if any is close enough to be a typo.
+pub(crate) fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}

@@ -1,0 +1,190 @@
+//! The one event stream of a run. The scheduler, range tools and locks all report here; sinks
+//! (the JSON-lines file of `--events`, the execution summary, progress) consume it.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::task::TaskId;
+use crate::{Error, Result};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A task was found pending and added to the run.
+    Scheduled,
+    /// A task was found complete and will not run.
+    AlreadyComplete,
+    /// A task started running.
+    Started,
+    /// A task finished and its output is committed.
+    Succeeded,
+    /// A task failed (carries `error` and `attempt`).
+    Failed,
+    /// A failed task will be retried (carries `attempt` and `delay_secs`).
+    Retried,
+    /// A task will not run because a requirement failed (carries `reason`).
+    Skipped,
+    /// A range's delay: instances from the first gap to the window's end.
+    RangeDelay,
+    /// How many instances of a range's window are complete.
+    RangeCompleteCount,
+    /// Which fraction of a range's window is complete.
+    RangeCompleteFraction,
+    /// A lock was acquired.
+    LockAcquired,
+    /// A lock is held elsewhere and this process waits.
+    LockWaiting,
+    /// A lock is held elsewhere and the task fails fast.
+    LockedElsewhere,
+    /// A held lock was lost (expired or deleted).
+    LockLost,
+    /// A lock was released.
+    LockReleased,
+    /// A task defined its own event.
+    Custom,
+}
+
+/// One event, as written to the JSON-lines file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// RFC 3339 UTC time with milliseconds.
+    pub ts: String,
+    /// What happened.
+    pub event: EventKind,
+    /// The task concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Its family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Its parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+    /// The worker (thread) concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// This process.
+    pub pid: u32,
+    /// Event-specific fields (`error`, `attempt`, `key`, `value`, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Event {
+    /// A new event of this kind, stamped now.
+    pub fn new(event: EventKind) -> Self {
+        Event {
+            ts: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            event,
+            task_id: None,
+            family: None,
+            params: None,
+            worker: None,
+            pid: std::process::id(),
+            extra: Map::new(),
+        }
+    }
+    /// Sets the task and family.
+    pub fn task(mut self, id: &TaskId, family: &str) -> Self {
+        self.task_id = Some(id.to_string());
+        self.family = Some(family.to_string());
+        self
+    }
+    /// Sets the parameters.
+    pub fn params(mut self, params: Value) -> Self {
+        self.params = Some(params);
+        self
+    }
+    /// Sets the worker.
+    pub fn worker(mut self, worker: &str) -> Self {
+        self.worker = Some(worker.to_string());
+        self
+    }
+    /// Adds a field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+    /// A field added with [`Event::with`].
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.extra.get(key)
+    }
+}
+
+/// Something that consumes events.
+pub trait EventSink: Send + Sync {
+    /// Called for every event, in order, from any thread.
+    fn handle(&self, event: &Event);
+}
+
+/// The run's event stream: every event goes to every sink.
+#[derive(Clone, Default)]
+pub struct Events {
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl Events {
+    /// A stream with no sinks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a sink.
+    pub fn add(&mut self, sink: Arc<dyn EventSink>) {
+        self.sinks.push(sink);
+    }
+    /// Sends an event to every sink.
+    pub fn emit(&self, event: Event) {
+        tracing::debug!(event = ?event.event, task = event.task_id.as_deref().unwrap_or(""), "event");
+        for sink in &self.sinks {
+            sink.handle(&event);
+        }
+    }
+}
+
+/// Appends events as JSON lines to a file (`--events FILE`). Each line is written with one
+/// `write` on an append-mode file, so several processes can share one file.
+pub struct JsonLinesSink {
+    file: Mutex<File>,
+    path: PathBuf,
+}
+
+impl JsonLinesSink {
+    /// Opens (creating) `path` for appending.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory for events file", dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open events file", &path, e))?;
+        Ok(JsonLinesSink {
+            file: Mutex::new(file),
+            path,
+        })
+    }
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl EventSink for JsonLinesSink {
+    fn handle(&self, event: &Event) {
+        let mut line = serde_json::to_vec(event).expect("events always serialize");
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = file.write_all(&line) {
+            tracing::warn!("cannot append to events file {}: {e}", self.path.display());
+        }
+    }
+}

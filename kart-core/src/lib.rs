@@ -1,0 +1,79 @@
+//! kart's runtime: parameters, targets, the registry, the scheduler and its event stream.
+//!
+//! Tasks are ordinary functions marked with [`task`]:
+//!
+//! ```
+//! use kart_core::chrono::NaiveDate;
+//!
+//! /// Sales of one day.
+//! #[kart_core::task(output = "sales/{date}.json")]
+//! fn daily_sales(date: NaiveDate) -> kart_core::Result<u64> {
+//!     Ok(42)
+//! }
+//!
+//! /// The week's sales, from seven daily ones.
+//! #[kart_core::task]
+//! fn weekly_sales(
+//!     end: NaiveDate,
+//!     #[requires((0..7).map(|i| DailySales { date: end - chrono::Days::new(i) }).collect::<Vec<_>>())]
+//!     days: Vec<u64>,
+//! ) -> kart_core::Result<u64> {
+//!     Ok(days.iter().sum())
+//! }
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let ws = kart_core::Workspace::local(dir.path()).unwrap();
+//! let end = NaiveDate::from_ymd_opt(2015, 1, 7).unwrap();
+//! let report = kart_core::build(vec![WeeklySales { end }.into()], &ws, &Default::default()).unwrap();
+//! assert!(report.success());
+//! assert_eq!(report.tasks.len(), 8);
+//! ```
+
+pub mod config;
+mod error;
+pub mod event;
+pub mod param;
+pub mod registry;
+pub mod scheduler;
+pub mod summary;
+pub mod target;
+pub mod task;
+
+pub use chrono;
+pub use error::{Error, Result};
+pub use event::{Event, EventKind, EventSink, Events};
+pub use kart_macros::task;
+pub use param::{Duration, Month, Param, ParamKind};
+pub use registry::{registry, TaskEntry};
+pub use scheduler::RunOptions;
+pub use summary::RunReport;
+pub use target::{Format, Target, Workspace};
+pub use task::{AnyTask, DynTask, Requirement, RunContext, TaskDef, TaskId};
+
+/// Builds and runs `tasks` with no event sinks: the programmatic entry point.
+pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
+    let events = Events::new();
+    let graph = scheduler::Graph::build(&tasks, ws, &events)?;
+    Ok(scheduler::run(graph, ws, &events, opts))
+}
+
+/// Support for generated code; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::param::{Param, ParamKind, ParamList};
+    pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
+    pub use crate::target::Format;
+    pub use crate::task::{AnyTask, Requirement, RunContext, TaskDef, TaskSpec};
+    pub use crate::{Error, Result};
+    pub use inventory;
+    pub use serde;
+    pub use serde_json;
+
+    /// Compile-time check that a parameter type implements [`Param`]; the error points at the type.
+    pub const fn assert_param<T: Param>() {}
+
+    /// Turns a task function's error into kart's.
+    pub fn into_error<E: Into<crate::Error>>(e: E) -> crate::Error {
+        e.into()
+    }
+}

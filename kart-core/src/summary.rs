@@ -1,0 +1,143 @@
+//! What a run did: per-task outcomes and the execution summary printed at the end, in the
+//! spirit of Luigi's ("Scheduled 12 tasks of which: ...").
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::task::TaskId;
+
+/// How one task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// Complete before the run; not run.
+    AlreadyComplete,
+    /// Ran and committed its output.
+    Succeeded,
+    /// Failed (after any retries), with the last error.
+    Failed(String),
+    /// Not run, with the reason.
+    Skipped(String),
+}
+
+/// One task's line in the report.
+#[derive(Debug, Clone)]
+pub struct TaskReport {
+    /// Its id.
+    pub id: TaskId,
+    /// Its family.
+    pub family: &'static str,
+    /// `Family(params)`.
+    pub display: String,
+    /// How many times it ran.
+    pub attempts: u32,
+    /// How it ended.
+    pub outcome: TaskOutcome,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Every task of the graph.
+    pub tasks: Vec<TaskReport>,
+    roots: Vec<usize>,
+    /// Extra lines for the summary (e.g. range metrics).
+    pub notes: Vec<String>,
+}
+
+const LISTED_PER_GROUP: usize = 5;
+
+impl RunReport {
+    pub(crate) fn new(tasks: Vec<TaskReport>, roots: Vec<usize>) -> Self {
+        RunReport {
+            tasks,
+            roots,
+            notes: Vec::new(),
+        }
+    }
+
+    /// True when every requested task is complete.
+    pub fn success(&self) -> bool {
+        self.roots
+            .iter()
+            .all(|&i| matches!(self.tasks[i].outcome, TaskOutcome::AlreadyComplete | TaskOutcome::Succeeded))
+    }
+
+    /// Number of tasks that ended with this kind of outcome.
+    pub fn count(&self, pred: impl Fn(&TaskOutcome) -> bool) -> usize {
+        self.tasks.iter().filter(|t| pred(&t.outcome)).count()
+    }
+
+    /// The requested tasks.
+    pub fn roots(&self) -> impl Iterator<Item = &TaskReport> {
+        self.roots.iter().map(|&i| &self.tasks[i])
+    }
+
+    /// The human summary: counts, grouped by family, failures with their first error line.
+    pub fn summary(&self) -> String {
+        let mut groups: [(&str, Vec<&TaskReport>); 4] = [
+            ("were already complete", Vec::new()),
+            ("ran successfully", Vec::new()),
+            ("failed", Vec::new()),
+            ("were not run because a requirement failed", Vec::new()),
+        ];
+        for t in &self.tasks {
+            let g = match t.outcome {
+                TaskOutcome::AlreadyComplete => 0,
+                TaskOutcome::Succeeded => 1,
+                TaskOutcome::Failed(_) => 2,
+                TaskOutcome::Skipped(_) => 3,
+            };
+            groups[g].1.push(t);
+        }
+        let mut out = String::from("===== kart execution summary =====\n");
+        let n = self.tasks.len();
+        let _ = writeln!(out, "Scheduled {n} task{} of which:", if n == 1 { "" } else { "s" });
+        for (label, tasks) in &groups {
+            if tasks.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "* {} {label}:", tasks.len());
+            let mut by_family: BTreeMap<&str, Vec<&TaskReport>> = BTreeMap::new();
+            for t in tasks {
+                by_family.entry(t.family).or_default().push(t);
+            }
+            for (family, ts) in by_family {
+                if let [t] = ts.as_slice() {
+                    let _ = writeln!(out, "    - {}{}", t.display, detail(t));
+                    continue;
+                }
+                let _ = writeln!(out, "    - {} {family}", ts.len());
+                for t in ts.iter().take(LISTED_PER_GROUP) {
+                    let _ = writeln!(out, "        {}{}", t.display, detail(t));
+                }
+                if ts.len() > LISTED_PER_GROUP {
+                    let _ = writeln!(out, "        ... and {} more", ts.len() - LISTED_PER_GROUP);
+                }
+            }
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "{note}");
+        }
+        let verdict = if !self.success() {
+            "This progress looks :( because not every requested task is complete"
+        } else if groups[2].1.is_empty() {
+            "This progress looks :) because there were no failed tasks"
+        } else {
+            "This progress looks :| because the requested tasks are complete but some tasks failed"
+        };
+        let _ = writeln!(out, "\n{verdict}");
+        out.push_str("===== kart execution summary =====\n");
+        out
+    }
+}
+
+fn detail(t: &TaskReport) -> String {
+    match &t.outcome {
+        TaskOutcome::Failed(e) => {
+            let first = e.lines().next().unwrap_or("");
+            let tries = if t.attempts > 1 { format!(" after {} attempts", t.attempts) } else { String::new() };
+            format!(": {first}{tries}")
+        }
+        _ => String::new(),
+    }
+}

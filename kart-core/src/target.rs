@@ -1,0 +1,293 @@
+//! Where outputs live: a [`Workspace`] over a [`Store`] (the local filesystem today; the trait
+//! is shaped for object stores: whole-object put, get, head, list one prefix), and the
+//! [`Target`] of one output. Every write is atomic.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// How an output is serialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Pretty JSON (the default): readable, diffable.
+    Json,
+    /// MessagePack: compact binary, self-describing.
+    MessagePack,
+}
+
+impl Format {
+    /// File extension used in default output paths.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::MessagePack => "msgpack",
+        }
+    }
+
+    /// Serializes a value.
+    pub fn encode<T: Serialize>(self, value: &T) -> std::result::Result<Vec<u8>, String> {
+        match self {
+            Format::Json => {
+                let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+                bytes.push(b'\n');
+                Ok(bytes)
+            }
+            Format::MessagePack => rmp_serde::to_vec_named(value).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Deserializes a value; the error says what is wrong with the bytes.
+    pub fn decode<T: DeserializeOwned>(self, bytes: &[u8]) -> std::result::Result<T, String> {
+        match self {
+            Format::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+            Format::MessagePack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Storage behind a workspace. Keys are `/`-separated relative paths.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Full location of a key, for messages (a path or URL).
+    fn location(&self, key: &str) -> String;
+    /// Whether the object exists.
+    fn exists(&self, key: &str) -> Result<bool>;
+    /// The whole object.
+    fn read(&self, key: &str) -> Result<Vec<u8>>;
+    /// Replaces the object atomically: readers see the old object or the new one, never a part.
+    fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()>;
+    /// Removes the object; absent is fine.
+    fn remove(&self, key: &str) -> Result<()>;
+    /// Names of the objects directly under `dir` (`""` for the root); absent dir is empty.
+    fn list_dir(&self, dir: &str) -> Result<HashSet<String>>;
+}
+
+/// Rejects keys that would escape the workspace or are not plain relative paths.
+pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
+    if key.is_empty() {
+        return Err("empty path".into());
+    }
+    if key.starts_with('/') || key.contains('\\') {
+        return Err("must be a relative path with `/` separators".into());
+    }
+    if key.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return Err("must not contain empty, `.` or `..` components".into());
+    }
+    Ok(())
+}
+
+/// Local filesystem store rooted at a directory.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl LocalStore {
+    /// A store at `root`, creating it if needed.
+    pub fn create(root: impl Into<PathBuf>, fsync: bool) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|source| Error::Workspace {
+            path: root.clone(),
+            source,
+        })?;
+        // Probe writability now so the user hears about it before any task runs.
+        tempfile::Builder::new()
+            .prefix(".kart-probe")
+            .tempfile_in(&root)
+            .map_err(|source| Error::Workspace {
+                path: root.clone(),
+                source,
+            })?;
+        Ok(LocalStore { root, fsync })
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+}
+
+impl Store for LocalStore {
+    fn location(&self, key: &str) -> String {
+        self.path(key).display().to_string()
+    }
+
+    fn exists(&self, key: &str) -> Result<bool> {
+        let path = self.path(key);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("cannot check", path, e)),
+        }
+    }
+
+    fn read(&self, key: &str) -> Result<Vec<u8>> {
+        let path = self.path(key);
+        std::fs::read(&path).map_err(|e| Error::io("cannot read", path, e))
+    }
+
+    fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()> {
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // A hidden sibling in the same directory: the rename is atomic and the temp file never
+        // matches an output path. Dropping it on any error removes it.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
+        tmp.write_all(data).map_err(|e| Error::io("cannot write", &path, e))?;
+        if self.fsync {
+            tmp.as_file().sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
+        }
+        tmp.persist(&path).map_err(|e| Error::io("cannot rename into place", &path, e.error))?;
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        let path = self.path(key);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("cannot remove", path, e)),
+        }
+    }
+
+    fn list_dir(&self, dir: &str) -> Result<HashSet<String>> {
+        let path = if dir.is_empty() { self.root.clone() } else { self.path(dir) };
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) => return Err(Error::io("cannot list", path, e)),
+        };
+        let mut names = HashSet::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("cannot list", &path, e))?;
+            names.insert(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+}
+
+/// The place all outputs of a run are written to.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let ws = kart_core::Workspace::local(dir.path()).unwrap();
+/// ws.target("a/b.json").write_atomic(b"{}").unwrap();
+/// assert!(ws.exists("a/b.json").unwrap());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    store: Arc<dyn Store>,
+    root: String,
+}
+
+impl Workspace {
+    /// A workspace on the local filesystem (created if missing), with fsync on every write.
+    pub fn local(root: impl AsRef<Path>) -> Result<Self> {
+        Self::local_with(root, true)
+    }
+
+    /// A local workspace; `fsync = false` trades crash durability for speed (the rename is
+    /// still atomic, so no partial output is ever visible).
+    pub fn local_with(root: impl AsRef<Path>, fsync: bool) -> Result<Self> {
+        let root = root.as_ref();
+        Ok(Workspace {
+            store: Arc::new(LocalStore::create(root, fsync)?),
+            root: root.display().to_string(),
+        })
+    }
+
+    /// A workspace over any store.
+    pub fn with_store(store: Arc<dyn Store>, root: impl Into<String>) -> Self {
+        Workspace { store, root: root.into() }
+    }
+
+    /// Where the workspace is (path or URL).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The target at `key`.
+    pub fn target(&self, key: &str) -> Target {
+        Target {
+            store: self.store.clone(),
+            key: key.to_string(),
+        }
+    }
+
+    /// Whether `key` exists.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        self.store.exists(key)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+/// One output location.
+#[derive(Clone, Debug)]
+pub struct Target {
+    store: Arc<dyn Store>,
+    key: String,
+}
+
+impl Target {
+    /// The key relative to the workspace.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    /// Whether it exists: a task is complete when its target exists.
+    pub fn exists(&self) -> Result<bool> {
+        self.store.exists(&self.key)
+    }
+    /// The whole content.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        self.store.read(&self.key)
+    }
+    /// Writes the content atomically.
+    pub fn write_atomic(&self, data: &[u8]) -> Result<()> {
+        self.store.write_atomic(&self.key, data)
+    }
+    /// Removes it.
+    pub fn remove(&self) -> Result<()> {
+        self.store.remove(&self.key)
+    }
+    /// The location, for messages.
+    pub fn path_for_display(&self) -> PathBuf {
+        PathBuf::from(self.store.location(&self.key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape() {
+        assert!(check_key("a/b.json").is_ok());
+        for bad in ["", "/etc/x", "a/../b", "a//b", "./a", "a\\b"] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn atomic_write_leaves_only_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::local(dir.path()).unwrap();
+        ws.target("x/y.json").write_atomic(b"1").unwrap();
+        let names = ws.store().list_dir("x").unwrap();
+        assert_eq!(names, HashSet::from(["y.json".to_string()]));
+    }
+}

@@ -1,0 +1,130 @@
+//! Rules across options and arguments. Every violation is recorded with its span; expansion
+//! only runs when there are none.
+
+use quote::ToTokens;
+use syn::Type;
+
+use crate::ctxt::Errors;
+use crate::parse::{ArgKind, Returns, TaskFn};
+use crate::template::{self, Segment};
+
+pub fn task(t: &TaskFn, errors: &mut Errors) {
+    if let Some(name) = &t.options.name {
+        if syn::parse_str::<syn::Ident>(&name.value()).is_err() {
+            errors.error_spanned_by(name, format!("task name {:?} is not a valid Rust identifier", name.value()));
+        }
+    }
+    let mut contexts = 0;
+    for arg in &t.args {
+        match &arg.kind {
+            ArgKind::Param(opts) => {
+                param_type(&arg.ty, errors);
+                if !opts.significant && opts.default.is_none() {
+                    // Allowed: an insignificant parameter may still be required.
+                }
+            }
+            ArgKind::Requires(_) => {
+                if let Some(span) = t.options.wrapper {
+                    errors.push(syn::Error::new(
+                        span,
+                        "a wrapper returns the tasks it requires and loads no inputs: remove #[requires] arguments or `wrapper`",
+                    ));
+                }
+            }
+            ArgKind::Context => {
+                contexts += 1;
+                if contexts > 1 {
+                    errors.error_spanned_by(&arg.ty, "only one `&RunContext` argument is allowed");
+                }
+            }
+        }
+    }
+    if t.options.wrapper.is_some() {
+        wrapper(t, errors);
+    }
+    if let Some(output) = &t.options.output {
+        output_template(t, output, errors);
+    }
+}
+
+fn wrapper(t: &TaskFn, errors: &mut Errors) {
+    if let Some(output) = &t.options.output {
+        errors.error_spanned_by(output, "a wrapper has no output of its own: remove `output`");
+    }
+    if let Some((_, span)) = t.options.format {
+        errors.push(syn::Error::new(span, "a wrapper has no output of its own: remove `format`"));
+    }
+    match &t.returns {
+        Returns::Plain(_) => {}
+        Returns::Unit => errors.error_spanned_by(
+            &t.item.sig.ident,
+            "a wrapper returns the tasks it requires: add `-> Vec<kart_core::AnyTask>` and return `kart_core::tasks![...]`",
+        ),
+        Returns::Result(_) => errors.error_spanned_by(
+            &t.item.sig.output,
+            "a wrapper returns the tasks it requires directly, not a Result: `-> Vec<kart_core::AnyTask>`",
+        ),
+    }
+}
+
+fn output_template(t: &TaskFn, output: &syn::LitStr, errors: &mut Errors) {
+    let segments = match template::parse(&output.value()) {
+        Ok(s) => s,
+        Err(message) => return errors.error_spanned_by(output, message),
+    };
+    let params: Vec<_> = t
+        .args
+        .iter()
+        .filter_map(|a| match &a.kind {
+            ArgKind::Param(opts) => Some((a.ident.to_string(), opts.significant)),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+    let mut used = Vec::new();
+    for seg in &segments {
+        if let Segment::Param { name, .. } = seg {
+            match params.iter().find(|(n, _)| n == name) {
+                None => errors.error_spanned_by(
+                    output,
+                    format!(
+                        "output template names `{{{name}}}`, which is not a parameter of `{}`; parameters: {}",
+                        t.item.sig.ident,
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    ),
+                ),
+                Some((_, false)) => errors.error_spanned_by(
+                    output,
+                    format!("output template names `{{{name}}}`, which is `significant = false`: the path must depend only on significant parameters"),
+                ),
+                Some(_) => used.push(name.as_str()),
+            }
+        }
+    }
+    for (name, significant) in &params {
+        if *significant && !used.contains(&name.as_str()) {
+            errors.error_spanned_by(
+                output,
+                format!("output template does not mention parameter `{{{name}}}`: instances differing only in `{name}` would write the same file (add it, or mark it `#[param(significant = false)]`)"),
+            );
+        }
+    }
+}
+
+/// Types that can never be parameters, caught before the trait check for a clearer message.
+fn param_type(ty: &Type, errors: &mut Errors) {
+    let hint = match ty {
+        Type::Path(p) if p.qself.is_none() => return,
+        Type::Paren(p) => return param_type(&p.elem, errors),
+        Type::Group(g) => return param_type(&g.elem, errors),
+        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => "use `String` instead of `&str`",
+        Type::Reference(_) => "parameters are owned values: drop the `&`",
+        Type::Tuple(_) => "use separate arguments instead of a tuple",
+        Type::Array(_) | Type::Slice(_) => "use `Vec<T>` for a list",
+        _ => "see kart_core::Param for the supported types",
+    };
+    errors.error_spanned_by(
+        ty,
+        format!("unsupported parameter type `{}`: {hint}", ty.to_token_stream().to_string().replace(" ", "")),
+    );
+}
