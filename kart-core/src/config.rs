@@ -100,23 +100,24 @@ impl Config {
     /// Loads the config: `explicit` (from `--config`), else `$KART_CONFIG`, else `./kart.toml`
     /// if it exists, else an empty config. A named file that is missing is an error.
     pub fn discover(explicit: Option<&Path>) -> Result<Self> {
-        let named = explicit
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        let named = explicit.map(Path::to_path_buf).or_else(|| {
+            std::env::var_os(CONFIG_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
         match named {
             Some(path) => Self::load(&path),
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => Self::load(Path::new(DEFAULT_CONFIG_FILE)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Self::load(Path::new(DEFAULT_CONFIG_FILE))
+            }
             None => Ok(Config::default()),
         }
     }
 
     /// Loads and validates one file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read config file", path, e))?;
         Self::parse(&text, path)
     }
 
@@ -177,7 +178,10 @@ impl Config {
 
     /// `path:line` of `key` in `[section]`, for messages.
     pub fn locate(&self, section: &str, key: &str) -> String {
-        let path = self.path.as_deref().map_or_else(|| DEFAULT_CONFIG_FILE.into(), |p| p.display().to_string());
+        let path = self
+            .path
+            .as_deref()
+            .map_or_else(|| DEFAULT_CONFIG_FILE.into(), |p| p.display().to_string());
         match Self::find_line(&self.text, Some(section), key) {
             Some(line) => format!("{path}:{line}"),
             None => path,
@@ -187,7 +191,10 @@ impl Config {
     /// An error about `key` in `[section]`.
     pub fn error(&self, section: &str, key: &str, message: String) -> Error {
         Error::Config {
-            path: self.path.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
+            path: self
+                .path
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
             line: Self::find_line(&self.text, Some(section), key).unwrap_or(0),
             message,
         }
@@ -198,7 +205,13 @@ impl Config {
         for (i, line) in text.lines().enumerate() {
             let t = line.trim();
             if t.starts_with('[') {
-                let name = t.trim_start_matches('[').split(']').next().unwrap_or("").trim().trim_matches('"');
+                let name = t
+                    .trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches('"');
                 if section.is_none() && name == key {
                     return Some(i + 1);
                 }
@@ -253,10 +266,14 @@ pub struct Settings {
 
 fn env_value<T: Param>(name: &str) -> Result<Option<T>> {
     match std::env::var(name) {
-        Ok(v) if !v.is_empty() => T::parse_param(&v).map(Some).map_err(|message| Error::InvalidOption {
-            what: format!("environment variable {name}={v:?}"),
-            message,
-        }),
+        Ok(v) if !v.is_empty() => {
+            T::parse_param(&v)
+                .map(Some)
+                .map_err(|message| Error::InvalidOption {
+                    what: format!("environment variable {name}={v:?}"),
+                    message,
+                })
+        }
         _ => Ok(None),
     }
 }
@@ -299,13 +316,20 @@ impl Settings {
                 .or(env_value("KART_KEEP_ALIVE")?)
                 .or(k.worker.keep_alive)
                 .unwrap_or(false),
-            fsync: cli.fsync.or(env_value("KART_FSYNC")?).or(k.core.fsync).unwrap_or(true),
+            fsync: cli
+                .fsync
+                .or(env_value("KART_FSYNC")?)
+                .or(k.core.fsync)
+                .unwrap_or(true),
             redis_host: cli
                 .redis_host
                 .clone()
                 .or(env_value("KART_REDIS_HOST")?)
                 .or(k.redis.host.clone()),
-            redis_port: cli.redis_port.or(env_value("KART_REDIS_PORT")?).or(k.redis.port),
+            redis_port: cli
+                .redis_port
+                .or(env_value("KART_REDIS_PORT")?)
+                .or(k.redis.port),
         })
     }
 }
@@ -317,7 +341,11 @@ impl Settings {
 /// assert_eq!(kart_core::config::param_env_var("SomeReport", "date"), "KART_SOME_REPORT__DATE");
 /// ```
 pub fn param_env_var(family: &str, param: &str) -> String {
-    format!("KART_{}__{}", upper_snake(family), param.to_ascii_uppercase())
+    format!(
+        "KART_{}__{}",
+        upper_snake(family),
+        param.to_ascii_uppercase()
+    )
 }
 
 fn upper_snake(name: &str) -> String {
@@ -327,7 +355,10 @@ fn upper_snake(name: &str) -> String {
         if c.is_ascii_uppercase() && i > 0 {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
                 out.push('_');
             }
         }
@@ -342,7 +373,8 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_line() {
-        let err = Config::parse("[core]\nworkers = 2\n[scheduler\n", Path::new("k.toml")).unwrap_err();
+        let err =
+            Config::parse("[core]\nworkers = 2\n[scheduler\n", Path::new("k.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("bad config k.toml:3:"), "{msg}");
     }
@@ -357,14 +389,21 @@ mod tests {
 
     #[test]
     fn family_sections_are_kept() {
-        let c = Config::parse("[SomeReport]\ndate = \"2015-01-01\"\n", Path::new("k.toml")).unwrap();
-        assert_eq!(c.family("SomeReport").unwrap()["date"].as_str(), Some("2015-01-01"));
+        let c =
+            Config::parse("[SomeReport]\ndate = \"2015-01-01\"\n", Path::new("k.toml")).unwrap();
+        assert_eq!(
+            c.family("SomeReport").unwrap()["date"].as_str(),
+            Some("2015-01-01")
+        );
         assert_eq!(c.locate("SomeReport", "date"), "k.toml:2");
     }
 
     #[test]
     fn env_var_names() {
         assert_eq!(param_env_var("TPSReport", "date"), "KART_TPS_REPORT__DATE");
-        assert_eq!(param_env_var("AllReports", "date"), "KART_ALL_REPORTS__DATE");
+        assert_eq!(
+            param_env_var("AllReports", "date"),
+            "KART_ALL_REPORTS__DATE"
+        );
     }
 }

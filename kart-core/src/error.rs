@@ -34,15 +34,8 @@ pub enum Error {
     },
 
     /// A parameter value could not be parsed.
-    #[error("invalid value {given:?} for parameter `{param}` of {family} (from {source_name}): expected {expected}: {reason}")]
-    InvalidParam {
-        family: String,
-        param: String,
-        given: String,
-        expected: String,
-        reason: String,
-        source_name: String,
-    },
+    #[error("{0}")]
+    InvalidParam(Box<InvalidParam>),
 
     /// The configuration file is malformed.
     #[error("bad config {}:{line}: {message}", .path.display())]
@@ -108,6 +101,18 @@ pub enum Error {
     Cancelled(String),
 }
 
+/// Details of [`Error::InvalidParam`].
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value {given:?} for parameter `{param}` of {family} (from {source_name}): expected {expected}: {reason}")]
+pub struct InvalidParam {
+    pub family: String,
+    pub param: String,
+    pub given: String,
+    pub expected: String,
+    pub reason: String,
+    pub source_name: String,
+}
+
 fn did_you_mean(s: &Option<String>) -> String {
     match s {
         Some(s) => format!(" (did you mean `{s}`?)"),
@@ -127,7 +132,8 @@ impl Error {
         Error::Task(message.to_string())
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             action,
             path: path.into(),
@@ -159,7 +165,10 @@ from_display!(
 );
 
 /// Suggests the registered name nearest to `name`, if any is close enough to be a typo.
-pub(crate) fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn nearest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = name.to_lowercase();
     candidates
         .into_iter()

@@ -81,7 +81,9 @@ impl Event {
     /// A new event of this kind, stamped now.
     pub fn new(event: EventKind) -> Self {
         Event {
-            ts: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            ts: chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string(),
             event,
             task_id: None,
             family: None,
@@ -160,7 +162,8 @@ impl JsonLinesSink {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory for events file", dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io("cannot create directory for events file", dir, e))?;
         }
         let file = OpenOptions::new()
             .create(true)

@@ -40,7 +40,7 @@ pub mod target;
 pub mod task;
 
 pub use chrono;
-pub use error::{Error, Result};
+pub use error::{Error, InvalidParam, Result};
 pub use event::{Event, EventKind, EventSink, Events};
 pub use kart_macros::task;
 pub use param::{Duration, Month, Param, ParamKind};
@@ -69,8 +69,7 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    /// Compile-time check that a parameter type implements [`Param`]; the error points at the type.
-    pub const fn assert_param<T: Param>() {}
+    pub use crate::param::{ops, DebugWith, ParamOps};
 
     /// Turns a task function's error into kart's.
     pub fn into_error<E: Into<crate::Error>>(e: E) -> crate::Error {

@@ -73,7 +73,9 @@ pub trait Param: Sized + Clone + fmt::Debug + PartialEq + Send + Sync + 'static 
     fn format_path(&self, spec: Option<&str>) -> Result<String, String> {
         match spec {
             None => Ok(self.to_param_string()),
-            Some(spec) => Err(format!("format spec `{spec}` applies only to date parameters")),
+            Some(spec) => Err(format!(
+                "format spec `{spec}` applies only to date parameters"
+            )),
         }
     }
 }
@@ -170,9 +172,14 @@ impl Param for String {
     }
 }
 
-fn format_checked<D: fmt::Display>(value: impl Fn(&str) -> D, spec: &str) -> Result<String, String> {
+fn format_checked<D: fmt::Display>(
+    value: impl Fn(&str) -> D,
+    spec: &str,
+) -> Result<String, String> {
     // chrono panics when an invalid spec is displayed; reject it first.
-    if chrono::format::StrftimeItems::new(spec).any(|item| matches!(item, chrono::format::Item::Error)) {
+    if chrono::format::StrftimeItems::new(spec)
+        .any(|item| matches!(item, chrono::format::Item::Error))
+    {
         return Err(format!("invalid date format spec `{spec}`"));
     }
     Ok(value(spec).to_string())
@@ -398,10 +405,14 @@ impl FromStr for Duration {
         let mut total = std::time::Duration::ZERO;
         let mut rest = s;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit() && c != '.')
+                .ok_or_else(bad)?;
             let (num, tail) = rest.split_at(digits);
             let value: f64 = num.parse().map_err(|_| bad())?;
-            let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+            let unit_len = tail
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(tail.len());
             let (unit, tail) = tail.split_at(unit_len);
             let scale = match unit {
                 "ms" => 0.001,
@@ -424,7 +435,13 @@ impl fmt::Display for Duration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+            ("ms", 1),
+        ] {
             if ms >= size {
                 write!(f, "{}{unit}", ms / size)?;
                 ms %= size;
@@ -453,6 +470,7 @@ impl Param for Duration {
     }
     fn parse_param(s: &str) -> Result<Self, String> {
         s.parse()
+            .map_err(|_| "not a number followed by ms, s, m, h or d".to_string())
     }
     fn from_json(v: &Value) -> Result<Self, String> {
         match v {
@@ -512,13 +530,16 @@ impl<T: Param> Param for Vec<T> {
     fn parse_param(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.starts_with('[') {
-            let v: Value = serde_json::from_str(s).map_err(|e| format!("expected a JSON array: {e}"))?;
+            let v: Value =
+                serde_json::from_str(s).map_err(|e| format!("expected a JSON array: {e}"))?;
             return Self::from_json(&v);
         }
         if s.is_empty() {
             return Ok(Vec::new());
         }
-        s.split(',').map(|item| T::parse_param(item.trim())).collect()
+        s.split(',')
+            .map(|item| T::parse_param(item.trim()))
+            .collect()
     }
     fn from_json(v: &Value) -> Result<Self, String> {
         match v {
@@ -599,13 +620,69 @@ macro_rules! param_from_str {
                 ::std::string::String::from(::core::stringify!($ty))
             }
             fn parse_param(s: &str) -> ::core::result::Result<Self, ::std::string::String> {
-                <$ty as ::core::str::FromStr>::from_str(s).map_err(|e| ::std::string::ToString::to_string(&e))
+                <$ty as ::core::str::FromStr>::from_str(s)
+                    .map_err(|e| ::std::string::ToString::to_string(&e))
             }
             fn to_json(&self) -> $crate::__private::serde_json::Value {
-                $crate::__private::serde_json::Value::String(::std::string::ToString::to_string(self))
+                $crate::__private::serde_json::Value::String(::std::string::ToString::to_string(
+                    self,
+                ))
             }
         }
     };
+}
+
+/// A parameter type's operations as plain function pointers. Generated code reaches every
+/// parameter operation through [`ops`], so a type that is not a [`Param`] gives one error at
+/// the argument's type instead of one per use.
+#[doc(hidden)]
+pub struct ParamOps<T> {
+    pub clone: fn(&T) -> T,
+    pub eq: fn(&T, &T) -> bool,
+    pub debug: fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result,
+    pub to_json: fn(&T) -> Value,
+    pub from_json: fn(&Value) -> Result<T, String>,
+    pub parse: fn(&str) -> Result<T, String>,
+    pub to_param_string: fn(&T) -> String,
+    pub format_path: fn(&T, Option<&str>) -> Result<String, String>,
+    pub type_name: fn() -> String,
+    pub kind: fn() -> ParamKind,
+}
+
+impl<T> Clone for ParamOps<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for ParamOps<T> {}
+
+#[doc(hidden)]
+pub const fn ops<T: Param>() -> ParamOps<T> {
+    ParamOps {
+        clone: <T as Clone>::clone,
+        eq: <T as PartialEq>::eq,
+        debug: <T as fmt::Debug>::fmt,
+        to_json: T::to_json,
+        from_json: T::from_json,
+        parse: T::parse_param,
+        to_param_string: T::to_param_string,
+        format_path: T::format_path,
+        type_name: T::type_name,
+        kind: T::kind,
+    }
+}
+
+/// Formats a value with a given `Debug` function.
+#[doc(hidden)]
+pub struct DebugWith<'a, T>(
+    pub &'a T,
+    pub fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result,
+);
+
+impl<T> fmt::Debug for DebugWith<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.1)(self.0, f)
+    }
 }
 
 /// Where a raw parameter value came from, for error messages.
@@ -644,9 +721,13 @@ pub enum RawValue {
 impl RawValue {
     /// Types this value as `T`.
     pub fn parse<T: Param>(&self) -> Result<T, String> {
+        self.parse_with(ops::<T>())
+    }
+
+    pub(crate) fn parse_with<T>(&self, ops: ParamOps<T>) -> Result<T, String> {
         match self {
-            RawValue::Text(s) => T::parse_param(s),
-            RawValue::Json(v) => T::from_json(v),
+            RawValue::Text(s) => (ops.parse)(s),
+            RawValue::Json(v) => (ops.from_json)(v),
         }
     }
     /// The value as given, for error messages.

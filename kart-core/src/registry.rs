@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::config::{param_env_var, Config};
-use crate::param::{Param, ParamKind, RawValue, ValueSource};
+use crate::error::InvalidParam;
+use crate::param::{Param, ParamKind, ParamOps, RawValue, ValueSource};
 use crate::task::AnyTask;
 use crate::{Error, Result};
 
@@ -66,7 +67,12 @@ impl TaskEntry {
 
     /// Builds an instance: `given` values first, then class-level flags, environment, config,
     /// and the declared defaults. Unknown names are errors.
-    pub fn instantiate(&self, given: &BTreeMap<String, RawValue>, source: ValueSource, defaults: &ParamDefaults) -> Result<AnyTask> {
+    pub fn instantiate(
+        &self,
+        given: &BTreeMap<String, RawValue>,
+        source: ValueSource,
+        defaults: &ParamDefaults,
+    ) -> Result<AnyTask> {
         for name in given.keys() {
             if self.param(name).is_none() {
                 return Err(self.unknown_param(name));
@@ -108,7 +114,8 @@ impl ParamDefaults {
 
     /// Sets `family.param` as a class-level flag would.
     pub fn set_class_level(&mut self, family: &str, param: &str, value: String) {
-        self.class_level.insert((family.to_string(), param.replace('-', "_")), value);
+        self.class_level
+            .insert((family.to_string(), param.replace('-', "_")), value);
     }
 
     /// The config in use.
@@ -128,13 +135,20 @@ impl ParamDefaults {
         for (family, table) in self.config.families() {
             // Sections for families not linked into this binary are left alone: one config
             // file may serve several pipelines.
-            let Ok(entry) = registry.get(family) else { continue };
+            let Ok(entry) = registry.get(family) else {
+                continue;
+            };
             for key in table.keys() {
                 if entry.param(key).is_none() {
-                    let suggestion = crate::error::nearest(key, entry.params.iter().map(|p| p.name))
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
-                    return Err(self.config.error(family, key, format!("unknown parameter `{key}` for task {family}{suggestion}")));
+                    let suggestion =
+                        crate::error::nearest(key, entry.params.iter().map(|p| p.name))
+                            .map(|s| format!(" (did you mean `{s}`?)"))
+                            .unwrap_or_default();
+                    return Err(self.config.error(
+                        family,
+                        key,
+                        format!("unknown parameter `{key}` for task {family}{suggestion}"),
+                    ));
                 }
             }
         }
@@ -154,45 +168,78 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => serde_json::Value::String(s.clone()),
         toml::Value::Integer(i) => serde_json::Value::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
         toml::Value::Array(a) => serde_json::Value::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        toml::Value::Table(t) => serde_json::Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
 impl ParamSource<'_> {
     /// The value of parameter `name`, if set anywhere above its declared default.
     pub fn value<T: Param>(&self, name: &'static str) -> Result<Option<T>> {
+        self.value_with(name, crate::param::ops::<T>())
+    }
+
+    #[doc(hidden)]
+    pub fn value_with<T>(&self, name: &'static str, ops: ParamOps<T>) -> Result<Option<T>> {
         let family = self.entry.name;
         let (raw, source) = if let Some(raw) = self.given.get(name) {
             (raw.clone(), self.given_source.clone())
-        } else if let Some(text) = self.defaults.class_level.get(&(family.to_string(), name.to_string())) {
+        } else if let Some(text) = self
+            .defaults
+            .class_level
+            .get(&(family.to_string(), name.to_string()))
+        {
             (RawValue::Text(text.clone()), ValueSource::CommandLine)
-        } else if let Some(text) = std::env::var(param_env_var(family, name)).ok().filter(|v| !v.is_empty()) {
-            (RawValue::Text(text), ValueSource::Env(param_env_var(family, name)))
-        } else if let Some(v) = self.defaults.config.family(family).and_then(|t| t.get(name)) {
-            (RawValue::Json(toml_to_json(v)), ValueSource::Config(format!("{} [{family}]", self.defaults.config.locate(family, name))))
+        } else if let Some(text) = std::env::var(param_env_var(family, name))
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            (
+                RawValue::Text(text),
+                ValueSource::Env(param_env_var(family, name)),
+            )
+        } else if let Some(v) = self
+            .defaults
+            .config
+            .family(family)
+            .and_then(|t| t.get(name))
+        {
+            (
+                RawValue::Json(toml_to_json(v)),
+                ValueSource::Config(format!(
+                    "{} [{family}]",
+                    self.defaults.config.locate(family, name)
+                )),
+            )
         } else {
             return Ok(None);
         };
-        raw.parse::<T>().map(Some).map_err(|reason| Error::InvalidParam {
-            family: family.to_string(),
-            param: name.to_string(),
-            given: raw.display(),
-            expected: T::type_name(),
-            reason,
-            source_name: source.to_string(),
+        raw.parse_with(ops).map(Some).map_err(|reason| {
+            Error::InvalidParam(Box::new(InvalidParam {
+                family: family.to_string(),
+                param: name.to_string(),
+                given: raw.display(),
+                expected: (ops.type_name)(),
+                reason,
+                source_name: source.to_string(),
+            }))
         })
     }
 
     /// The error for a required parameter that was not given.
-    pub fn missing<T: Param>(&self, name: &'static str) -> Error {
+    pub fn missing<T>(&self, name: &'static str, ops: ParamOps<T>) -> Error {
         Error::MissingParam {
             family: self.entry.name.to_string(),
             param: name.to_string(),
-            expected: T::type_name(),
+            expected: (ops.type_name)(),
         }
     }
 }
@@ -220,10 +267,13 @@ impl Registry {
 
     /// The family called `name`; unknown names get the nearest registered one suggested.
     pub fn get(&self, name: &str) -> Result<&'static TaskEntry> {
-        self.by_name.get(name).copied().ok_or_else(|| Error::UnknownTask {
-            name: name.to_string(),
-            suggestion: crate::error::nearest(name, self.by_name.keys().copied()),
-        })
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownTask {
+                name: name.to_string(),
+                suggestion: crate::error::nearest(name, self.by_name.keys().copied()),
+            })
     }
 
     /// Every family, sorted by name.

@@ -95,23 +95,27 @@ impl Graph {
         let mut nodes: Vec<Node> = Vec::new();
         let mut index: HashMap<TaskId, usize> = HashMap::new();
         let mut queue = VecDeque::new();
-        let mut add = |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
-            let id = task.id();
-            *index.entry(id.clone()).or_insert_with(|| {
-                nodes.push(Node {
-                    task: task.clone(),
-                    id,
-                    deps: Vec::new(),
-                    dependents: Vec::new(),
-                    remaining: 0,
-                    attempts: 0,
-                    state: State::Pending,
-                });
-                queue.push_back(nodes.len() - 1);
-                nodes.len() - 1
-            })
-        };
-        let root_ids: Vec<usize> = roots.iter().map(|t| add(t, &mut nodes, &mut queue)).collect();
+        let mut add =
+            |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
+                let id = task.id();
+                *index.entry(id.clone()).or_insert_with(|| {
+                    nodes.push(Node {
+                        task: task.clone(),
+                        id,
+                        deps: Vec::new(),
+                        dependents: Vec::new(),
+                        remaining: 0,
+                        attempts: 0,
+                        state: State::Pending,
+                    });
+                    queue.push_back(nodes.len() - 1);
+                    nodes.len() - 1
+                })
+            };
+        let root_ids: Vec<usize> = roots
+            .iter()
+            .map(|t| add(t, &mut nodes, &mut queue))
+            .collect();
 
         while let Some(i) = queue.pop_front() {
             let task = nodes[i].task.clone();
@@ -142,12 +146,21 @@ impl Graph {
         // requirements first, so nested wrappers resolve in one pass.
         for &i in &order {
             let node = &nodes[i];
-            if node.task.is_wrapper() && node.state == State::Pending && node.deps.iter().all(|&d| nodes[d].state == State::AlreadyComplete) {
+            if node.task.is_wrapper()
+                && node.state == State::Pending
+                && node
+                    .deps
+                    .iter()
+                    .all(|&d| nodes[d].state == State::AlreadyComplete)
+            {
                 nodes[i].state = State::AlreadyComplete;
             }
         }
         let mut graph = Graph {
-            order: order.into_iter().filter(|&i| nodes[i].state == State::Pending).collect(),
+            order: order
+                .into_iter()
+                .filter(|&i| nodes[i].state == State::Pending)
+                .collect(),
             nodes,
             roots: root_ids,
         };
@@ -156,15 +169,27 @@ impl Graph {
             let event = match &node.state {
                 State::AlreadyComplete => Event::new(EventKind::AlreadyComplete),
                 State::Pending => Event::new(EventKind::Scheduled),
-                State::Failed(error) => Event::new(EventKind::Failed).with("error", error.as_str()).with("attempt", 0),
+                State::Failed(error) => Event::new(EventKind::Failed)
+                    .with("error", error.as_str())
+                    .with("attempt", 0),
                 _ => continue,
             };
-            events.emit(event.task(&node.id, node.task.family()).params(node.task.params_json()));
-            let remaining = node.deps.iter().filter(|&&d| graph.nodes[d].state != State::AlreadyComplete).count();
+            events.emit(
+                event
+                    .task(&node.id, node.task.family())
+                    .params(node.task.params_json()),
+            );
+            let remaining = node
+                .deps
+                .iter()
+                .filter(|&&d| graph.nodes[d].state != State::AlreadyComplete)
+                .count();
             graph.nodes[i].remaining = remaining;
         }
         // Tasks whose completeness check failed take their dependents down with them.
-        let failed: Vec<usize> = (0..graph.nodes.len()).filter(|&i| matches!(graph.nodes[i].state, State::Failed(_))).collect();
+        let failed: Vec<usize> = (0..graph.nodes.len())
+            .filter(|&i| matches!(graph.nodes[i].state, State::Failed(_)))
+            .collect();
         for i in failed {
             skip_dependents(&mut graph.nodes, i, events);
         }
@@ -207,13 +232,23 @@ fn topological_order(nodes: &[Node]) -> Result<Vec<usize>> {
     }
     if order.len() < nodes.len() {
         // Walk requirements from a node left over until one repeats: that is a cycle.
-        let start = (0..nodes.len()).find(|&i| indegree[i] > 0).expect("a node is left");
+        let start = (0..nodes.len())
+            .find(|&i| indegree[i] > 0)
+            .expect("a node is left");
         let mut path = vec![start];
         let mut cur = start;
         loop {
-            cur = *nodes[cur].deps.iter().find(|&&d| indegree[d] > 0).expect("cycle continues");
+            cur = *nodes[cur]
+                .deps
+                .iter()
+                .find(|&&d| indegree[d] > 0)
+                .expect("cycle continues");
             if let Some(pos) = path.iter().position(|&p| p == cur) {
-                let names: Vec<String> = path[pos..].iter().chain([&cur]).map(|&i| nodes[i].id.to_string()).collect();
+                let names: Vec<String> = path[pos..]
+                    .iter()
+                    .chain([&cur])
+                    .map(|&i| nodes[i].id.to_string())
+                    .collect();
                 return Err(Error::Cycle(names.join(" requires ")));
             }
             path.push(cur);
@@ -251,8 +286,16 @@ struct Shared {
 
 /// Runs the graph to the end and reports what happened.
 pub fn run(graph: Graph, ws: &Workspace, events: &Events, opts: &RunOptions) -> RunReport {
-    let Graph { nodes, roots, order } = graph;
-    let ready: VecDeque<usize> = order.iter().copied().filter(|&i| nodes[i].remaining == 0).collect();
+    let Graph {
+        nodes,
+        roots,
+        order,
+    } = graph;
+    let ready: VecDeque<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| nodes[i].remaining == 0)
+        .collect();
     let shared = Mutex::new(Shared {
         nodes,
         ready,
@@ -263,14 +306,23 @@ pub fn run(graph: Graph, ws: &Workspace, events: &Events, opts: &RunOptions) -> 
     std::thread::scope(|scope| {
         for w in 0..opts.workers.max(1) {
             let (shared, wake) = (&shared, &wake);
-            scope.spawn(move || worker_loop(&format!("worker-{}", w + 1), shared, wake, ws, events, opts));
+            scope.spawn(move || {
+                worker_loop(&format!("worker-{}", w + 1), shared, wake, ws, events, opts)
+            });
         }
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     report(shared.nodes, &roots)
 }
 
-fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, ws: &Workspace, events: &Events, opts: &RunOptions) {
+fn worker_loop(
+    name: &str,
+    shared: &Mutex<Shared>,
+    wake: &Condvar,
+    ws: &Workspace,
+    events: &Events,
+    opts: &RunOptions,
+) {
     loop {
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         let i = loop {
@@ -290,7 +342,11 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, ws: &Workspac
                 return;
             }
             g = match g.retries.peek() {
-                Some(&Reverse((due, _))) => wake.wait_timeout(g, due - now).unwrap_or_else(|p| p.into_inner()).0,
+                Some(&Reverse((due, _))) => {
+                    wake.wait_timeout(g, due - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
                 None => wake.wait(g).unwrap_or_else(|p| p.into_inner()),
             };
         };
@@ -301,7 +357,13 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, ws: &Workspac
         let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
         drop(g);
 
-        events.emit(Event::new(EventKind::Started).task(&id, task.family()).params(task.params_json()).worker(name).with("attempt", attempt));
+        events.emit(
+            Event::new(EventKind::Started)
+                .task(&id, task.family())
+                .params(task.params_json())
+                .worker(name)
+                .with("attempt", attempt),
+        );
         let ctx = RunContext {
             workspace: ws,
             task_id: id.clone(),
@@ -311,20 +373,27 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, ws: &Workspac
             events,
             cancelled: Arc::new(AtomicBool::new(false)),
         };
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::Task(format!("panicked: {msg}")))
-        });
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(Error::Task(format!("panicked: {msg}")))
+            });
 
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
         match result {
             Ok(()) => {
-                events.emit(Event::new(EventKind::Succeeded).task(&id, task.family()).params(task.params_json()).worker(name).with("attempt", attempt));
+                events.emit(
+                    Event::new(EventKind::Succeeded)
+                        .task(&id, task.family())
+                        .params(task.params_json())
+                        .worker(name)
+                        .with("attempt", attempt),
+                );
                 g.nodes[i].state = State::Done;
                 for k in 0..g.nodes[i].dependents.len() {
                     let d = g.nodes[i].dependents[k];
@@ -353,7 +422,8 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, ws: &Workspac
                             .with("delay_secs", opts.retry_delay.as_secs_f64()),
                     );
                     g.nodes[i].state = State::RetryWaiting;
-                    g.retries.push(Reverse((Instant::now() + opts.retry_delay, i)));
+                    g.retries
+                        .push(Reverse((Instant::now() + opts.retry_delay, i)));
                 } else {
                     g.nodes[i].state = State::Failed(error);
                     skip_dependents(&mut g.nodes, i, events);
@@ -378,7 +448,9 @@ fn report(nodes: Vec<Node>, roots: &[usize]) -> RunReport {
                 State::Done => TaskOutcome::Succeeded,
                 State::Failed(e) => TaskOutcome::Failed(e.clone()),
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
-                State::Pending | State::Running | State::RetryWaiting => TaskOutcome::Skipped("never became runnable".into()),
+                State::Pending | State::Running | State::RetryWaiting => {
+                    TaskOutcome::Skipped("never became runnable".into())
+                }
             },
         })
         .collect();

@@ -57,9 +57,12 @@ impl RunReport {
 
     /// True when every requested task is complete.
     pub fn success(&self) -> bool {
-        self.roots
-            .iter()
-            .all(|&i| matches!(self.tasks[i].outcome, TaskOutcome::AlreadyComplete | TaskOutcome::Succeeded))
+        self.roots.iter().all(|&i| {
+            matches!(
+                self.tasks[i].outcome,
+                TaskOutcome::AlreadyComplete | TaskOutcome::Succeeded
+            )
+        })
     }
 
     /// Number of tasks that ended with this kind of outcome.
@@ -91,7 +94,11 @@ impl RunReport {
         }
         let mut out = String::from("===== kart execution summary =====\n");
         let n = self.tasks.len();
-        let _ = writeln!(out, "Scheduled {n} task{} of which:", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "Scheduled {n} task{} of which:",
+            if n == 1 { "" } else { "s" }
+        );
         for (label, tasks) in &groups {
             if tasks.is_empty() {
                 continue;
@@ -135,7 +142,11 @@ fn detail(t: &TaskReport) -> String {
     match &t.outcome {
         TaskOutcome::Failed(e) => {
             let first = e.lines().next().unwrap_or("");
-            let tries = if t.attempts > 1 { format!(" after {} attempts", t.attempts) } else { String::new() };
+            let tries = if t.attempts > 1 {
+                format!(" after {} attempts", t.attempts)
+            } else {
+                String::new()
+            };
             format!(": {first}{tries}")
         }
         _ => String::new(),

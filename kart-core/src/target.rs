@@ -76,7 +76,10 @@ pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
     if key.starts_with('/') || key.contains('\\') {
         return Err("must be a relative path with `/` separators".into());
     }
-    if key.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    if key
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
         return Err("must not contain empty, `.` or `..` components".into());
     }
     Ok(())
@@ -136,7 +139,10 @@ impl Store for LocalStore {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         // A hidden sibling in the same directory: the rename is atomic and the temp file never
         // matches an output path. Dropping it on any error removes it.
         let mut tmp = tempfile::Builder::new()
@@ -144,11 +150,15 @@ impl Store for LocalStore {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
-        tmp.write_all(data).map_err(|e| Error::io("cannot write", &path, e))?;
+        tmp.write_all(data)
+            .map_err(|e| Error::io("cannot write", &path, e))?;
         if self.fsync {
-            tmp.as_file().sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io("cannot sync", &path, e))?;
         }
-        tmp.persist(&path).map_err(|e| Error::io("cannot rename into place", &path, e.error))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io("cannot rename into place", &path, e.error))?;
         Ok(())
     }
 
@@ -162,7 +172,11 @@ impl Store for LocalStore {
     }
 
     fn list_dir(&self, dir: &str) -> Result<HashSet<String>> {
-        let path = if dir.is_empty() { self.root.clone() } else { self.path(dir) };
+        let path = if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(dir)
+        };
         let entries = match std::fs::read_dir(&path) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
@@ -209,7 +223,10 @@ impl Workspace {
 
     /// A workspace over any store.
     pub fn with_store(store: Arc<dyn Store>, root: impl Into<String>) -> Self {
-        Workspace { store, root: root.into() }
+        Workspace {
+            store,
+            root: root.into(),
+        }
     }
 
     /// Where the workspace is (path or URL).

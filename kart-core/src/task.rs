@@ -51,11 +51,13 @@ impl TaskId {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            id.extend(
-                text.chars()
-                    .take(SUMMARY_VALUE_LEN)
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
-            );
+            id.extend(text.chars().take(SUMMARY_VALUE_LEN).map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c
+                } else {
+                    '_'
+                }
+            }));
             id.push('_');
         }
         id.push_str(&hash[..TASK_ID_HASH_LEN]);
@@ -153,7 +155,12 @@ pub trait DynTask: Send + Sync + fmt::Debug {
 }
 
 fn params_object(params: ParamList) -> Value {
-    Value::Object(params.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Value::Object(
+        params
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 /// `Family(a=1, b=x)`.
@@ -206,7 +213,11 @@ impl<T: TaskDef> DynTask for T {
                 path: T::SPEC.output.unwrap_or_default().to_string(),
                 message,
             }),
-            None => Ok(Some(default_output_key(T::SPEC.family, &self.id(), T::SPEC.format))),
+            None => Ok(Some(default_output_key(
+                T::SPEC.family,
+                &self.id(),
+                T::SPEC.format,
+            ))),
         }
     }
     fn requires(&self) -> Vec<AnyTask> {
@@ -218,10 +229,18 @@ impl<T: TaskDef> DynTask for T {
             return Ok(());
         }
         if ctx.is_cancelled() {
-            return Err(Error::Cancelled(format!("{} was cancelled before writing its output", ctx.task_id())));
+            return Err(Error::Cancelled(format!(
+                "{} was cancelled before writing its output",
+                ctx.task_id()
+            )));
         }
-        let key = self.output_key()?.expect("non-wrapper tasks have an output");
-        let bytes = T::SPEC.format.encode(&output).map_err(|message| Error::Task(format!("cannot serialize output: {message}")))?;
+        let key = self
+            .output_key()?
+            .expect("non-wrapper tasks have an output");
+        let bytes = T::SPEC
+            .format
+            .encode(&output)
+            .map_err(|message| Error::Task(format!("cannot serialize output: {message}")))?;
         ctx.workspace().target(&key).write_atomic(&bytes)
     }
 }
@@ -330,18 +349,28 @@ impl<'a> RunContext<'a> {
     }
     /// The loaded output of a required task.
     pub fn load<T: TaskDef>(&self, task: &T) -> Result<T::Output> {
-        let key = DynTask::output_key(task)?.ok_or_else(|| Error::Task(format!("{} is a wrapper and has no output to load", task.display())))?;
+        let key = DynTask::output_key(task)?.ok_or_else(|| {
+            Error::Task(format!(
+                "{} is a wrapper and has no output to load",
+                task.display()
+            ))
+        })?;
         let target = self.workspace.target(&key);
         let bytes = target.read()?;
-        T::SPEC.format.decode(&bytes).map_err(|message| Error::CorruptOutput {
-            path: target.path_for_display(),
-            task_id: DynTask::id(task).to_string(),
-            message,
-        })
+        T::SPEC
+            .format
+            .decode(&bytes)
+            .map_err(|message| Error::CorruptOutput {
+                path: target.path_for_display(),
+                task_id: DynTask::id(task).to_string(),
+                message,
+            })
     }
     /// Sends a custom event to the run's event stream.
     pub fn emit(&self, kind: EventKind, extra: serde_json::Map<String, Value>) {
-        let mut event = Event::new(kind).task(&self.task_id, self.family).worker(&self.worker);
+        let mut event = Event::new(kind)
+            .task(&self.task_id, self.family)
+            .worker(&self.worker);
         event.extra = extra;
         self.events.emit(event);
     }

@@ -26,11 +26,26 @@ pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
         Err(e) => {
             // Keep the user's function (minus kart's argument attributes) so one mistake
             // gives one error, not a cascade of "cannot find function".
-            let item = &parsed.item;
+            let item = user_fn(&parsed);
             let err = e.to_compile_error();
             quote!(#item #err)
         }
     }
+}
+
+/// The user's function as emitted. Parameters shape the id and path even when the body
+/// ignores them (e.g. one only used in `#[requires]`), so they are marked used.
+fn user_fn(t: &TaskFn) -> syn::ItemFn {
+    let mut item = t.item.clone();
+    let touch = t
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Param(_)))
+        .map(|a| &a.ident);
+    item.block
+        .stmts
+        .insert(0, syn::parse_quote!(let _ = (#(&#touch,)*);));
+    item
 }
 
 fn with_errors(input: TokenStream, errors: Errors) -> TokenStream {
@@ -45,13 +60,20 @@ fn private() -> TokenStream {
 /// Type names the macro knows implement `Eq + Hash`, so the struct can derive them.
 fn hashable(ty: &Type) -> bool {
     let Type::Path(p) = ty else { return false };
-    let Some(last) = p.path.segments.last() else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
     let name = last.ident.to_string();
     match name.as_str() {
-        "i8" | "i16" | "i32" | "i64" | "isize" | "u8" | "u16" | "u32" | "u64" | "usize" | "bool" | "String" | "NaiveDate" | "NaiveDateTime" | "Month"
-        | "Duration" => matches!(last.arguments, syn::PathArguments::None),
+        "i8" | "i16" | "i32" | "i64" | "isize" | "u8" | "u16" | "u32" | "u64" | "usize"
+        | "bool" | "String" | "NaiveDate" | "NaiveDateTime" | "Month" | "Duration" => {
+            matches!(last.arguments, syn::PathArguments::None)
+        }
         "Vec" | "Option" => match &last.arguments {
-            syn::PathArguments::AngleBracketed(a) => a.args.iter().all(|arg| matches!(arg, syn::GenericArgument::Type(t) if hashable(t))),
+            syn::PathArguments::AngleBracketed(a) => a
+                .args
+                .iter()
+                .all(|arg| matches!(arg, syn::GenericArgument::Type(t) if hashable(t))),
             _ => false,
         },
         _ => false,
@@ -86,14 +108,20 @@ fn params(t: &TaskFn) -> Vec<Param<'_>> {
 
 fn generate(t: &TaskFn) -> TokenStream {
     let p = private();
-    let item = &t.item;
+    let item = &user_fn(t);
     let vis = &item.vis;
     let fn_name = &item.sig.ident;
     let family = match &t.options.name {
         Some(lit) => lit.value(),
-        None => fn_name.to_string().trim_start_matches("r#").to_upper_camel_case(),
+        None => fn_name
+            .to_string()
+            .trim_start_matches("r#")
+            .to_upper_camel_case(),
     };
-    let struct_name = Ident::new(&family, t.options.name.as_ref().map_or(fn_name.span(), |l| l.span()));
+    let struct_name = Ident::new(
+        &family,
+        t.options.name.as_ref().map_or(fn_name.span(), |l| l.span()),
+    );
     let params = params(t);
     let doc = &t.doc;
     let struct_doc = if doc.is_empty() {
@@ -108,22 +136,48 @@ fn generate(t: &TaskFn) -> TokenStream {
         let doc = f.doc;
         quote!(#[doc = #doc] #vis #ident: #ty)
     });
+    // Eq and Hash where every field type is known to have them (PartialEq is written by hand
+    // below, so these are too, keeping the pair consistent).
     let eq_hash = if params.iter().all(|f| hashable(f.ty)) {
-        quote!(#[derive(::core::cmp::Eq, ::core::hash::Hash)])
+        let idents = params.iter().map(|f| f.ident);
+        quote! {
+            impl ::core::cmp::Eq for #struct_name {}
+            impl ::core::hash::Hash for #struct_name {
+                fn hash<__H: ::core::hash::Hasher>(&self, __state: &mut __H) {
+                    #(::core::hash::Hash::hash(&self.#idents, __state);)*
+                }
+            }
+        }
     } else {
         quote!()
     };
 
-    // Each parameter type must be a Param; checked once, spanned on the type.
-    let asserts = params.iter().map(|f| {
+    // Every parameter operation goes through `ops::<T>()`, spanned on the argument's type, so
+    // a type that is not a `Param` yields one error there (identical errors are merged).
+    let ops = |f: &Param| {
         let ty = f.ty;
-        quote_spanned!(ty.span()=> #p::assert_param::<#ty>();)
-    });
-
-    let to_json = |f: &Param| {
-        let (ident, ty) = (f.ident, f.ty);
-        quote!(<#ty as #p::Param>::to_json(&self.#ident))
+        quote_spanned!(ty.span()=> #p::ops::<#ty>())
     };
+    let to_json = |f: &Param| {
+        let ident = f.ident;
+        let ops = ops(f);
+        quote!((#ops.to_json)(&self.#ident))
+    };
+    let clone_fields = params.iter().map(|f| {
+        let ident = f.ident;
+        let ops = ops(f);
+        quote!(#ident: (#ops.clone)(&self.#ident))
+    });
+    let eq_fields = params.iter().map(|f| {
+        let ident = f.ident;
+        let ops = ops(f);
+        quote!(&& (#ops.eq)(&self.#ident, &__other.#ident))
+    });
+    let debug_fields = params.iter().map(|f| {
+        let (ident, name) = (f.ident, &f.name);
+        let ops = ops(f);
+        quote!(.field(#name, &#p::DebugWith(&self.#ident, #ops.debug)))
+    });
     let significant = params.iter().filter(|f| f.significant).map(|f| {
         let name = &f.name;
         let value = to_json(f);
@@ -151,12 +205,13 @@ fn generate(t: &TaskFn) -> TokenStream {
                 Segment::Literal(s) => quote!(__path.push_str(#s);),
                 Segment::Param { name, spec } => {
                     let f = params.iter().find(|f| &f.name == name).expect("validated");
-                    let (ident, ty) = (f.ident, f.ty);
+                    let ident = f.ident;
+                    let ops = ops(f);
                     let spec = match spec {
                         Some(s) => quote!(::core::option::Option::Some(#s)),
                         None => quote!(::core::option::Option::None),
                     };
-                    quote!(__path.push_str(&<#ty as #p::Param>::format_path(&self.#ident, #spec)?);)
+                    quote!(__path.push_str(&(#ops.format_path)(&self.#ident, #spec)?);)
                 }
             });
             quote! {
@@ -173,7 +228,8 @@ fn generate(t: &TaskFn) -> TokenStream {
     // Parameters bound as locals, so `#[requires(...)]` expressions and the call can name them.
     let bind_params = params.iter().map(|f| {
         let ident = f.ident;
-        quote!(#[allow(unused_variables)] let #ident = ::core::clone::Clone::clone(&self.#ident);)
+        let ops = ops(f);
+        quote!(#[allow(unused_variables)] let #ident = (#ops.clone)(&self.#ident);)
     });
     let bind_params: Vec<TokenStream> = bind_params.collect();
 
@@ -213,7 +269,12 @@ fn generate(t: &TaskFn) -> TokenStream {
         });
         let loads = requirement_exprs.iter().map(|(a, expr)| {
             let (ident, ty) = (&a.ident, &a.ty);
-            quote_spanned!(ty.span()=> let #ident: #ty = #p::Requirement::load(&{ #(#bind_params)* #expr }, __ctx)?;)
+            // A type mismatch is reported at the argument's type: "expected `String`, found `u64`".
+            let loaded = quote_spanned!(ty.span()=> __loaded);
+            quote! {
+                let __loaded = #p::Requirement::load(&{ #(#bind_params)* #expr }, __ctx)?;
+                let #ident: #ty = #loaded;
+            }
         });
         let finish = match &t.returns {
             Returns::Result(_) => quote!(#call.map_err(#p::into_error)),
@@ -236,11 +297,12 @@ fn generate(t: &TaskFn) -> TokenStream {
     // Registry entry.
     let specs = params.iter().map(|f| {
         let (name, ty, doc, significant) = (&f.name, f.ty, f.doc, f.significant);
+        let ops = ops(f);
         let default = match f.default {
             Some(expr) => quote! {
                 ::core::option::Option::Some(|| {
                     let __v: #ty = #expr;
-                    <#ty as #p::Param>::to_param_string(&__v)
+                    (#ops.to_param_string)(&__v)
                 })
             },
             None => quote!(::core::option::Option::None),
@@ -249,8 +311,8 @@ fn generate(t: &TaskFn) -> TokenStream {
             #p::ParamSpec {
                 name: #name,
                 doc: #doc,
-                type_name: <#ty as #p::Param>::type_name,
-                kind: <#ty as #p::Param>::kind,
+                type_name: #ops.type_name,
+                kind: #ops.kind,
                 default: #default,
                 significant: #significant,
             }
@@ -258,12 +320,13 @@ fn generate(t: &TaskFn) -> TokenStream {
     });
     let construct_fields = params.iter().map(|f| {
         let (ident, ty, name) = (f.ident, f.ty, &f.name);
+        let ops = ops(f);
         let fallback = match f.default {
             Some(expr) => quote!({ let __v: #ty = #expr; __v }),
-            None => quote!(return ::core::result::Result::Err(__src.missing::<#ty>(#name))),
+            None => quote!(return ::core::result::Result::Err(__src.missing(#name, #ops))),
         };
         quote! {
-            #ident: match __src.value::<#ty>(#name)? {
+            #ident: match __src.value_with(#name, #ops)? {
                 ::core::option::Option::Some(__v) => __v,
                 ::core::option::Option::None => #fallback,
             }
@@ -271,13 +334,14 @@ fn generate(t: &TaskFn) -> TokenStream {
     });
     let deserialize_fields = params.iter().map(|f| {
         let (ident, ty, name) = (f.ident, f.ty, &f.name);
+        let ops = ops(f);
         let fallback = match f.default {
             Some(expr) => quote!({ let __v: #ty = #expr; __v }),
             None => quote!(return ::core::result::Result::Err(<__D::Error as #p::serde::de::Error>::missing_field(#name))),
         };
         quote! {
             #ident: match __map.get(#name) {
-                ::core::option::Option::Some(__v) => <#ty as #p::Param>::from_json(__v).map_err(<__D::Error as #p::serde::de::Error>::custom)?,
+                ::core::option::Option::Some(__v) => (#ops.from_json)(__v).map_err(<__D::Error as #p::serde::de::Error>::custom)?,
                 ::core::option::Option::None => #fallback,
             }
         }
@@ -292,16 +356,29 @@ fn generate(t: &TaskFn) -> TokenStream {
         #item
 
         #[doc = #struct_doc]
-        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
-        #eq_hash
         #vis struct #struct_name {
             #(#fields,)*
         }
 
         const _: () = {
-            #[allow(dead_code)]
-            fn __assert_params() {
-                #(#asserts)*
+            #eq_hash
+
+            impl ::core::clone::Clone for #struct_name {
+                fn clone(&self) -> Self {
+                    #struct_name { #(#clone_fields,)* }
+                }
+            }
+
+            impl ::core::cmp::PartialEq for #struct_name {
+                fn eq(&self, __other: &Self) -> bool {
+                    true #(#eq_fields)*
+                }
+            }
+
+            impl ::core::fmt::Debug for #struct_name {
+                fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    __f.debug_struct(#family) #(#debug_fields)* .finish()
+                }
             }
 
             impl #p::TaskDef for #struct_name {

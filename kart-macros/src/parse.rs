@@ -80,8 +80,16 @@ pub struct TaskFn {
 }
 
 fn unknown_key(path: &syn::Path, what: &str, valid: &[&str]) -> syn::Error {
-    let key = path.get_ident().map_or_else(|| quote::quote!(#path).to_string(), Ident::to_string);
-    syn::Error::new_spanned(path, format!("unknown {what} `{key}`; expected one of: {}", valid.join(", ")))
+    let key = path
+        .get_ident()
+        .map_or_else(|| quote::quote!(#path).to_string(), Ident::to_string);
+    syn::Error::new_spanned(
+        path,
+        format!(
+            "unknown {what} `{key}`; expected one of: {}",
+            valid.join(", ")
+        ),
+    )
 }
 
 /// Consumes `= value` after a key we are rejecting, so parsing goes on to the next key.
@@ -97,7 +105,13 @@ fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
 }
 
 fn duplicate(path: &syn::Path) -> syn::Error {
-    syn::Error::new_spanned(path, format!("duplicate option `{}`", path.get_ident().map_or(String::new(), Ident::to_string)))
+    syn::Error::new_spanned(
+        path,
+        format!(
+            "duplicate option `{}`",
+            path.get_ident().map_or(String::new(), Ident::to_string)
+        ),
+    )
 }
 
 pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
@@ -124,7 +138,10 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
                 "json" => Format::Json,
                 "msgpack" | "messagepack" => Format::MessagePack,
                 other => {
-                    errors.error_spanned_by(&lit, format!("unknown format `{other}`; expected \"json\" or \"msgpack\""));
+                    errors.error_spanned_by(
+                        &lit,
+                        format!("unknown format `{other}`; expected \"json\" or \"msgpack\""),
+                    );
                     Format::Json
                 }
             };
@@ -188,7 +205,11 @@ pub fn doc_of(attrs: &[Attribute]) -> String {
     for attr in attrs {
         if let syn::Meta::NameValue(nv) = &attr.meta {
             if nv.path.is_ident("doc") {
-                if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
+                if let Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
+                {
                     let v = s.value();
                     lines.push(v.strip_prefix(' ').map(str::to_string).unwrap_or(v));
                 }
@@ -200,7 +221,9 @@ pub fn doc_of(attrs: &[Attribute]) -> String {
 
 fn is_context(ty: &Type) -> bool {
     match ty {
-        Type::Reference(r) => matches!(&*r.elem, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "RunContext")),
+        Type::Reference(r) => {
+            matches!(&*r.elem, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "RunContext"))
+        }
         _ => false,
     }
 }
@@ -262,10 +285,16 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
     let options = task_options(args, errors);
 
     if let Some(asyncness) = &item.sig.asyncness {
-        errors.error_spanned_by(asyncness, "task functions cannot be async: workers run each task on its own thread");
+        errors.error_spanned_by(
+            asyncness,
+            "task functions cannot be async: workers run each task on its own thread",
+        );
     }
     if !item.sig.generics.params.is_empty() {
-        errors.error_spanned_by(&item.sig.generics, "task functions cannot be generic: every parameter needs one concrete type");
+        errors.error_spanned_by(
+            &item.sig.generics,
+            "task functions cannot be generic: every parameter needs one concrete type",
+        );
     }
 
     let mut args = Vec::new();
@@ -280,7 +309,10 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
         let ident = match &*pat_type.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
             other => {
-                errors.error_spanned_by(other, "task arguments must be plain names like `date: NaiveDate`");
+                errors.error_spanned_by(
+                    other,
+                    "task arguments must be plain names like `date: NaiveDate`",
+                );
                 continue;
             }
         };
@@ -298,7 +330,12 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
                 match attr.parse_args::<Expr>() {
                     Ok(expr) if requires.is_none() => requires = Some((expr, attr.path().span())),
                     Ok(_) => errors.error_spanned_by(&attr, "duplicate #[requires] attribute"),
-                    Err(e) => errors.push(syn::Error::new(e.span(), format!("#[requires(...)] takes an expression naming the required task(s): {e}"))),
+                    Err(e) => errors.push(syn::Error::new(
+                        e.span(),
+                        format!(
+                            "#[requires(...)] takes an expression naming the required task(s): {e}"
+                        ),
+                    )),
                 }
             } else if attr.path().is_ident("doc") {
                 // Kept in the registry; dropped from the signature (docs on arguments are not allowed there).
@@ -322,7 +359,12 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
                 significant_span: None,
             }),
         };
-        args.push(Arg { ident, ty, kind, doc });
+        args.push(Arg {
+            ident,
+            ty,
+            kind,
+            doc,
+        });
     }
 
     Ok(TaskFn {

@@ -5,7 +5,10 @@
 pub enum Segment {
     Literal(String),
     /// `{name}` or `{name:spec}`.
-    Param { name: String, spec: Option<String> },
+    Param {
+        name: String,
+        spec: Option<String>,
+    },
 }
 
 /// Splits a template; `{{` and `}}` are literal braces.
@@ -28,7 +31,9 @@ pub fn parse(template: &str) -> Result<Vec<Segment>, String> {
                 loop {
                     match chars.next() {
                         Some('}') => break,
-                        Some('{') | None => return Err(format!("unclosed `{{` in output template {template:?}")),
+                        Some('{') | None => {
+                            return Err(format!("unclosed `{{` in output template {template:?}"))
+                        }
                         Some(c) => inner.push(c),
                     }
                 }
@@ -44,7 +49,11 @@ pub fn parse(template: &str) -> Result<Vec<Segment>, String> {
                 }
                 segments.push(Segment::Param { name, spec });
             }
-            '}' => return Err(format!("unmatched `}}` in output template {template:?} (write `}}}}` for a literal brace)")),
+            '}' => {
+                return Err(format!(
+                "unmatched `}}` in output template {template:?} (write `}}}}` for a literal brace)"
+            ))
+            }
             c => literal.push(c),
         }
     }

@@ -11,7 +11,13 @@ use crate::template::{self, Segment};
 pub fn task(t: &TaskFn, errors: &mut Errors) {
     if let Some(name) = &t.options.name {
         if syn::parse_str::<syn::Ident>(&name.value()).is_err() {
-            errors.error_spanned_by(name, format!("task name {:?} is not a valid Rust identifier", name.value()));
+            errors.error_spanned_by(
+                name,
+                format!(
+                    "task name {:?} is not a valid Rust identifier",
+                    name.value()
+                ),
+            );
         }
     }
     let mut contexts = 0;
@@ -49,10 +55,16 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
 
 fn wrapper(t: &TaskFn, errors: &mut Errors) {
     if let Some(output) = &t.options.output {
-        errors.error_spanned_by(output, "a wrapper has no output of its own: remove `output`");
+        errors.error_spanned_by(
+            output,
+            "a wrapper has no output of its own: remove `output`",
+        );
     }
     if let Some((_, span)) = t.options.format {
-        errors.push(syn::Error::new(span, "a wrapper has no output of its own: remove `format`"));
+        errors.push(syn::Error::new(
+            span,
+            "a wrapper has no output of its own: remove `format`",
+        ));
     }
     match &t.returns {
         Returns::Plain(_) => {}
@@ -117,7 +129,9 @@ fn param_type(ty: &Type, errors: &mut Errors) {
         Type::Path(p) if p.qself.is_none() => return,
         Type::Paren(p) => return param_type(&p.elem, errors),
         Type::Group(g) => return param_type(&g.elem, errors),
-        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => "use `String` instead of `&str`",
+        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => {
+            "use `String` instead of `&str`"
+        }
         Type::Reference(_) => "parameters are owned values: drop the `&`",
         Type::Tuple(_) => "use separate arguments instead of a tuple",
         Type::Array(_) | Type::Slice(_) => "use `Vec<T>` for a list",
@@ -125,6 +139,9 @@ fn param_type(ty: &Type, errors: &mut Errors) {
     };
     errors.error_spanned_by(
         ty,
-        format!("unsupported parameter type `{}`: {hint}", ty.to_token_stream().to_string().replace(" ", "")),
+        format!(
+            "unsupported parameter type `{}`: {hint}",
+            ty.to_token_stream().to_string().replace(" ", "")
+        ),
     );
 }

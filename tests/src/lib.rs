@@ -1,1 +1,222 @@
+//! Task fixtures for kart's integration tests, and helpers the tests share.
+//!
+//! The `fixture` binary runs these tasks through kart's command line. Tasks that need to
+//! count or coordinate across attempts keep their state in files under the workspace, since
+//! each attempt may run on another thread (or, in the lock tests, another process).
 
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use kart_core::{task, tasks, AnyTask, Duration, Error, Result, RunContext};
+use serde::{Deserialize, Serialize};
+
+/// Appends a line to `<workspace>/<file>` and returns how many lines it now has.
+fn append_line(ctx: &RunContext, file: &str, line: &str) -> Result<usize> {
+    let path = std::path::Path::new(ctx.workspace().root()).join(file);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    writeln!(f, "{line}")?;
+    Ok(std::fs::read_to_string(&path)?.lines().count())
+}
+
+/// Fails its first `fail_times` attempts, then succeeds.
+#[task(output = "flaky/{name}.json")]
+pub fn flaky(
+    name: String,
+    #[param(significant = false)] fail_times: usize,
+    ctx: &RunContext,
+) -> Result<usize> {
+    let attempts = append_line(ctx, &format!("attempts/{name}"), "attempt")?;
+    if attempts <= fail_times {
+        return Err(Error::msg(format!(
+            "flaky failure {attempts} of {fail_times}"
+        )));
+    }
+    Ok(attempts)
+}
+
+/// Always fails.
+#[task(output = "boom/{n}.json")]
+pub fn boom(n: i64) -> Result<i64> {
+    Err(Error::msg(format!("boom {n}")))
+}
+
+/// Panics: the worker reports a failure instead of crashing.
+#[task(output = "panics/{n}.json")]
+pub fn panics(n: i64) -> Result<i64> {
+    panic!("panic in task {n}")
+}
+
+/// A chain: `Chain(n)` requires `Chain(n - 1)` and adds one to its output.
+#[task(output = "chain/{n}.json")]
+pub fn chain(
+    n: u32,
+    #[requires(if n > 0 { vec![Chain { n: n - 1 }] } else { vec![] })] previous: Vec<u32>,
+) -> Result<u32> {
+    Ok(previous.first().map_or(0, |p| p + 1))
+}
+
+/// Requires a failing branch and a healthy one: the healthy one still completes.
+#[task(wrapper)]
+pub fn mixed(n: u32) -> Vec<AnyTask> {
+    tasks![Boom { n: i64::from(n) }, Chain { n }]
+}
+
+/// Requires the same `Chain` twice through two paths: it runs once.
+#[task(output = "diamond/{n}.json")]
+pub fn diamond(
+    n: u32,
+    #[requires(Chain { n })] left: u32,
+    #[requires(vec![Chain { n }, Chain { n: n + 1 }])] right: Vec<u32>,
+) -> Result<u32> {
+    Ok(left + right.iter().sum::<u32>())
+}
+
+/// A task whose output is MessagePack.
+#[task(output = "packed/{n}.msgpack", format = "msgpack")]
+pub fn packed(n: u32) -> Result<BTreeMap<String, u32>> {
+    Ok(BTreeMap::from([
+        ("n".to_string(), n),
+        ("square".to_string(), n * n),
+    ]))
+}
+
+/// Loads a `Packed` output.
+#[task(output = "unpacked/{n}.json")]
+pub fn unpacked(n: u32, #[requires(Packed { n })] packed: BTreeMap<String, u32>) -> Result<u32> {
+    Ok(packed["square"])
+}
+
+/// Sleeps, then succeeds; for tests of parallel workers.
+#[task(output = "sleepy/{n}.json")]
+pub fn sleepy(n: u32, #[param(default = 50, significant = false)] millis: u64) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    Ok(n)
+}
+
+/// Fans in `Sleepy(0..n)`.
+#[task(wrapper)]
+pub fn sleepy_fanin(n: u32, #[param(default = 50)] millis: u64) -> Vec<AnyTask> {
+    (0..n).map(|n| Sleepy { n, millis }.into()).collect()
+}
+
+/// A region, used as an enum parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Region {
+    Eu,
+    Us,
+}
+
+impl std::str::FromStr for Region {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "eu" => Ok(Region::Eu),
+            "us" => Ok(Region::Us),
+            other => Err(format!("unknown region `{other}` (expected eu or us)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Region::Eu => "eu",
+            Region::Us => "us",
+        })
+    }
+}
+
+kart_core::param_from_str!(Region);
+
+/// Every supported parameter type; the output echoes what was parsed.
+#[task]
+#[allow(clippy::too_many_arguments)]
+pub fn typed(
+    /// An integer.
+    count: i64,
+    /// A float.
+    #[param(default = 0.5)]
+    ratio: f64,
+    /// A flag.
+    #[param(default = false)]
+    flag: bool,
+    /// Some text.
+    #[param(default = String::from("hello"))]
+    label: String,
+    /// A day.
+    #[param(default = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap())]
+    day: NaiveDate,
+    /// An instant.
+    #[param(default = NaiveDateTime::parse_from_str("2015-01-01T00:00:00", "%Y-%m-%dT%H:%M:%S").unwrap())]
+    at: NaiveDateTime,
+    /// A span of time.
+    #[param(default = Duration::from_secs(60))]
+    wait: Duration,
+    /// An enum.
+    #[param(default = Region::Eu)]
+    region: Region,
+    /// A list.
+    #[param(default)]
+    ids: Vec<u32>,
+    /// Maybe a note.
+    #[param(default)]
+    note: Option<String>,
+    /// A JSON map (Luigi's DictParameter).
+    #[param(default)]
+    extra: serde_json::Map<String, serde_json::Value>,
+    /// Not part of the id.
+    #[param(default = 1, significant = false)]
+    verbosity: u8,
+) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "count": count, "ratio": ratio, "flag": flag, "label": label, "day": day.to_string(),
+        "at": at.to_string(), "wait_secs": wait.as_std().as_secs(), "region": region.to_string(),
+        "ids": ids, "note": note, "extra": extra, "verbosity": verbosity,
+    }))
+}
+
+/// Output echoing a config-settable parameter, for precedence tests.
+#[task(output = "greeting/{name}.json")]
+pub fn greeting(
+    name: String,
+    /// Set by CLI, env, config or default.
+    #[param(default = String::from("declared"), significant = false)]
+    salutation: String,
+) -> Result<String> {
+    Ok(format!("{salutation}, {name}"))
+}
+
+/// A value computed by a dependency, loaded as a typed input.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summed {
+    pub n: u32,
+    pub total: u64,
+}
+
+/// Produces a `Summed`.
+#[task(output = "stats/{n}.json")]
+pub fn stats(n: u32) -> Result<Summed> {
+    Ok(Summed {
+        n,
+        total: (1..=u64::from(n)).sum(),
+    })
+}
+
+/// Consumes `Stats` as a typed input.
+#[task(output = "stats-report/{n}.json")]
+pub fn stats_report(n: u32, #[requires(Stats { n })] stats: Summed) -> Result<String> {
+    Ok(format!("{} -> {}", stats.n, stats.total))
+}
+
+/// `Cyclic(0)` requires `Cyclic(1)` which requires `Cyclic(0)`: the scheduler reports the cycle.
+#[task(output = "cyclic/{n}.json")]
+pub fn cyclic(n: u32, #[requires(Cyclic { n: (n + 1) % 2 })] other: u32) -> Result<u32> {
+    Ok(other)
+}

@@ -1,0 +1,190 @@
+//! The clap commands: fixed run flags by derive, per-task flags by the builder API from the
+//! registry's parameter schema.
+
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Args, Command};
+use kart_core::config::SettingsOverrides;
+use kart_core::registry::{Registry, TaskEntry};
+use kart_core::{Duration, ParamKind};
+
+// Flags every task command accepts (no doc comment: clap would make it the command's about).
+#[derive(Debug, Args)]
+pub struct RunFlags {
+    /// Worker threads running tasks in parallel [config: core.workers, env: KART_WORKERS, default: 1]
+    #[arg(long, value_name = "N", help_heading = "Run options")]
+    pub workers: Option<usize>,
+    /// Directory outputs are written to [config: core.workspace, env: KART_WORKSPACE, default: ./workspace]
+    #[arg(long, value_name = "DIR", help_heading = "Run options")]
+    pub workspace: Option<PathBuf>,
+    /// Config file [env: KART_CONFIG, default: ./kart.toml if present]
+    #[arg(long, value_name = "FILE", help_heading = "Run options")]
+    pub config: Option<PathBuf>,
+    /// Append every event of the run to FILE as JSON lines
+    #[arg(long, value_name = "FILE", help_heading = "Run options")]
+    pub events: Option<PathBuf>,
+    /// Accepted for Luigi habits; the local scheduler is the default
+    #[arg(long, help_heading = "Run options")]
+    pub local_scheduler: bool,
+    /// Retries of a failed task [config: scheduler.retry_count, default: 0]
+    #[arg(long, value_name = "N", help_heading = "Run options")]
+    pub retry_count: Option<u32>,
+    /// Delay before a retry, e.g. 10s [config: scheduler.retry_delay, default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
+    pub retry_delay: Option<Duration>,
+    /// Keep waiting for tasks that may become runnable [config: worker.keep_alive]
+    #[arg(long, help_heading = "Run options")]
+    pub keep_alive: bool,
+    /// Do not fsync outputs before renaming them into place (faster, less durable)
+    #[arg(long, help_heading = "Run options")]
+    pub no_fsync: bool,
+    /// Print the tasks that would run, in order, and run nothing
+    #[arg(long, help_heading = "Run options")]
+    pub dry_run: bool,
+    /// Redis host for distributed locks [config: redis.host, env: KART_REDIS_HOST]
+    #[arg(long, value_name = "HOST", help_heading = "Run options")]
+    pub redis_host: Option<String>,
+    /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
+    #[arg(long, value_name = "PORT", help_heading = "Run options")]
+    pub redis_port: Option<u16>,
+    /// More log output (-vv for debug)
+    #[arg(short, long, action = ArgAction::Count, help_heading = "Run options")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, help_heading = "Run options")]
+    pub quiet: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    s.parse()
+}
+
+impl RunFlags {
+    /// The settings these flags override.
+    pub fn overrides(&self) -> SettingsOverrides {
+        SettingsOverrides {
+            workspace: self.workspace.clone(),
+            workers: self.workers,
+            retry_count: self.retry_count,
+            retry_delay: self.retry_delay,
+            keep_alive: self.keep_alive.then_some(true),
+            fsync: self.no_fsync.then_some(false),
+            redis_host: self.redis_host.clone(),
+            redis_port: self.redis_port,
+        }
+    }
+}
+
+/// Arg id of a task parameter (`date`) and of a class-level flag (`SomeReport-date`).
+pub fn param_id(name: &str) -> String {
+    format!("param:{name}")
+}
+
+fn class_level_id(family: &str, name: &str) -> String {
+    format!("class:{family}:{name}")
+}
+
+fn param_help(entry: &TaskEntry, p: &kart_core::registry::ParamSpec) -> String {
+    let _ = entry;
+    let mut help = p.doc.lines().next().unwrap_or("").to_string();
+    if !help.is_empty() {
+        help.push(' ');
+    }
+    help.push_str(&format!("[{}]", (p.type_name)()));
+    match p.default {
+        Some(default) => help.push_str(&format!(" [default: {}]", default())),
+        None => help.push_str(" [required]"),
+    }
+    if !p.significant {
+        help.push_str(" [not part of the task id]");
+    }
+    help
+}
+
+fn value_arg(id: String, long: String, kind: ParamKind) -> Arg {
+    let arg = Arg::new(id).long(long).action(ArgAction::Set);
+    if kind == ParamKind::Bool {
+        // Luigi's BoolParameter: `--flag` alone means true.
+        arg.num_args(0..=1).default_missing_value("true")
+    } else {
+        // Values may start with `-` (negative numbers).
+        arg.allow_hyphen_values(true)
+    }
+}
+
+/// The command for one task: its parameters, the run flags, and Luigi's class-level
+/// `--Family-param` flags for every registered family (hidden from help).
+pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
+    let mut cmd = Command::new(entry.name)
+        .bin_name(format!("{bin} {}", entry.name))
+        .disable_version_flag(true)
+        .next_help_heading("Parameters");
+    for p in entry.params {
+        cmd = cmd.arg(
+            value_arg(param_id(p.name), p.flag(), (p.kind)())
+                .value_name(p.name.to_uppercase())
+                .help(param_help(entry, p)),
+        );
+    }
+    cmd = RunFlags::augment_args(cmd)
+        .about(entry.doc.lines().next().unwrap_or("").to_string())
+        .long_about((!entry.doc.is_empty()).then_some(entry.doc));
+    for other in registry.iter() {
+        for p in other.params {
+            cmd = cmd.arg(
+                value_arg(
+                    class_level_id(other.name, p.name),
+                    format!("{}-{}", other.name, p.flag()),
+                    (p.kind)(),
+                )
+                .hide(true)
+                .help(format!("Sets `{}` of every {} task", p.name, other.name)),
+            );
+        }
+    }
+    cmd.after_help(format!(
+        "Any task's parameter can be set for every instance of its family with --Family-param VALUE (e.g. --{}-{} ...).",
+        entry.name,
+        entry.params.first().map_or("param".to_string(), |p| p.flag())
+    ))
+}
+
+/// Values of the task's own parameters, in the order given.
+pub fn given_params(entry: &TaskEntry, m: &ArgMatches) -> Vec<(String, String)> {
+    entry
+        .params
+        .iter()
+        .filter_map(|p| {
+            m.get_one::<String>(&param_id(p.name))
+                .map(|v| (p.name.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+/// Class-level values: `(family, param, value)`.
+pub fn class_level_params(registry: &Registry, m: &ArgMatches) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for entry in registry.iter() {
+        for p in entry.params {
+            if let Some(v) = m.get_one::<String>(&class_level_id(entry.name, p.name)) {
+                out.push((entry.name.to_string(), p.name.to_string(), v.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The top-level command, for help: every task as a subcommand, plus the built-in commands.
+pub fn top_command(bin: &str, registry: &Registry) -> Command {
+    let mut cmd = Command::new(bin.to_string())
+        .about("Runs a task of this pipeline and everything it requires")
+        .override_usage(format!("{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list"))
+        .subcommand_help_heading("Tasks and commands")
+        .subcommand(Command::new("list").about("List the registered tasks with their parameters"));
+    for entry in registry.iter() {
+        cmd = cmd.subcommand(
+            Command::new(entry.name).about(entry.doc.lines().next().unwrap_or("").to_string()),
+        );
+    }
+    cmd
+}
