@@ -23,6 +23,7 @@ use clap::FromArgMatches;
 use kart_core::config::{Config, Settings};
 use kart_core::event::JsonLinesSink;
 use kart_core::param::{RawValue, ValueSource};
+use kart_core::range::RangeMetrics;
 use kart_core::registry::{registry, ParamDefaults, Registry};
 use kart_core::scheduler::{self, Graph, RunOptions};
 use kart_core::{Error, Events, Workspace};
@@ -208,6 +209,8 @@ fn run_task(
     if let Some(path) = &flags.events {
         events.add(Arc::new(JsonLinesSink::open(path)?));
     }
+    let range_metrics = Arc::new(RangeMetrics::default());
+    events.add(range_metrics.clone());
     let graph = Graph::build(std::slice::from_ref(&root), &workspace, &events)?;
 
     if flags.dry_run {
@@ -229,7 +232,8 @@ fn run_task(
         return Ok(exit_code::SUCCESS);
     }
 
-    let report = scheduler::run(graph, &workspace, &events, &RunOptions::from(&settings));
+    let mut report = scheduler::run(graph, &workspace, &events, &RunOptions::from(&settings));
+    report.notes.extend(range_metrics.summary_lines());
     print!("{}", report.summary());
     for task in &report.tasks {
         if let kart_core::summary::TaskOutcome::Failed(e) = &task.outcome {

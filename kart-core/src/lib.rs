@@ -29,10 +29,12 @@
 //! assert_eq!(report.tasks.len(), 8);
 //! ```
 
+pub mod complete;
 pub mod config;
 mod error;
 pub mod event;
 pub mod param;
+pub mod range;
 pub mod registry;
 pub mod scheduler;
 pub mod summary;

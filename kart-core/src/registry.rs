@@ -234,6 +234,11 @@ impl ParamSource<'_> {
         })
     }
 
+    /// Class-level flags, environment and config in force.
+    pub fn defaults(&self) -> &ParamDefaults {
+        self.defaults
+    }
+
     /// The error for a required parameter that was not given.
     pub fn missing<T>(&self, name: &'static str, ops: ParamOps<T>) -> Error {
         Error::MissingParam {

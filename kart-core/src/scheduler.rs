@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::event::{Event, EventKind, Events};
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
 use crate::target::Workspace;
-use crate::task::{AnyTask, RunContext, TaskId};
+use crate::task::{AnyTask, GraphContext, RunContext, TaskId};
 use crate::{Error, Result};
 
 /// How a run behaves.
@@ -132,7 +132,17 @@ impl Graph {
                     }
                 }
             }
-            for req in task.requires() {
+            let requires = match task.requires_in(&GraphContext {
+                workspace: ws,
+                events,
+            }) {
+                Ok(r) => r,
+                Err(e) => {
+                    nodes[i].state = State::Failed(e.to_string());
+                    continue;
+                }
+            };
+            for req in requires {
                 let j = add(&req, &mut nodes, &mut queue);
                 if !nodes[i].deps.contains(&j) {
                     nodes[i].deps.push(j);

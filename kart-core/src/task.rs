@@ -142,6 +142,12 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     fn output_key(&self) -> Result<Option<String>>;
     /// Requirements.
     fn requires(&self) -> Vec<AnyTask>;
+    /// Requirements when the graph is built, with access to the workspace and event stream
+    /// (range tools decide theirs from what is already complete).
+    fn requires_in(&self, cx: &GraphContext<'_>) -> Result<Vec<AnyTask>> {
+        let _ = cx;
+        Ok(self.requires())
+    }
     /// Runs the task and commits its output atomically.
     fn execute(&self, ctx: &RunContext) -> Result<()>;
     /// Whether the output already exists (for wrappers: always false; the scheduler
@@ -243,6 +249,14 @@ impl<T: TaskDef> DynTask for T {
             .map_err(|message| Error::Task(format!("cannot serialize output: {message}")))?;
         ctx.workspace().target(&key).write_atomic(&bytes)
     }
+}
+
+/// What a task sees while the dependency graph is built.
+pub struct GraphContext<'a> {
+    /// Where outputs live.
+    pub workspace: &'a Workspace,
+    /// The run's event stream.
+    pub events: &'a Events,
 }
 
 /// A task of any family, shared and cheap to clone.

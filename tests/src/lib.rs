@@ -220,3 +220,50 @@ pub fn stats_report(n: u32, #[requires(Stats { n })] stats: Summed) -> Result<St
 pub fn cyclic(n: u32, #[requires(Cyclic { n: (n + 1) % 2 })] other: u32) -> Result<u32> {
     Ok(other)
 }
+
+// Luigi's range test tasks (test/range_test.py), writing real files.
+
+/// Hourly output `TaskA/%Y-%m-%d/%H`.
+#[task(output = "TaskA/{dh:%Y-%m-%d}/{dh:%H}")]
+pub fn task_a(dh: NaiveDateTime) -> Result<String> {
+    Ok(dh.to_string())
+}
+
+/// Hourly output under a directory that depends on another parameter.
+#[task(output = "TaskB/{complicator}{dh:%Y-%m-%d}/{dh:%H}")]
+pub fn task_b(dh: NaiveDateTime, complicator: String) -> Result<String> {
+    Ok(format!("{complicator}{dh}"))
+}
+
+/// Complete when both `TaskA` and `TaskB` of the hour are.
+#[task(wrapper)]
+pub fn common_wrapper_task(dh: NaiveDateTime) -> Vec<AnyTask> {
+    tasks![
+        TaskA { dh },
+        TaskB {
+            dh,
+            complicator: "no/worries".into()
+        }
+    ]
+}
+
+/// A daily task for the range CLI tests, with an extra parameter for `--of-params`.
+#[task(output = "daily/{region}/{day}.json")]
+pub fn daily(
+    day: NaiveDate,
+    #[param(default = String::from("eu"))] region: String,
+) -> Result<String> {
+    Ok(format!("{region} {day}"))
+}
+
+/// A monthly task.
+#[task(output = "monthly/{month}.json")]
+pub fn monthly(month: kart_core::Month) -> Result<String> {
+    Ok(month.to_string())
+}
+
+/// Every few minutes.
+#[task(output = "minutely/{at:%Y-%m-%d}/{at:%H%M}.json")]
+pub fn minutely(at: NaiveDateTime) -> Result<String> {
+    Ok(at.to_string())
+}

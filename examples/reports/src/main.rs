@@ -10,9 +10,14 @@
 //!
 //! The reports share an upstream task, `DailySales`, whose output every report loads as a
 //! typed input: kart runs it once, first, and hands each report the loaded value.
+//!
+//! Recurring runs use the range tools: `cargo run -- RangeDaily --of AllReports --start
+//! 2015-01-01` in a crontab keeps gaps from occurring; adding `--stop` backfills. An hourly
+//! task (`HourlyTraffic`) and a monthly one (`MonthlyRevenue`) are there to try
+//! `RangeHourly` and `RangeMonthly` on.
 
-use chrono::{Datelike, NaiveDate};
-use kart_core::{task, tasks, AnyTask, Result};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use kart_core::{task, tasks, AnyTask, Month, Result};
 use serde::{Deserialize, Serialize};
 
 /// One day's raw sales, by region.
@@ -145,6 +150,38 @@ fn all_reports(
         TPSReport { date },
         FooBarBazReport { date },
     ]
+}
+
+/// Visits to the site in one hour. Try the range tools on it:
+/// `cargo run -- RangeHourly --of HourlyTraffic --start 2015-01-01T00 --stop 2015-01-02T00 --hours-back 1000000`.
+#[task(output = "hourly/{hour:%Y-%m-%d}/{hour:%H}.json")]
+fn hourly_traffic(
+    /// The hour counted, like 2015-01-01T05.
+    hour: NaiveDateTime,
+) -> Result<u64> {
+    Ok(u64::from(hour.hour()) * 37 + u64::from(hour.ordinal()) % 11)
+}
+
+/// Revenue of a month: requires the daily sales of every one of its days.
+/// `cargo run -- RangeMonthly --of MonthlyRevenue --start 2015-01 --stop 2015-04`.
+#[task(output = "monthly/{month}.json")]
+fn monthly_revenue(
+    /// The month, like 2015-01.
+    month: Month,
+    #[requires(days_of(month).map(|date| DailySales { date }).collect::<Vec<_>>())] days: Vec<
+        Sales,
+    >,
+) -> Result<u64> {
+    Ok(days
+        .iter()
+        .flat_map(|d| d.by_region.iter().map(|(_, v)| v))
+        .sum())
+}
+
+/// Every day of `month`.
+fn days_of(month: Month) -> impl Iterator<Item = NaiveDate> {
+    let next = month.succ().first_day();
+    month.first_day().iter_days().take_while(move |d| *d < next)
 }
 
 fn main() -> std::process::ExitCode {
