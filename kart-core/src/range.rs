@@ -649,8 +649,11 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
 /// Collects the range metrics of a run for its summary line.
 #[derive(Default)]
 pub struct RangeMetrics {
-    lines: Mutex<BTreeMap<String, (String, [Option<f64>; 3])>>,
+    /// By range task id: its name and `[delay, complete_count, complete_fraction]`.
+    lines: Mutex<BTreeMap<String, (String, MetricValues)>>,
 }
+
+type MetricValues = [Option<f64>; 3];
 
 impl crate::event::EventSink for RangeMetrics {
     fn handle(&self, event: &Event) {
