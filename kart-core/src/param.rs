@@ -196,7 +196,12 @@ impl Param for NaiveDate {
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| e.to_string())
     }
     fn to_json(&self) -> Value {
-        Value::String(self.format("%Y-%m-%d").to_string())
+        Value::String(self.to_param_string())
+    }
+    fn to_param_string(&self) -> String {
+        // Display is ISO `YYYY-MM-DD`, without parsing a format string on every call: range
+        // tools format hundreds of thousands of these.
+        self.to_string()
     }
     fn format_path(&self, spec: Option<&str>) -> Result<String, String> {
         match spec {

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use chrono::{Datelike, Duration as Span, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::Value;
 
-use crate::complete::{is_complete, BulkListing};
+use crate::complete::{bulk_complete, is_complete};
 use crate::event::{Event, EventKind};
 use crate::param::{Month, Param, ParamKind, RawValue, ValueSource};
 use crate::registry::{registry, ParamDefaults, ParamSource, ParamSpec, TaskEntry};
@@ -420,28 +420,46 @@ impl DynTask for RangeTask {
     }
     fn requires_in(&self, cx: &GraphContext<'_>) -> Result<Vec<AnyTask>> {
         let mut instances: BTreeMap<NaiveDateTime, AnyTask> = BTreeMap::new();
+        let started = std::time::Instant::now();
+        let mut listings = 0;
         let evaluation = self.window.evaluate(|checked| {
-            let mut listing = BulkListing::new(cx.workspace);
+            let tasks: Vec<AnyTask> = checked
+                .iter()
+                .map(|&t| self.instance(t))
+                .collect::<Result<_>>()?;
+            let complete: Vec<bool> = if self.kind.bulk {
+                let refs: Vec<&dyn DynTask> = tasks.iter().map(|t| &**t).collect();
+                let (complete, listed) = bulk_complete(&refs, cx.workspace)?;
+                listings = listed;
+                complete
+            } else {
+                tasks
+                    .iter()
+                    .map(|t| is_complete(&**t, cx.workspace))
+                    .collect::<Result<_>>()?
+            };
             let mut missing = Vec::new();
-            for &t in checked {
-                let task = self.instance(t)?;
-                let complete = if self.kind.bulk {
-                    listing.is_complete(&*task)?
-                } else {
-                    is_complete(&*task, cx.workspace)?
-                };
-                if !complete {
+            for ((&t, task), done) in checked.iter().zip(tasks).zip(complete) {
+                if !done {
                     missing.push(t);
                     instances.insert(t, task);
                 }
             }
-            tracing::debug!(
-                listings = listing.listings(),
-                checked = checked.len(),
-                "range completeness"
-            );
             Ok(missing)
         })?;
+        tracing::info!(
+            "{} of {}: {} of {} instances missing, decided in {:.1} ms{}",
+            self.kind.family,
+            self.of.name,
+            evaluation.missing.len(),
+            evaluation.checked.len(),
+            started.elapsed().as_secs_f64() * 1000.0,
+            if self.kind.bulk {
+                format!(" from {listings} directory listings")
+            } else {
+                String::new()
+            },
+        );
         self.emit_metrics(cx, &evaluation);
         if evaluation.unchecked_before > 0 {
             let unit = self.window.unit;
@@ -519,16 +537,18 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
                         ),
                     ))
                 }
-                (Some(a), Some(b)) => return Err(bad(
-                    &kind,
-                    format!(
+                (Some(a), Some(b)) => {
+                    return Err(bad(
+                        &kind,
+                        format!(
                         "{} has several {} parameters (`{}`, `{}`): choose one with --param-name",
                         of.name,
                         ParamSpecKind(wanted),
                         a.name,
                         b.name
                     ),
-                )),
+                    ))
+                }
             }
         }
     };

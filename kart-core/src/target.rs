@@ -2,7 +2,6 @@
 //! is shaped for object stores: whole-object put, get, head, list one prefix), and the
 //! [`Target`] of one output. Every write is atomic.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,7 +64,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Removes the object; absent is fine.
     fn remove(&self, key: &str) -> Result<()>;
     /// Names of the objects directly under `dir` (`""` for the root); absent dir is empty.
-    fn list_dir(&self, dir: &str) -> Result<HashSet<String>>;
+    fn list_dir(&self, dir: &str) -> Result<Vec<String>>;
 }
 
 /// Rejects keys that would escape the workspace or are not plain relative paths.
@@ -171,7 +170,7 @@ impl Store for LocalStore {
         }
     }
 
-    fn list_dir(&self, dir: &str) -> Result<HashSet<String>> {
+    fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
         let path = if dir.is_empty() {
             self.root.clone()
         } else {
@@ -179,13 +178,13 @@ impl Store for LocalStore {
         };
         let entries = match std::fs::read_dir(&path) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("cannot list", path, e)),
         };
-        let mut names = HashSet::new();
+        let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("cannot list", &path, e))?;
-            names.insert(entry.file_name().to_string_lossy().into_owned());
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
         Ok(names)
     }
@@ -305,6 +304,6 @@ mod tests {
         let ws = Workspace::local(dir.path()).unwrap();
         ws.target("x/y.json").write_atomic(b"1").unwrap();
         let names = ws.store().list_dir("x").unwrap();
-        assert_eq!(names, HashSet::from(["y.json".to_string()]));
+        assert_eq!(names, ["y.json"]);
     }
 }
