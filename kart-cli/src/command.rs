@@ -8,18 +8,34 @@ use kart_core::config::SettingsOverrides;
 use kart_core::registry::{Registry, TaskEntry};
 use kart_core::{Duration, ParamKind};
 
-// Flags every task command accepts (no doc comment: clap would make it the command's about).
+/// Where the workspace and the lock backend are: shared by task runs and `locks`.
 #[derive(Debug, Args)]
-pub struct RunFlags {
-    /// Worker threads running tasks in parallel [config: core.workers, env: KART_WORKERS, default: 1]
-    #[arg(long, value_name = "N", help_heading = "Run options")]
-    pub workers: Option<usize>,
+pub struct BackendFlags {
     /// Directory outputs are written to [config: core.workspace, env: KART_WORKSPACE, default: ./workspace]
     #[arg(long, value_name = "DIR", help_heading = "Run options")]
     pub workspace: Option<PathBuf>,
     /// Config file [env: KART_CONFIG, default: ./kart.toml if present]
     #[arg(long, value_name = "FILE", help_heading = "Run options")]
     pub config: Option<PathBuf>,
+    /// Redis host for distributed locks [config: redis.host, env: KART_REDIS_HOST or KART_REDIS_URL]
+    #[arg(long, value_name = "HOST", help_heading = "Run options")]
+    pub redis_host: Option<String>,
+    /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
+    #[arg(long, value_name = "PORT", help_heading = "Run options")]
+    pub redis_port: Option<u16>,
+    /// Prefix of kart's Redis keys, so pipelines can share a server [config: redis.prefix, default: kart]
+    #[arg(long, value_name = "PREFIX", help_heading = "Run options")]
+    pub redis_prefix: Option<String>,
+}
+
+// Flags every task command accepts (no doc comment: clap would make it the command's about).
+#[derive(Debug, Args)]
+pub struct RunFlags {
+    #[command(flatten)]
+    pub backend: BackendFlags,
+    /// Worker threads running tasks in parallel [config: core.workers, env: KART_WORKERS, default: 1]
+    #[arg(long, value_name = "N", help_heading = "Run options")]
+    pub workers: Option<usize>,
     /// Append every event of the run to FILE as JSON lines
     #[arg(long, value_name = "FILE", help_heading = "Run options")]
     pub events: Option<PathBuf>,
@@ -32,21 +48,18 @@ pub struct RunFlags {
     /// Delay before a retry, e.g. 10s [config: scheduler.retry_delay, default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
     pub retry_delay: Option<Duration>,
-    /// Keep waiting for tasks that may become runnable [config: worker.keep_alive]
+    /// Keep retrying tasks locked elsewhere until they complete [config: worker.keep_alive]
     #[arg(long, help_heading = "Run options")]
     pub keep_alive: bool,
+    /// A #[run_with_lock] task held elsewhere fails fast and is retried later, instead of waiting [config: redis.fail_on_collision]
+    #[arg(long, help_heading = "Run options")]
+    pub redis_fail_on_collision: bool,
     /// Do not fsync outputs before renaming them into place (faster, less durable)
     #[arg(long, help_heading = "Run options")]
     pub no_fsync: bool,
     /// Print the tasks that would run, in order, and run nothing
     #[arg(long, help_heading = "Run options")]
     pub dry_run: bool,
-    /// Redis host for distributed locks [config: redis.host, env: KART_REDIS_HOST]
-    #[arg(long, value_name = "HOST", help_heading = "Run options")]
-    pub redis_host: Option<String>,
-    /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
-    #[arg(long, value_name = "PORT", help_heading = "Run options")]
-    pub redis_port: Option<u16>,
     /// More log output (-vv for debug)
     #[arg(short, long, action = ArgAction::Count, help_heading = "Run options")]
     pub verbose: u8,
@@ -63,14 +76,26 @@ impl RunFlags {
     /// The settings these flags override.
     pub fn overrides(&self) -> SettingsOverrides {
         SettingsOverrides {
-            workspace: self.workspace.clone(),
             workers: self.workers,
             retry_count: self.retry_count,
             retry_delay: self.retry_delay,
             keep_alive: self.keep_alive.then_some(true),
             fsync: self.no_fsync.then_some(false),
+            redis_fail_on_collision: self.redis_fail_on_collision.then_some(true),
+            ..self.backend.overrides()
+        }
+    }
+}
+
+impl BackendFlags {
+    /// The settings these flags override.
+    pub fn overrides(&self) -> SettingsOverrides {
+        SettingsOverrides {
+            workspace: self.workspace.clone(),
             redis_host: self.redis_host.clone(),
             redis_port: self.redis_port,
+            redis_prefix: self.redis_prefix.clone(),
+            ..SettingsOverrides::default()
         }
     }
 }
@@ -178,13 +203,44 @@ pub fn class_level_params(registry: &Registry, m: &ArgMatches) -> Vec<(String, S
 pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
-        .override_usage(format!("{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list"))
+        .override_usage(format!(
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear"
+        ))
         .subcommand_help_heading("Tasks and commands")
-        .subcommand(Command::new("list").about("List the registered tasks with their parameters"));
+        .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
+        .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"));
     for entry in registry.iter() {
         cmd = cmd.subcommand(
             Command::new(entry.name).about(entry.doc.lines().next().unwrap_or("").to_string()),
         );
     }
     cmd
+}
+
+/// `locks`: operations on held locks.
+#[derive(Debug, clap::Parser)]
+#[command(about = "List held locks, or clear stale ones")]
+pub struct LocksCommand {
+    #[command(subcommand)]
+    pub action: LocksAction,
+    #[command(flatten)]
+    pub backend: BackendFlags,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LocksAction {
+    /// Held locks with holder (host, pid, task), age and TTL
+    List,
+    /// Remove a stale lock (its holder crashed) or all of them, after confirming
+    Clear {
+        /// The lock's key, as `locks list` shows it
+        #[arg(required_unless_present = "all")]
+        key: Option<String>,
+        /// Every held lock
+        #[arg(long, conflicts_with = "key")]
+        all: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
 }

@@ -26,7 +26,7 @@ use kart_core::param::{RawValue, ValueSource};
 use kart_core::range::RangeMetrics;
 use kart_core::registry::{registry, ParamDefaults, Registry};
 use kart_core::scheduler::{self, Graph, RunOptions};
-use kart_core::{Error, Events, Workspace};
+use kart_core::{Error, Events, Locks, Workspace};
 
 use command::RunFlags;
 
@@ -104,6 +104,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
             list(registry);
             Ok(exit_code::SUCCESS)
         }
+        Some("locks") => locks_command(bin, &args[1..]),
         Some(flag) if flag.starts_with('-') => Err(Failure {
             message: format!("expected a task name before `{flag}` (see `{bin} list`)"),
             code: exit_code::BAD_INPUT,
@@ -191,7 +192,7 @@ fn run_task(
         RunFlags::from_arg_matches(&matches).map_err(|e| clap_failure(bin, entry.name, e))?;
     init_logging(&flags);
 
-    let config = Arc::new(Config::discover(flags.config.as_deref())?);
+    let config = Arc::new(Config::discover(flags.backend.config.as_deref())?);
     let settings = Settings::resolve(&flags.overrides(), &config)?;
     let mut defaults = ParamDefaults::new(config.clone());
     for (family, param, value) in command::class_level_params(registry, &matches) {
@@ -211,7 +212,9 @@ fn run_task(
     }
     let range_metrics = Arc::new(RangeMetrics::default());
     events.add(range_metrics.clone());
-    let graph = Graph::build(std::slice::from_ref(&root), &workspace, &events)?;
+    let locks = open_locks(&settings)?.with_events(events.clone());
+    kart_core::lock::install(locks.clone());
+    let graph = Graph::build(std::slice::from_ref(&root), &workspace, &events, Some(&locks))?;
 
     if flags.dry_run {
         let plan = graph.plan();
@@ -232,7 +235,7 @@ fn run_task(
         return Ok(exit_code::SUCCESS);
     }
 
-    let mut report = scheduler::run(graph, &workspace, &events, &RunOptions::from(&settings));
+    let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &RunOptions::from(&settings));
     report.notes.extend(range_metrics.summary_lines());
     print!("{}", report.summary());
     for task in &report.tasks {
@@ -252,4 +255,102 @@ fn run_task(
     } else {
         exit_code::TASK_FAILED
     })
+}
+
+/// Redis when configured, else file locks in the workspace.
+fn open_locks(settings: &Settings) -> Result<Locks, Failure> {
+    Ok(match settings.redis_addr() {
+        Some((host, port)) => Locks::redis(&host, port, &settings.redis_prefix)?,
+        None => Locks::local(&settings.workspace)?,
+    })
+}
+
+fn human(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    kart_core::Duration::from_secs(secs.max(if d.is_zero() { 0 } else { 1 })).to_string()
+}
+
+fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
+    use clap::Parser;
+    let cmd = match command::LocksCommand::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => {
+            let _ = e.print();
+            return Ok(exit_code::SUCCESS);
+        }
+        Err(e) => return Err(clap_failure(bin, "locks", e)),
+    };
+    let config = Config::discover(cmd.backend.config.as_deref())?;
+    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let locks = open_locks(&settings)?;
+    let backend = locks.backend();
+    let held = backend.list()?;
+    match cmd.action {
+        command::LocksAction::List => {
+            let mut out = std::io::stdout().lock();
+            if held.is_empty() {
+                let _ = writeln!(out, "No locks held ({}).", backend.describe());
+                return Ok(exit_code::SUCCESS);
+            }
+            let _ = writeln!(out, "{:<48} {:<40} {:>8} {:>8} {:>6}", "KEY", "HOLDER (host:pid task)", "AGE", "TTL", "FENCE");
+            for l in &held {
+                let holder = l.holder.as_ref().map_or("?".to_string(), |h| {
+                    format!("{}:{} {}", h.host, h.pid, h.task_id.as_deref().unwrap_or("-"))
+                });
+                let _ = writeln!(
+                    out,
+                    "{:<48} {:<40} {:>8} {:>8} {:>6}",
+                    l.key,
+                    holder,
+                    l.age.map_or("?".into(), human),
+                    l.ttl.map_or("process".into(), human),
+                    l.fence.map_or("?".into(), |f| f.to_string()),
+                );
+            }
+            Ok(exit_code::SUCCESS)
+        }
+        command::LocksAction::Clear { key, all, yes } => {
+            let targets: Vec<String> = if all {
+                held.iter().map(|l| l.key.clone()).collect()
+            } else {
+                let key = key.expect("clap requires a key without --all");
+                if !held.iter().any(|l| l.key == key) {
+                    return Err(Failure {
+                        message: format!("no held lock `{key}` ({}); see `{bin} locks list`", backend.describe()),
+                        code: exit_code::BAD_INPUT,
+                    });
+                }
+                vec![key]
+            };
+            if targets.is_empty() {
+                println!("No locks held ({}).", backend.describe());
+                return Ok(exit_code::SUCCESS);
+            }
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Failure {
+                        message: "refusing to clear locks without confirmation: make sure their holders have crashed or finished, then pass --yes".into(),
+                        code: exit_code::BAD_INPUT,
+                    });
+                }
+                eprint!(
+                    "Clear {} lock(s) ({})? Only do this when their holders have crashed or finished. [y/N] ",
+                    targets.len(),
+                    targets.join(", ")
+                );
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    println!("Nothing cleared.");
+                    return Ok(exit_code::SUCCESS);
+                }
+            }
+            for key in &targets {
+                if backend.clear(key)? {
+                    println!("cleared {key}");
+                }
+            }
+            Ok(exit_code::SUCCESS)
+        }
+    }
 }

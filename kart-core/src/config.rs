@@ -64,6 +64,8 @@ struct WorkerSection {
 struct RedisSection {
     host: Option<String>,
     port: Option<u16>,
+    prefix: Option<String>,
+    fail_on_collision: Option<bool>,
 }
 
 /// The sections kart itself reads; other top-level tables are task families.
@@ -241,6 +243,8 @@ pub struct SettingsOverrides {
     pub fsync: Option<bool>,
     pub redis_host: Option<String>,
     pub redis_port: Option<u16>,
+    pub redis_prefix: Option<String>,
+    pub redis_fail_on_collision: Option<bool>,
 }
 
 /// The resolved settings of a run.
@@ -262,6 +266,33 @@ pub struct Settings {
     pub redis_host: Option<String>,
     /// Redis port (default 6379 when a host is set).
     pub redis_port: Option<u16>,
+    /// Prefix of every Redis key (default `kart`).
+    pub redis_prefix: String,
+    /// A locked task fails fast and is retried instead of waiting.
+    pub redis_fail_on_collision: bool,
+}
+
+impl Settings {
+    /// `host:port` of the Redis server, when one is configured.
+    pub fn redis_addr(&self) -> Option<(String, u16)> {
+        self.redis_host.clone().map(|h| (h, self.redis_port.unwrap_or(6379)))
+    }
+}
+
+/// Splits `redis://host:port[/db]` into host and port.
+fn parse_redis_url(url: &str) -> Result<(String, u16)> {
+    let bad = |message: &str| Error::InvalidOption {
+        what: format!("KART_REDIS_URL={url:?}"),
+        message: message.to_string(),
+    };
+    let rest = url.strip_prefix("redis://").ok_or_else(|| bad("expected redis://host:port"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Ok((host.to_string(), port.parse().map_err(|_| bad("invalid port"))?)),
+        None if !authority.is_empty() => Ok((authority.to_string(), 6379)),
+        None => Err(bad("missing host")),
+    }
 }
 
 fn env_value<T: Param>(name: &str) -> Result<Option<T>> {
@@ -293,6 +324,10 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
+        let url = match std::env::var("KART_REDIS_URL") {
+            Ok(u) if !u.is_empty() => Some(parse_redis_url(&u)?),
+            _ => None,
+        };
         Ok(Settings {
             workspace: cli
                 .workspace
@@ -325,11 +360,24 @@ impl Settings {
                 .redis_host
                 .clone()
                 .or(env_value("KART_REDIS_HOST")?)
+                .or(url.as_ref().map(|u| u.0.clone()))
                 .or(k.redis.host.clone()),
             redis_port: cli
                 .redis_port
                 .or(env_value("KART_REDIS_PORT")?)
+                .or(url.as_ref().map(|u| u.1))
                 .or(k.redis.port),
+            redis_prefix: cli
+                .redis_prefix
+                .clone()
+                .or(env_value("KART_REDIS_PREFIX")?)
+                .or(k.redis.prefix.clone())
+                .unwrap_or_else(|| "kart".into()),
+            redis_fail_on_collision: cli
+                .redis_fail_on_collision
+                .or(env_value("KART_REDIS_FAIL_ON_COLLISION")?)
+                .or(k.redis.fail_on_collision)
+                .unwrap_or(false),
         })
     }
 }

@@ -92,6 +92,14 @@ pub enum Error {
     #[error("dependency cycle: {0}")]
     Cycle(String),
 
+    /// A lock backend failed or a lock could not be had in time.
+    #[error("{backend}: {message}")]
+    Lock { backend: String, message: String },
+
+    /// The task's run lock is held by another worker (with fail-on-collision).
+    #[error("locked elsewhere: {0}")]
+    LockedElsewhere(String),
+
     /// A task's own code reported failure.
     #[error("{0}")]
     Task(String),

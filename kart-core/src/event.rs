@@ -150,6 +150,12 @@ impl Events {
     }
 }
 
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Events({} sinks)", self.sinks.len())
+    }
+}
+
 /// Appends events as JSON lines to a file (`--events FILE`). Each line is written with one
 /// `write` on an append-mode file, so several processes can share one file.
 pub struct JsonLinesSink {

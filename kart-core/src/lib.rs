@@ -33,6 +33,7 @@ pub mod complete;
 pub mod config;
 mod error;
 pub mod event;
+pub mod lock;
 pub mod param;
 pub mod range;
 pub mod registry;
@@ -44,7 +45,8 @@ pub mod task;
 pub use chrono;
 pub use error::{Error, InvalidParam, Result};
 pub use event::{Event, EventKind, EventSink, Events};
-pub use kart_macros::task;
+pub use kart_macros::{run_with_lock, task};
+pub use lock::{lock, LockGuard, Locks};
 pub use param::{Duration, Month, Param, ParamKind};
 pub use registry::{registry, TaskEntry};
 pub use scheduler::RunOptions;
@@ -55,8 +57,8 @@ pub use task::{AnyTask, DynTask, Requirement, RunContext, TaskDef, TaskId};
 /// Builds and runs `tasks` with no event sinks: the programmatic entry point.
 pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
     let events = Events::new();
-    let graph = scheduler::Graph::build(&tasks, ws, &events)?;
-    Ok(scheduler::run(graph, ws, &events, opts))
+    let graph = scheduler::Graph::build(&tasks, ws, &events, None)?;
+    Ok(scheduler::run(graph, ws, &events, None, opts))
 }
 
 /// Support for generated code; not a public API.
@@ -65,7 +67,7 @@ pub mod __private {
     pub use crate::param::{Param, ParamKind, ParamList};
     pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
     pub use crate::target::Format;
-    pub use crate::task::{AnyTask, Requirement, RunContext, TaskDef, TaskSpec};
+    pub use crate::task::{AnyTask, OnConflict, Requirement, RunContext, RunLock, TaskDef, TaskSpec, UniquePhase};
     pub use crate::{Error, Result};
     pub use inventory;
     pub use serde;

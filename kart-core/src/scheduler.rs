@@ -2,7 +2,8 @@
 //! task's completeness once), then runs pending tasks in dependency order on worker threads.
 //!
 //! Cost per task is a hash-map insert, one completeness check and O(edges) bookkeeping: no
-//! process per task, no rescans of the graph.
+//! process per task, no rescans of the graph. Several processes (on several machines, with
+//! Redis) can run the same graph: `#[run_with_lock]` tasks run once, wherever.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -13,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::event::{Event, EventKind, Events};
+use crate::lock::{LockGuard, Locks};
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
 use crate::target::Workspace;
-use crate::task::{AnyTask, GraphContext, RunContext, TaskId};
+use crate::task::{AnyTask, GraphContext, OnConflict, RunContext, TaskId, UniquePhase};
 use crate::{Error, Result};
 
 /// How a run behaves.
@@ -27,8 +29,12 @@ pub struct RunOptions {
     pub retry_count: u32,
     /// Delay before each retry.
     pub retry_delay: Duration,
-    /// Keep waiting for tasks that may become runnable later.
+    /// Keep retrying tasks locked elsewhere until they complete, without counting those tries
+    /// against `retry_count`.
     pub keep_alive: bool,
+    /// A `#[run_with_lock]` task whose lock is held elsewhere fails fast (and is retried)
+    /// instead of waiting for it.
+    pub fail_on_collision: bool,
 }
 
 impl Default for RunOptions {
@@ -38,6 +44,7 @@ impl Default for RunOptions {
             retry_count: 0,
             retry_delay: Duration::from_secs(10),
             keep_alive: false,
+            fail_on_collision: false,
         }
     }
 }
@@ -49,6 +56,7 @@ impl From<&Settings> for RunOptions {
             retry_count: s.retry_count,
             retry_delay: s.retry_delay.as_std(),
             keep_alive: s.keep_alive,
+            fail_on_collision: s.redis_fail_on_collision,
         }
     }
 }
@@ -63,8 +71,10 @@ enum State {
     /// Failed; a retry is scheduled.
     RetryWaiting,
     Done,
+    /// Found complete when about to run: another worker made it.
+    CompletedElsewhere,
     Failed(String),
-    /// Not run because a requirement failed.
+    /// Not run because a requirement failed, or rejected as a duplicate.
     Skipped(String),
 }
 
@@ -77,6 +87,8 @@ struct Node {
     remaining: usize,
     attempts: u32,
     state: State,
+    /// A unique-job lock taken when the task was scheduled (`until_executing`/`until_executed`).
+    schedule_guard: Option<LockGuard>,
 }
 
 /// The dependency graph of one run.
@@ -90,32 +102,29 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph of `roots`, checking each task's completeness once. Complete tasks are
     /// not expanded (their requirements are not needed); a wrapper is complete when all its
-    /// requirements are.
-    pub fn build(roots: &[AnyTask], ws: &Workspace, events: &Events) -> Result<Self> {
+    /// requirements are. Unique jobs locked from scheduling take their locks here.
+    pub fn build(roots: &[AnyTask], ws: &Workspace, events: &Events, locks: Option<&Locks>) -> Result<Self> {
         let mut nodes: Vec<Node> = Vec::new();
         let mut index: HashMap<TaskId, usize> = HashMap::new();
         let mut queue = VecDeque::new();
-        let mut add =
-            |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
-                let id = task.id();
-                *index.entry(id.clone()).or_insert_with(|| {
-                    nodes.push(Node {
-                        task: task.clone(),
-                        id,
-                        deps: Vec::new(),
-                        dependents: Vec::new(),
-                        remaining: 0,
-                        attempts: 0,
-                        state: State::Pending,
-                    });
-                    queue.push_back(nodes.len() - 1);
-                    nodes.len() - 1
-                })
-            };
-        let root_ids: Vec<usize> = roots
-            .iter()
-            .map(|t| add(t, &mut nodes, &mut queue))
-            .collect();
+        let mut add = |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
+            let id = task.id();
+            *index.entry(id.clone()).or_insert_with(|| {
+                nodes.push(Node {
+                    task: task.clone(),
+                    id,
+                    deps: Vec::new(),
+                    dependents: Vec::new(),
+                    remaining: 0,
+                    attempts: 0,
+                    state: State::Pending,
+                    schedule_guard: None,
+                });
+                queue.push_back(nodes.len() - 1);
+                nodes.len() - 1
+            })
+        };
+        let root_ids: Vec<usize> = roots.iter().map(|t| add(t, &mut nodes, &mut queue)).collect();
 
         while let Some(i) = queue.pop_front() {
             let task = nodes[i].task.clone();
@@ -132,10 +141,7 @@ impl Graph {
                     }
                 }
             }
-            let requires = match task.requires_in(&GraphContext {
-                workspace: ws,
-                events,
-            }) {
+            let requires = match task.requires_in(&GraphContext { workspace: ws, events }) {
                 Ok(r) => r,
                 Err(e) => {
                     nodes[i].state = State::Failed(e.to_string());
@@ -156,21 +162,12 @@ impl Graph {
         // requirements first, so nested wrappers resolve in one pass.
         for &i in &order {
             let node = &nodes[i];
-            if node.task.is_wrapper()
-                && node.state == State::Pending
-                && node
-                    .deps
-                    .iter()
-                    .all(|&d| nodes[d].state == State::AlreadyComplete)
-            {
+            if node.task.is_wrapper() && node.state == State::Pending && node.deps.iter().all(|&d| nodes[d].state == State::AlreadyComplete) {
                 nodes[i].state = State::AlreadyComplete;
             }
         }
         let mut graph = Graph {
-            order: order
-                .into_iter()
-                .filter(|&i| nodes[i].state == State::Pending)
-                .collect(),
+            order: order.into_iter().filter(|&i| nodes[i].state == State::Pending).collect(),
             nodes,
             roots: root_ids,
         };
@@ -179,31 +176,49 @@ impl Graph {
             let event = match &node.state {
                 State::AlreadyComplete => Event::new(EventKind::AlreadyComplete),
                 State::Pending => Event::new(EventKind::Scheduled),
-                State::Failed(error) => Event::new(EventKind::Failed)
-                    .with("error", error.as_str())
-                    .with("attempt", 0),
+                State::Failed(error) => Event::new(EventKind::Failed).with("error", error.as_str()).with("attempt", 0),
                 _ => continue,
             };
-            events.emit(
-                event
-                    .task(&node.id, node.task.family())
-                    .params(node.task.params_json()),
-            );
-            let remaining = node
-                .deps
-                .iter()
-                .filter(|&&d| graph.nodes[d].state != State::AlreadyComplete)
-                .count();
+            events.emit(event.task(&node.id, node.task.family()).params(node.task.params_json()));
+            let remaining = node.deps.iter().filter(|&&d| graph.nodes[d].state != State::AlreadyComplete).count();
             graph.nodes[i].remaining = remaining;
         }
+        graph.take_schedule_locks(locks, events)?;
         // Tasks whose completeness check failed take their dependents down with them.
-        let failed: Vec<usize> = (0..graph.nodes.len())
-            .filter(|&i| matches!(graph.nodes[i].state, State::Failed(_)))
+        let ended: Vec<usize> = (0..graph.nodes.len())
+            .filter(|&i| matches!(graph.nodes[i].state, State::Failed(_) | State::Skipped(_)))
             .collect();
-        for i in failed {
+        for i in ended {
             skip_dependents(&mut graph.nodes, i, events);
         }
         Ok(graph)
+    }
+
+    /// Unique jobs locked `until_executing` or `until_executed` take their lock when scheduled;
+    /// a conflict rejects (skips) or raises (fails) them.
+    fn take_schedule_locks(&mut self, locks: Option<&Locks>, events: &Events) -> Result<()> {
+        for &i in &self.order {
+            let node = &mut self.nodes[i];
+            let Some(lock) = node.task.run_lock() else { continue };
+            let Some((phase, on_conflict)) = lock.unique else { continue };
+            if phase == UniquePhase::WhileExecuting || node.state != State::Pending {
+                continue;
+            }
+            let locks = locks.ok_or_else(|| no_lock_backend(&node.id))?;
+            let key = node.task.run_lock_key().expect("run_lock is set");
+            match locks.lock(key.as_str()).ttl(lock.ttl()).for_task(&node.id, node.task.family()).try_acquire()? {
+                Some(guard) => node.schedule_guard = Some(guard),
+                None => {
+                    let why = format!("unique job: an identical {} holds lock `{key}`", node.task.family());
+                    events.emit(Event::new(EventKind::LockedElsewhere).task(&node.id, node.task.family()).with("key", key.as_str()));
+                    node.state = match on_conflict {
+                        OnConflict::Raise => State::Failed(why),
+                        _ => State::Skipped(format!("rejected: {why}")),
+                    };
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Pending tasks in the order they would run (requirements first): `Family(params)`.
@@ -226,6 +241,13 @@ impl Graph {
     }
 }
 
+fn no_lock_backend(id: &TaskId) -> Error {
+    Error::Lock {
+        backend: "none".into(),
+        message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
+    }
+}
+
 /// Kahn's algorithm over the whole graph; a leftover node means a cycle, which is reported.
 fn topological_order(nodes: &[Node]) -> Result<Vec<usize>> {
     let mut indegree: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
@@ -242,23 +264,13 @@ fn topological_order(nodes: &[Node]) -> Result<Vec<usize>> {
     }
     if order.len() < nodes.len() {
         // Walk requirements from a node left over until one repeats: that is a cycle.
-        let start = (0..nodes.len())
-            .find(|&i| indegree[i] > 0)
-            .expect("a node is left");
+        let start = (0..nodes.len()).find(|&i| indegree[i] > 0).expect("a node is left");
         let mut path = vec![start];
         let mut cur = start;
         loop {
-            cur = *nodes[cur]
-                .deps
-                .iter()
-                .find(|&&d| indegree[d] > 0)
-                .expect("cycle continues");
+            cur = *nodes[cur].deps.iter().find(|&&d| indegree[d] > 0).expect("cycle continues");
             if let Some(pos) = path.iter().position(|&p| p == cur) {
-                let names: Vec<String> = path[pos..]
-                    .iter()
-                    .chain([&cur])
-                    .map(|&i| nodes[i].id.to_string())
-                    .collect();
+                let names: Vec<String> = path[pos..].iter().chain([&cur]).map(|&i| nodes[i].id.to_string()).collect();
                 return Err(Error::Cycle(names.join(" requires ")));
             }
             path.push(cur);
@@ -273,7 +285,7 @@ fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events) {
         for k in 0..nodes[i].dependents.len() {
             let d = nodes[i].dependents[k];
             if nodes[d].state == State::Pending {
-                let reason = format!("requirement {} failed", nodes[failed].id);
+                let reason = format!("requirement {} did not complete", nodes[failed].id);
                 events.emit(
                     Event::new(EventKind::Skipped)
                         .task(&nodes[d].id, nodes[d].task.family())
@@ -281,6 +293,7 @@ fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events) {
                         .with("reason", reason.as_str()),
                 );
                 nodes[d].state = State::Skipped(reason);
+                nodes[d].schedule_guard = None;
                 stack.push(d);
             }
         }
@@ -294,17 +307,21 @@ struct Shared {
     running: usize,
 }
 
+/// What the environment of a run offers a worker.
+struct Env<'a> {
+    ws: &'a Workspace,
+    events: &'a Events,
+    locks: Option<&'a Locks>,
+    opts: &'a RunOptions,
+}
+
 /// Runs the graph to the end and reports what happened.
-pub fn run(graph: Graph, ws: &Workspace, events: &Events, opts: &RunOptions) -> RunReport {
-    let Graph {
-        nodes,
-        roots,
-        order,
-    } = graph;
+pub fn run(graph: Graph, ws: &Workspace, events: &Events, locks: Option<&Locks>, opts: &RunOptions) -> RunReport {
+    let Graph { nodes, roots, order } = graph;
     let ready: VecDeque<usize> = order
         .iter()
         .copied()
-        .filter(|&i| nodes[i].remaining == 0)
+        .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
         .collect();
     let shared = Mutex::new(Shared {
         nodes,
@@ -313,26 +330,31 @@ pub fn run(graph: Graph, ws: &Workspace, events: &Events, opts: &RunOptions) -> 
         running: 0,
     });
     let wake = Condvar::new();
+    let env = Env { ws, events, locks, opts };
     std::thread::scope(|scope| {
         for w in 0..opts.workers.max(1) {
-            let (shared, wake) = (&shared, &wake);
-            scope.spawn(move || {
-                worker_loop(&format!("worker-{}", w + 1), shared, wake, ws, events, opts)
-            });
+            let (shared, wake, env) = (&shared, &wake, &env);
+            scope.spawn(move || worker_loop(&format!("worker-{}", w + 1), shared, wake, env));
         }
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     report(shared.nodes, &roots)
 }
 
-fn worker_loop(
-    name: &str,
-    shared: &Mutex<Shared>,
-    wake: &Condvar,
-    ws: &Workspace,
-    events: &Events,
-    opts: &RunOptions,
-) {
+/// How one attempt ended.
+enum Attempt {
+    /// Ran and committed.
+    Ran,
+    /// Found complete before running (another worker made it).
+    FoundComplete,
+    /// Rejected as a duplicate unique job.
+    Rejected(String),
+    /// Held elsewhere: try again later; `counts` says whether it uses up a retry.
+    TryLater { error: String, counts: bool },
+    Failed(String),
+}
+
+fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>) {
     loop {
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         let i = loop {
@@ -352,11 +374,7 @@ fn worker_loop(
                 return;
             }
             g = match g.retries.peek() {
-                Some(&Reverse((due, _))) => {
-                    wake.wait_timeout(g, due - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
+                Some(&Reverse((due, _))) => wake.wait_timeout(g, due - now).unwrap_or_else(|p| p.into_inner()).0,
                 None => wake.wait(g).unwrap_or_else(|p| p.into_inner()),
             };
         };
@@ -365,83 +383,182 @@ fn worker_loop(
         node.state = State::Running;
         node.attempts += 1;
         let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+        let schedule_guard = node.schedule_guard.take();
         drop(g);
 
-        events.emit(
-            Event::new(EventKind::Started)
-                .task(&id, task.family())
-                .params(task.params_json())
-                .worker(name)
-                .with("attempt", attempt),
-        );
-        let ctx = RunContext {
-            workspace: ws,
-            task_id: id.clone(),
-            family: task.family(),
-            attempt,
-            worker: name.to_string(),
-            events,
-            cancelled: Arc::new(AtomicBool::new(false)),
-        };
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(Error::Task(format!("panicked: {msg}")))
-            });
+        let outcome = attempt_task(name, &task, &id, attempt, schedule_guard, env);
 
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
-        match result {
-            Ok(()) => {
-                events.emit(
-                    Event::new(EventKind::Succeeded)
-                        .task(&id, task.family())
-                        .params(task.params_json())
-                        .worker(name)
-                        .with("attempt", attempt),
-                );
+        let events = env.events;
+        let succeeded = match outcome {
+            Attempt::Ran => {
                 g.nodes[i].state = State::Done;
-                for k in 0..g.nodes[i].dependents.len() {
-                    let d = g.nodes[i].dependents[k];
-                    g.nodes[d].remaining -= 1;
-                    if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
-                        g.ready.push_back(d);
-                    }
-                }
+                true
             }
-            Err(e) => {
-                let error = e.to_string();
+            Attempt::FoundComplete => {
                 events.emit(
-                    Event::new(EventKind::Failed)
+                    Event::new(EventKind::AlreadyComplete)
                         .task(&id, task.family())
                         .params(task.params_json())
                         .worker(name)
-                        .with("attempt", attempt)
-                        .with("error", error.as_str()),
+                        .with("reason", "completed by another worker"),
                 );
-                if attempt <= opts.retry_count {
-                    events.emit(
-                        Event::new(EventKind::Retried)
-                            .task(&id, task.family())
-                            .worker(name)
-                            .with("attempt", attempt + 1)
-                            .with("delay_secs", opts.retry_delay.as_secs_f64()),
-                    );
-                    g.nodes[i].state = State::RetryWaiting;
-                    g.retries
-                        .push(Reverse((Instant::now() + opts.retry_delay, i)));
-                } else {
-                    g.nodes[i].state = State::Failed(error);
-                    skip_dependents(&mut g.nodes, i, events);
+                g.nodes[i].state = State::CompletedElsewhere;
+                true
+            }
+            Attempt::Rejected(reason) => {
+                events.emit(Event::new(EventKind::Skipped).task(&id, task.family()).worker(name).with("reason", reason.as_str()));
+                g.nodes[i].state = State::Skipped(reason);
+                skip_dependents(&mut g.nodes, i, events);
+                false
+            }
+            Attempt::TryLater { error, counts } if !counts || attempt <= env.opts.retry_count => {
+                if !counts {
+                    g.nodes[i].attempts -= 1;
+                }
+                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
+                false
+            }
+            Attempt::TryLater { error, .. } | Attempt::Failed(error) if attempt <= env.opts.retry_count => {
+                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
+                false
+            }
+            Attempt::TryLater { error, .. } | Attempt::Failed(error) => {
+                g.nodes[i].state = State::Failed(error);
+                skip_dependents(&mut g.nodes, i, events);
+                false
+            }
+        };
+        if succeeded {
+            for k in 0..g.nodes[i].dependents.len() {
+                let d = g.nodes[i].dependents[k];
+                g.nodes[d].remaining -= 1;
+                if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
+                    g.ready.push_back(d);
                 }
             }
         }
         drop(g);
         wake.notify_all();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn schedule_retry(g: &mut Shared, i: usize, id: &TaskId, family: &str, worker: &str, attempt: u32, error: &str, env: &Env<'_>) {
+    env.events.emit(
+        Event::new(EventKind::Retried)
+            .task(id, family)
+            .worker(worker)
+            .with("attempt", attempt + 1)
+            .with("delay_secs", env.opts.retry_delay.as_secs_f64())
+            .with("error", error),
+    );
+    g.nodes[i].state = State::RetryWaiting;
+    g.retries.push(Reverse((Instant::now() + env.opts.retry_delay, i)));
+}
+
+/// One attempt at a task: take its run lock if it has one, re-check completeness (another
+/// worker may have made it meanwhile), run, commit.
+fn attempt_task(worker: &str, task: &AnyTask, id: &TaskId, attempt: u32, schedule_guard: Option<LockGuard>, env: &Env<'_>) -> Attempt {
+    let family = task.family();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
+
+    // A retry may find the task done by someone else.
+    if attempt > 1 {
+        match check_done() {
+            Ok(true) => return Attempt::FoundComplete,
+            Ok(false) => {}
+            Err(e) => return Attempt::Failed(e.to_string()),
+        }
+    }
+
+    let mut run_guard = None;
+    if let Some(lock) = task.run_lock() {
+        let take_now = !matches!(lock.unique, Some((UniquePhase::UntilExecuting | UniquePhase::UntilExecuted, _)));
+        if take_now {
+            let Some(locks) = env.locks else {
+                return Attempt::Failed(no_lock_backend(id).to_string());
+            };
+            let key = task.run_lock_key().expect("run_lock is set");
+            let builder = locks
+                .lock(key.as_str())
+                .ttl(lock.ttl())
+                .timeout(lock.timeout())
+                .for_task(id, family)
+                .cancel_on_loss(cancelled.clone());
+            let fail_fast = lock.unique.is_some() || env.opts.fail_on_collision;
+            let acquired = if fail_fast { builder.try_acquire() } else { builder.acquire().map(Some) };
+            match acquired {
+                Ok(Some(guard)) => run_guard = Some(guard),
+                Ok(None) => {
+                    env.events.emit(Event::new(EventKind::LockedElsewhere).task(id, family).worker(worker).with("key", key.as_str()));
+                    let error = Error::LockedElsewhere(format!("lock `{key}` is held by another worker")).to_string();
+                    return match lock.unique.map(|(_, c)| c) {
+                        Some(OnConflict::Reject) => Attempt::Rejected(format!("rejected: an identical {family} is running elsewhere")),
+                        Some(OnConflict::Raise) => Attempt::Failed(format!("unique job conflict: {error}")),
+                        Some(OnConflict::Reschedule) => Attempt::TryLater { error, counts: false },
+                        None => Attempt::TryLater {
+                            error,
+                            counts: !env.opts.keep_alive,
+                        },
+                    };
+                }
+                Err(e) => return Attempt::Failed(e.to_string()),
+            }
+            match check_done() {
+                Ok(true) => return Attempt::FoundComplete,
+                Ok(false) => {}
+                Err(e) => return Attempt::Failed(e.to_string()),
+            }
+        }
+    }
+    // `until_executing` ends when the run starts; `until_executed` guards the run itself.
+    let schedule_guard = match task.run_lock().and_then(|l| l.unique) {
+        Some((UniquePhase::UntilExecuted, _)) => schedule_guard,
+        _ => None,
+    };
+    let guard = run_guard.as_ref().or(schedule_guard.as_ref());
+
+    env.events.emit(
+        Event::new(EventKind::Started)
+            .task(id, family)
+            .params(task.params_json())
+            .worker(worker)
+            .with("attempt", attempt),
+    );
+    let ctx = RunContext {
+        workspace: env.ws,
+        task_id: id.clone(),
+        family,
+        attempt,
+        worker: worker.to_string(),
+        events: env.events,
+        cancelled,
+        locks: env.locks,
+        run_guard: guard,
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Task(format!("panicked: {msg}")))
+    });
+    let mut event = match &result {
+        Ok(()) => Event::new(EventKind::Succeeded),
+        Err(e) => Event::new(EventKind::Failed).with("error", e.to_string()),
+    };
+    event = event.task(id, family).params(task.params_json()).worker(worker).with("attempt", attempt);
+    if let Some(g) = guard {
+        event = event.with("fence", g.fence());
+    }
+    env.events.emit(event);
+    match result {
+        Ok(()) => Attempt::Ran,
+        Err(e) => Attempt::Failed(e.to_string()),
     }
 }
 
@@ -455,12 +572,11 @@ fn report(nodes: Vec<Node>, roots: &[usize]) -> RunReport {
             attempts: n.attempts,
             outcome: match &n.state {
                 State::AlreadyComplete => TaskOutcome::AlreadyComplete,
+                State::CompletedElsewhere => TaskOutcome::CompletedElsewhere,
                 State::Done => TaskOutcome::Succeeded,
                 State::Failed(e) => TaskOutcome::Failed(e.clone()),
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
-                State::Pending | State::Running | State::RetryWaiting => {
-                    TaskOutcome::Skipped("never became runnable".into())
-                }
+                State::Pending | State::Running | State::RetryWaiting => TaskOutcome::Skipped("never became runnable".into()),
             },
         })
         .collect();

@@ -13,6 +13,8 @@ pub enum TaskOutcome {
     AlreadyComplete,
     /// Ran and committed its output.
     Succeeded,
+    /// Found complete when about to run: another worker made it meanwhile.
+    CompletedElsewhere,
     /// Failed (after any retries), with the last error.
     Failed(String),
     /// Not run, with the reason.
@@ -77,18 +79,20 @@ impl RunReport {
 
     /// The human summary: counts, grouped by family, failures with their first error line.
     pub fn summary(&self) -> String {
-        let mut groups: [(&str, Vec<&TaskReport>); 4] = [
+        let mut groups: [(&str, Vec<&TaskReport>); 5] = [
             ("were already complete", Vec::new()),
             ("ran successfully", Vec::new()),
+            ("were completed by another worker meanwhile", Vec::new()),
             ("failed", Vec::new()),
-            ("were not run because a requirement failed", Vec::new()),
+            ("were not run", Vec::new()),
         ];
         for t in &self.tasks {
             let g = match t.outcome {
                 TaskOutcome::AlreadyComplete => 0,
                 TaskOutcome::Succeeded => 1,
-                TaskOutcome::Failed(_) => 2,
-                TaskOutcome::Skipped(_) => 3,
+                TaskOutcome::CompletedElsewhere => 2,
+                TaskOutcome::Failed(_) => 3,
+                TaskOutcome::Skipped(_) => 4,
             };
             groups[g].1.push(t);
         }
@@ -127,7 +131,7 @@ impl RunReport {
         }
         let verdict = if !self.success() {
             "This progress looks :( because not every requested task is complete"
-        } else if groups[2].1.is_empty() {
+        } else if groups[3].1.is_empty() {
             "This progress looks :) because there were no failed tasks"
         } else {
             "This progress looks :| because the requested tasks are complete but some tasks failed"
@@ -140,6 +144,7 @@ impl RunReport {
 
 fn detail(t: &TaskReport) -> String {
     match &t.outcome {
+        TaskOutcome::Skipped(reason) => format!(": {reason}"),
         TaskOutcome::Failed(e) => {
             let first = e.lines().next().unwrap_or("");
             let tries = if t.attempts > 1 {

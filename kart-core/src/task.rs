@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::event::{Event, EventKind, Events};
+use crate::lock::{LockBuilder, LockGuard, Locks};
 use crate::param::{canonical_json, ParamList};
 use crate::target::{Format, Target, Workspace};
 use crate::{Error, Result};
@@ -98,6 +99,56 @@ pub struct TaskSpec {
     pub output: Option<&'static str>,
     /// Serialization of the output.
     pub format: Format,
+    /// `#[run_with_lock]`: how runs of this family are locked.
+    pub run_lock: Option<RunLock>,
+}
+
+/// When a unique-job lock is held (Cloudtasker's lock phases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniquePhase {
+    /// From scheduling until the task starts running.
+    UntilExecuting,
+    /// While the task runs.
+    WhileExecuting,
+    /// From scheduling until the task has run.
+    UntilExecuted,
+}
+
+/// What a unique job does when an identical one holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Discard this one: it is not run and not a failure.
+    Reject,
+    /// Fail with a lock error.
+    Raise,
+    /// Try again after `retry_delay` (only `while_executing`).
+    Reschedule,
+}
+
+/// The `#[run_with_lock(...)]` options of a family.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLock {
+    /// A named lock shared by every task using the same name; default: one lock per task id.
+    pub key: Option<&'static str>,
+    /// TTL in milliseconds (default 10 minutes; renewed while held).
+    pub ttl_ms: Option<u64>,
+    /// Longest wait in milliseconds (default 1 hour).
+    pub timeout_ms: Option<u64>,
+    /// Unique-job phase and conflict strategy, when `lock = ...` was given.
+    pub unique: Option<(UniquePhase, OnConflict)>,
+    /// Parameters that define uniqueness (default: all significant ones).
+    pub unique_args: Option<&'static [&'static str]>,
+}
+
+impl RunLock {
+    /// The lock's TTL.
+    pub fn ttl(&self) -> std::time::Duration {
+        self.ttl_ms.map_or(crate::lock::DEFAULT_TTL, std::time::Duration::from_millis)
+    }
+    /// The bound on waiting.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout_ms.map_or(crate::lock::DEFAULT_TIMEOUT, std::time::Duration::from_millis)
+    }
 }
 
 /// A task type: what `#[task]` generates for the parameter struct. Users rarely implement it
@@ -150,6 +201,27 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     }
     /// Runs the task and commits its output atomically.
     fn execute(&self, ctx: &RunContext) -> Result<()>;
+    /// How runs are locked (`#[run_with_lock]`).
+    fn run_lock(&self) -> Option<RunLock> {
+        None
+    }
+    /// The key of this task's run lock: the named key, `unique:<Family>:<hash of unique
+    /// args>` for unique jobs, else `run:<task id>`.
+    fn run_lock_key(&self) -> Option<String> {
+        let lock = self.run_lock()?;
+        Some(match (lock.key, lock.unique) {
+            (Some(key), _) => key.to_string(),
+            (None, Some(_)) => {
+                let params = self.params_json();
+                let unique: Vec<(&'static str, Value)> = match lock.unique_args {
+                    Some(names) => names.iter().map(|n| (*n, params.get(*n).cloned().unwrap_or(Value::Null))).collect(),
+                    None => return Some(format!("unique:{}", self.id())),
+                };
+                format!("unique:{}", TaskId::new(self.family(), &unique))
+            }
+            (None, None) => format!("run:{}", self.id()),
+        })
+    }
     /// Whether the output already exists (for wrappers: always false; the scheduler
     /// decides a wrapper's completeness from its requirements).
     fn output_exists(&self, ws: &Workspace) -> Result<bool> {
@@ -229,6 +301,9 @@ impl<T: TaskDef> DynTask for T {
     fn requires(&self) -> Vec<AnyTask> {
         TaskDef::requires(self)
     }
+    fn run_lock(&self) -> Option<RunLock> {
+        T::SPEC.run_lock
+    }
     fn execute(&self, ctx: &RunContext) -> Result<()> {
         let output = self.run(ctx)?;
         if T::SPEC.wrapper {
@@ -247,7 +322,7 @@ impl<T: TaskDef> DynTask for T {
             .format
             .encode(&output)
             .map_err(|message| Error::Task(format!("cannot serialize output: {message}")))?;
-        ctx.workspace().target(&key).write_atomic(&bytes)
+        ctx.commit(&key, &bytes)
     }
 }
 
@@ -342,6 +417,8 @@ pub struct RunContext<'a> {
     pub(crate) worker: String,
     pub(crate) events: &'a Events,
     pub(crate) cancelled: Arc<AtomicBool>,
+    pub(crate) locks: Option<&'a Locks>,
+    pub(crate) run_guard: Option<&'a LockGuard>,
 }
 
 impl<'a> RunContext<'a> {
@@ -370,6 +447,8 @@ impl<'a> RunContext<'a> {
             ))
         })?;
         let target = self.workspace.target(&key);
+        // gokart's cache collision lock: never read an output another machine is writing.
+        let _cache = self.cache_lock(&key)?;
         let bytes = target.read()?;
         T::SPEC
             .format
@@ -380,6 +459,41 @@ impl<'a> RunContext<'a> {
                 message,
             })
     }
+    /// A named lock on the run's backend (Redis when configured, else file locks), held by
+    /// this task: `let _guard = ctx.lock("nightly-transfer")?.acquire()?;`.
+    pub fn lock(&self, key: impl Into<String>) -> Result<LockBuilder<'a>> {
+        let locks = self.locks.ok_or_else(|| Error::Lock {
+            backend: "none".into(),
+            message: "this run has no lock backend".into(),
+        })?;
+        Ok(locks.lock(key).for_task(&self.task_id, self.family).cancel_on_loss(self.cancelled.clone()))
+    }
+
+    fn cache_lock(&self, key: &str) -> Result<Option<LockGuard>> {
+        match self.locks {
+            Some(locks) if locks.backend().distributed() => locks
+                .lock(format!("cache:{key}"))
+                .ttl(std::time::Duration::from_secs(60))
+                .for_task(&self.task_id, self.family)
+                .acquire()
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the task's output: under the cache lock, only while the run lock (if any) is
+    /// still ours, recording the run lock's fencing token with the commit.
+    pub(crate) fn commit(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let _cache = self.cache_lock(key)?;
+        if let Some(guard) = self.run_guard {
+            guard.commit(key)?;
+        }
+        if self.is_cancelled() {
+            return Err(Error::Cancelled(format!("{} was cancelled before writing its output", self.task_id)));
+        }
+        self.workspace.target(key).write_atomic(bytes)
+    }
+
     /// Sends a custom event to the run's event stream.
     pub fn emit(&self, kind: EventKind, extra: serde_json::Map<String, Value>) {
         let mut event = Event::new(kind)

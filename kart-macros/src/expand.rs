@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
 use crate::ctxt::Errors;
-use crate::parse::{self, Arg, ArgKind, Format, Returns, TaskFn};
+use crate::parse::{self, Arg, ArgKind, Conflict, Format, Phase, Returns, TaskFn};
 use crate::template::{self, Segment};
 
 pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -193,6 +193,52 @@ fn generate(t: &TaskFn) -> TokenStream {
     let format = match t.options.format.map(|(f, _)| f) {
         Some(Format::MessagePack) => quote!(#p::Format::MessagePack),
         _ => quote!(#p::Format::Json),
+    };
+    let run_lock = match &t.run_lock {
+        None => quote!(::core::option::Option::None),
+        Some(l) => {
+            let opt_u64 = |v: Option<u64>| match v {
+                Some(v) => quote!(::core::option::Option::Some(#v)),
+                None => quote!(::core::option::Option::None),
+            };
+            let key = match &l.key {
+                Some(k) => quote!(::core::option::Option::Some(#k)),
+                None => quote!(::core::option::Option::None),
+            };
+            let (ttl, timeout) = (opt_u64(l.ttl_ms), opt_u64(l.timeout_ms));
+            let unique = match l.phase {
+                None => quote!(::core::option::Option::None),
+                Some((phase, _)) => {
+                    let phase = match phase {
+                        Phase::UntilExecuting => quote!(UntilExecuting),
+                        Phase::WhileExecuting => quote!(WhileExecuting),
+                        Phase::UntilExecuted => quote!(UntilExecuted),
+                    };
+                    let conflict = match l.on_conflict.map(|c| c.0).unwrap_or(Conflict::Reject) {
+                        Conflict::Reject => quote!(Reject),
+                        Conflict::Raise => quote!(Raise),
+                        Conflict::Reschedule => quote!(Reschedule),
+                    };
+                    quote!(::core::option::Option::Some((#p::UniquePhase::#phase, #p::OnConflict::#conflict)))
+                }
+            };
+            let unique_args = match &l.unique_args {
+                Some(names) => {
+                    let names = names.iter().map(|n| n.to_string());
+                    quote!(::core::option::Option::Some(&[#(#names),*]))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {
+                ::core::option::Option::Some(#p::RunLock {
+                    key: #key,
+                    ttl_ms: #ttl,
+                    timeout_ms: #timeout,
+                    unique: #unique,
+                    unique_args: #unique_args,
+                })
+            }
+        }
     };
     let output_lit = match &t.options.output {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
@@ -389,6 +435,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     wrapper: #wrapper,
                     output: #output_lit,
                     format: #format,
+                    run_lock: #run_lock,
                 };
 
                 fn significant_params(&self) -> #p::ParamList {

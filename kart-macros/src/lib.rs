@@ -17,3 +17,15 @@ use proc_macro::TokenStream;
 pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::task(args.into(), input.into()).into()
 }
+
+/// Locks a task's runs (gokart's `RunWithLock`, Cloudtasker's unique jobs, JWQL's `only_one`).
+///
+/// It is read by `#[task]`, so it goes on a `#[task]` function, below `#[task]`. Used anywhere
+/// else it is this error.
+#[proc_macro_attribute]
+pub fn run_with_lock(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let message = "#[run_with_lock] goes on a #[task] function, below the #[task] attribute";
+    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+    quote::quote!(#error #input).into()
+}

@@ -2,7 +2,7 @@
 //! original syntax nodes for spans. Rules that involve several parts live in `validate`.
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::Parser;
+use syn::parse::{Parse, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
@@ -19,6 +19,18 @@ const TASK_OPTIONS: &[&str] = &[NAME, OUTPUT, WRAPPER, FORMAT];
 pub const DEFAULT: &str = "default";
 pub const SIGNIFICANT: &str = "significant";
 const PARAM_OPTIONS: &[&str] = &[DEFAULT, SIGNIFICANT];
+
+/// Option keywords of `#[run_with_lock(...)]`.
+pub const KEY: &str = "key";
+pub const TTL: &str = "ttl";
+pub const TIMEOUT: &str = "timeout";
+pub const LOCK: &str = "lock";
+pub const ON_CONFLICT: &str = "on_conflict";
+pub const UNIQUE_ARGS: &str = "unique_args";
+const LOCK_OPTIONS: &[&str] = &[KEY, TTL, TIMEOUT, LOCK, ON_CONFLICT, UNIQUE_ARGS];
+
+/// Function attributes `#[task]` consumes.
+pub const RUN_WITH_LOCK_ATTR: &str = "run_with_lock";
 
 /// Argument attributes `#[task]` consumes.
 pub const PARAM_ATTR: &str = "param";
@@ -70,10 +82,37 @@ pub enum Returns {
     Plain(Type),
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Phase {
+    UntilExecuting,
+    WhileExecuting,
+    UntilExecuted,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Conflict {
+    Reject,
+    Raise,
+    Reschedule,
+}
+
+/// `#[run_with_lock(...)]`.
+pub struct RunLockOptions {
+    /// The attribute, for spans.
+    pub span: Span,
+    pub key: Option<LitStr>,
+    pub ttl_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub phase: Option<(Phase, Span)>,
+    pub on_conflict: Option<(Conflict, Span)>,
+    pub unique_args: Option<Vec<Ident>>,
+}
+
 pub struct TaskFn {
     /// The user's function with the argument attributes kart consumed removed.
     pub item: ItemFn,
     pub options: TaskOptions,
+    pub run_lock: Option<RunLockOptions>,
     pub args: Vec<Arg>,
     pub doc: String,
     pub returns: Returns,
@@ -199,6 +238,118 @@ fn param_options(attr: &Attribute, errors: &mut Errors) -> ParamOptions {
     opts
 }
 
+/// Parses `10m`, `1h30m`, `500ms`, `2s` (a bare number is seconds) into milliseconds.
+fn duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(secs * 1000);
+    }
+    let mut total = 0u64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let value: u64 = rest[..digits].parse().ok()?;
+        let tail = &rest[digits..];
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let scale = match &tail[..unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = &tail[unit_len..];
+    }
+    (total > 0).then_some(total)
+}
+
+fn duration_lit(meta: &syn::meta::ParseNestedMeta, errors: &mut Errors) -> syn::Result<Option<u64>> {
+    let lit: LitStr = meta.value()?.parse()?;
+    match duration_ms(&lit.value()) {
+        Some(ms) => Ok(Some(ms)),
+        None => {
+            errors.error_spanned_by(&lit, format!("invalid duration {:?}: write e.g. \"500ms\", \"30s\", \"10m\", \"1h30m\"", lit.value()));
+            Ok(None)
+        }
+    }
+}
+
+fn run_lock_options(attr: &Attribute, errors: &mut Errors) -> RunLockOptions {
+    let mut opts = RunLockOptions {
+        span: attr.path().span(),
+        key: None,
+        ttl_ms: None,
+        timeout_ms: None,
+        phase: None,
+        on_conflict: None,
+        unique_args: None,
+    };
+    if matches!(attr.meta, syn::Meta::Path(_)) {
+        return opts;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let result = attr.parse_nested_meta(|meta| {
+        let path = meta.path.clone();
+        let name = path.get_ident().map(Ident::to_string).unwrap_or_default();
+        if seen.contains(&name) {
+            errors.push(duplicate(&path));
+        }
+        seen.push(name.clone());
+        match name.as_str() {
+            KEY => opts.key = Some(meta.value()?.parse()?),
+            TTL => opts.ttl_ms = duration_lit(&meta, errors)?,
+            TIMEOUT => opts.timeout_ms = duration_lit(&meta, errors)?,
+            LOCK => {
+                let ident: Ident = meta.value()?.parse()?;
+                let phase = match ident.to_string().as_str() {
+                    "until_executing" => Some(Phase::UntilExecuting),
+                    "while_executing" => Some(Phase::WhileExecuting),
+                    "until_executed" => Some(Phase::UntilExecuted),
+                    other => {
+                        errors.error_spanned_by(&ident, format!("unknown lock phase `{other}`; expected one of: until_executing, while_executing, until_executed"));
+                        None
+                    }
+                };
+                opts.phase = phase.map(|p| (p, ident.span()));
+            }
+            ON_CONFLICT => {
+                let ident: Ident = meta.value()?.parse()?;
+                let conflict = match ident.to_string().as_str() {
+                    "reject" => Some(Conflict::Reject),
+                    "raise" => Some(Conflict::Raise),
+                    "reschedule" => Some(Conflict::Reschedule),
+                    other => {
+                        errors.error_spanned_by(&ident, format!("unknown conflict strategy `{other}`; expected one of: reject, raise, reschedule"));
+                        None
+                    }
+                };
+                opts.on_conflict = conflict.map(|c| (c, ident.span()));
+            }
+            UNIQUE_ARGS => {
+                let value = meta.value()?;
+                let content;
+                syn::bracketed!(content in value);
+                let names = content.parse_terminated(Ident::parse, syn::Token![,])?;
+                opts.unique_args = Some(names.into_iter().collect());
+            }
+            _ => {
+                errors.push(unknown_key(&path, "run_with_lock option", LOCK_OPTIONS));
+                skip_value(&meta)?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        errors.push(e);
+    }
+    opts
+}
+
 /// Concatenated doc comments, one leading space per line removed.
 pub fn doc_of(attrs: &[Attribute]) -> String {
     let mut lines = Vec::new();
@@ -283,6 +434,19 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
         }
     };
     let options = task_options(args, errors);
+    let mut run_lock = None;
+    let mut kept = Vec::new();
+    for attr in item.attrs.drain(..) {
+        if attr.path().segments.last().is_some_and(|s| s.ident == RUN_WITH_LOCK_ATTR) {
+            if run_lock.is_some() {
+                errors.error_spanned_by(&attr, "duplicate #[run_with_lock] attribute");
+            }
+            run_lock = Some(run_lock_options(&attr, errors));
+        } else {
+            kept.push(attr);
+        }
+    }
+    item.attrs = kept;
 
     if let Some(asyncness) = &item.sig.asyncness {
         errors.error_spanned_by(
@@ -372,6 +536,7 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
         returns: returns(&item.sig.output),
         item,
         options,
+        run_lock,
         args,
     })
 }

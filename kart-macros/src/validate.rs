@@ -5,7 +5,8 @@ use quote::ToTokens;
 use syn::Type;
 
 use crate::ctxt::Errors;
-use crate::parse::{ArgKind, Returns, TaskFn};
+
+use crate::parse::{ArgKind, Conflict, Phase, Returns, RunLockOptions, TaskFn};
 use crate::template::{self, Segment};
 
 pub fn task(t: &TaskFn, errors: &mut Errors) {
@@ -50,6 +51,47 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
     }
     if let Some(output) = &t.options.output {
         output_template(t, output, errors);
+    }
+    if let Some(lock) = &t.run_lock {
+        run_lock(t, lock, errors);
+    }
+}
+
+/// Cloudtasker's table: which conflict strategies go with which lock phase.
+fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
+    if t.options.wrapper.is_some() {
+        errors.push(syn::Error::new(lock.span, "a wrapper does not run, so it cannot be locked: remove #[run_with_lock]"));
+    }
+    if let (Some((Conflict::Reschedule, span)), Some((phase, _))) = (lock.on_conflict, lock.phase) {
+        if phase != Phase::WhileExecuting {
+            let name = if phase == Phase::UntilExecuting { "until_executing" } else { "until_executed" };
+            errors.push(syn::Error::new(
+                span,
+                format!("`reschedule` goes only with `lock = while_executing`; `{name}` allows `reject` (the default) or `raise`"),
+            ));
+        }
+    }
+    if lock.phase.is_none() {
+        if let Some((_, span)) = lock.on_conflict {
+            errors.push(syn::Error::new(span, "`on_conflict` applies to unique jobs: add `lock = until_executing | while_executing | until_executed`"));
+        }
+        if let Some(args) = &lock.unique_args {
+            errors.push(syn::Error::new(
+                args.first().map_or(lock.span, |a| a.span()),
+                "`unique_args` applies to unique jobs: add `lock = until_executing | while_executing | until_executed`",
+            ));
+        }
+    }
+    if let (Some(key), Some(_)) = (&lock.key, &lock.phase) {
+        errors.error_spanned_by(key, "a unique job's key comes from its arguments: use `unique_args` instead of `key`");
+    }
+    if let Some(args) = &lock.unique_args {
+        for name in args {
+            let known = t.args.iter().any(|a| matches!(a.kind, ArgKind::Param(_)) && a.ident == *name);
+            if !known {
+                errors.error_spanned_by(name, format!("`unique_args` names `{name}`, which is not a parameter of `{}`", t.item.sig.ident));
+            }
+        }
     }
 }
 

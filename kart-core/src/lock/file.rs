@@ -1,0 +1,202 @@
+//! File locks (`flock`) under `<workspace>/.kart/locks`: the embedded default, for processes
+//! on one machine. The kernel releases a lock when its process dies, so a `kill -9` never
+//! leaves one behind. Lock files are never removed on release (a waiter may hold the file
+//! open); a holder notices when its file was removed or replaced (`locks clear`).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
+use crate::{Error, Result};
+
+/// How often a waiter looks at a file lock again.
+const POLL: Duration = Duration::from_millis(2);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    key: String,
+    holder: Holder,
+    since_ms: u64,
+    fence: u64,
+}
+
+/// File locks in one directory.
+#[derive(Debug)]
+pub struct FileBackend {
+    dir: PathBuf,
+    /// Open, locked files by owner token; dropping one releases its lock.
+    held: Mutex<HashMap<String, File>>,
+}
+
+fn file_name(key: &str) -> String {
+    let safe: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .take(80)
+        .collect();
+    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..6]);
+    format!("{safe}-{hash}")
+}
+
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+impl FileBackend {
+    /// Locks in `dir` (created if needed).
+    pub fn new(dir: PathBuf) -> Result<Self> {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create lock directory", &dir, e))?;
+        Ok(FileBackend {
+            dir,
+            held: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn path(&self, key: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", file_name(key)))
+    }
+
+    fn io(&self, path: &Path, e: std::io::Error) -> Error {
+        Error::io("lock file", path, e)
+    }
+
+    /// Increments the key's fencing counter (called with the lock held).
+    fn next_fence(&self, key: &str) -> Result<u64> {
+        let path = self.path(key, "fence");
+        let last = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
+        let next = last + 1;
+        std::fs::write(&path, next.to_string()).map_err(|e| self.io(&path, e))?;
+        Ok(next)
+    }
+
+    fn holds(&self, key: &str, lease: &Lease) -> bool {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.get(&lease.token).is_some_and(|f| same_file(f, &self.path(key, "lock")))
+    }
+}
+
+impl LockBackend for FileBackend {
+    fn describe(&self) -> String {
+        format!("file locks in {}", self.dir.display())
+    }
+
+    fn distributed(&self) -> bool {
+        false
+    }
+
+    fn try_acquire(&self, key: &str, _ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
+        let path = self.path(key, "lock");
+        loop {
+            let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| self.io(&path, e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(e)) => return Err(self.io(&path, e)),
+            }
+            // The file may have been cleared between open and lock: then this lock guards
+            // nothing; start over on the current file.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let fence = self.next_fence(key)?;
+            let record = Record {
+                key: key.to_string(),
+                holder: holder.clone(),
+                since_ms: now_ms(),
+                fence,
+            };
+            file.set_len(0).and_then(|()| file.rewind()).map_err(|e| self.io(&path, e))?;
+            file.write_all(&serde_json::to_vec(&record).expect("records serialize")).map_err(|e| self.io(&path, e))?;
+            let token = super::new_token();
+            self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), file);
+            return Ok(Some(Lease { token, fence }));
+        }
+    }
+
+    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>> {
+        loop {
+            if let Some(lease) = self.try_acquire(key, ttl, holder)? {
+                return Ok(Some(lease));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL.min(deadline - now));
+        }
+    }
+
+    fn extend(&self, key: &str, lease: &Lease, _ttl: Duration) -> Result<bool> {
+        Ok(self.holds(key, lease))
+    }
+
+    fn release(&self, key: &str, lease: &Lease) -> Result<bool> {
+        let still_ours = self.holds(key, lease);
+        // Dropping the file closes it, which releases the lock.
+        let file = self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&lease.token);
+        Ok(file.is_some() && still_ours)
+    }
+
+    fn commit(&self, key: &str, lease: &Lease, target: &str) -> Result<CommitCheck> {
+        if !self.holds(key, lease) {
+            return Ok(CommitCheck::Lost);
+        }
+        let path = self.path(&format!("committed:{target}"), "fence");
+        let last = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok());
+        if last.is_some_and(|last| last > lease.fence) {
+            return Ok(CommitCheck::Stale);
+        }
+        std::fs::write(&path, lease.fence.to_string()).map_err(|e| self.io(&path, e))?;
+        Ok(CommitCheck::Ok)
+    }
+
+    fn list(&self) -> Result<Vec<LockInfo>> {
+        let mut out = Vec::new();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.io(&self.dir, e))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("lock") {
+                continue;
+            }
+            let Ok(mut file) = File::open(&path) else { continue };
+            match file.try_lock_shared() {
+                // Free: nobody holds it (our shared lock goes away with the file).
+                Ok(()) => continue,
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(self.io(&path, e)),
+            }
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            if let Ok(r) = serde_json::from_str::<Record>(&text) {
+                out.push(LockInfo {
+                    key: r.key,
+                    holder: Some(r.holder),
+                    age: Some(Duration::from_millis(now_ms().saturating_sub(r.since_ms))),
+                    ttl: None,
+                    fence: Some(r.fence),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn clear(&self, key: &str) -> Result<bool> {
+        let path = self.path(key, "lock");
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.io(&path, e)),
+        }
+    }
+}

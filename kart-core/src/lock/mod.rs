@@ -1,0 +1,408 @@
+//! Locks shared by every worker process: Redis when configured (many machines), file locks in
+//! the workspace otherwise (processes on one machine).
+//!
+//! A lock is held through a [`LockGuard`]: acquired with an owner token and a TTL, renewed
+//! from a background thread about every TTL/3 while the guard lives (so the TTL only bounds
+//! recovery after a crash), released when the guard drops. Each acquisition gets a fencing
+//! token that only grows; an output committed under a lock records it, and a holder that lost
+//! its lock cannot commit.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! let locks = kart_core::lock::Locks::local(dir.path()).unwrap();
+//! let guard = locks.lock("nightly-transfer").ttl(std::time::Duration::from_secs(30)).acquire().unwrap();
+//! assert!(locks.lock("nightly-transfer").try_acquire().unwrap().is_none());
+//! drop(guard);
+//! assert!(locks.lock("nightly-transfer").try_acquire().unwrap().is_some());
+//! ```
+
+mod file;
+mod redis;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::event::{Event, EventKind, Events};
+use crate::task::TaskId;
+use crate::{Error, Result};
+
+pub use self::file::FileBackend;
+pub use self::redis::RedisBackend;
+
+/// Default lock TTL: with renewal it only bounds how long a crashed holder blocks others.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
+/// Default bound on waiting for a lock.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Holder {
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// The task it runs, if any.
+    pub task_id: Option<String>,
+}
+
+impl Holder {
+    /// This process, optionally on behalf of a task.
+    pub fn this_process(task_id: Option<&TaskId>) -> Self {
+        Holder {
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            task_id: task_id.map(ToString::to_string),
+        }
+    }
+}
+
+/// A successful acquisition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Random owner token: only its owner can extend or release the lock.
+    pub token: String,
+    /// Fencing token: grows with every acquisition of the key.
+    pub fence: u64,
+}
+
+/// A held lock, as `locks list` shows it.
+#[derive(Debug, Clone)]
+pub struct LockInfo {
+    /// The lock's key (without the backend's prefix).
+    pub key: String,
+    /// Who holds it, if recorded.
+    pub holder: Option<Holder>,
+    /// How long it has been held.
+    pub age: Option<Duration>,
+    /// Time left before it expires unless renewed (`None`: until the holder exits).
+    pub ttl: Option<Duration>,
+    /// Its fencing token.
+    pub fence: Option<u64>,
+}
+
+/// A place locks live. Both backends keep the same guarantees: one holder at a time, owner-only
+/// extend and release, monotonically growing fencing tokens, and recovery after a crash.
+pub trait LockBackend: Send + Sync + std::fmt::Debug {
+    /// For messages: `redis 127.0.0.1:6379` or `file locks in <dir>`.
+    fn describe(&self) -> String;
+    /// Whether this backend coordinates several machines.
+    fn distributed(&self) -> bool;
+    /// Takes the lock if it is free.
+    fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>>;
+    /// Waits until the lock is free and takes it, or returns `None` at the deadline. Waiters
+    /// wake when the holder releases, not on a polling interval (Redis).
+    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>>;
+    /// Extends the lock if `lease` still holds it; `false` means it was lost.
+    fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool>;
+    /// Releases the lock if `lease` holds it; `false` means it was not held any more.
+    fn release(&self, key: &str, lease: &Lease) -> Result<bool>;
+    /// Records that an output was committed under `lease`: succeeds only while the lease holds
+    /// the lock and no newer fencing token committed `target` before.
+    fn commit(&self, key: &str, lease: &Lease, target: &str) -> Result<CommitCheck>;
+    /// Every held lock.
+    fn list(&self) -> Result<Vec<LockInfo>>;
+    /// Removes a lock whatever its holder (for stale locks); `false` if it was not held.
+    fn clear(&self, key: &str) -> Result<bool>;
+}
+
+/// Outcome of [`LockBackend::commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitCheck {
+    /// The lease holds the lock; the commit is recorded.
+    Ok,
+    /// The lock was lost: do not commit.
+    Lost,
+    /// A newer holder already committed this target: do not replace it.
+    Stale,
+}
+
+/// The locks of a run: a backend plus the event stream they report to.
+#[derive(Clone, Debug)]
+pub struct Locks {
+    backend: Arc<dyn LockBackend>,
+    events: Events,
+}
+
+impl Locks {
+    /// File locks under `<workspace>/.kart/locks`, for processes on one machine.
+    pub fn local(workspace: &std::path::Path) -> Result<Self> {
+        Ok(Self::new(Arc::new(FileBackend::new(workspace.join(".kart").join("locks"))?), Events::new()))
+    }
+
+    /// Redis at `host:port`, keys under `prefix:` (default `kart`). Fails at once, naming the
+    /// address, when the server cannot be reached.
+    pub fn redis(host: &str, port: u16, prefix: &str) -> Result<Self> {
+        Ok(Self::new(Arc::new(RedisBackend::connect(host, port, prefix)?), Events::new()))
+    }
+
+    /// Locks over any backend, reporting to `events`.
+    pub fn new(backend: Arc<dyn LockBackend>, events: Events) -> Self {
+        Locks { backend, events }
+    }
+
+    /// The same locks, reporting to `events`.
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn LockBackend> {
+        &self.backend
+    }
+
+    /// A lock called `key`, to configure and acquire.
+    pub fn lock(&self, key: impl Into<String>) -> LockBuilder<'_> {
+        LockBuilder {
+            locks: self,
+            key: key.into(),
+            ttl: DEFAULT_TTL,
+            timeout: DEFAULT_TIMEOUT,
+            task: None,
+            cancel: None,
+        }
+    }
+
+    fn emit(&self, kind: EventKind, key: &str, task: Option<&(TaskId, &'static str)>, fence: Option<u64>) {
+        let mut e = Event::new(kind).with("key", key);
+        if let Some((id, family)) = task {
+            e = e.task(id, family);
+        }
+        if let Some(fence) = fence {
+            e = e.with("fence", fence);
+        }
+        self.events.emit(e);
+    }
+}
+
+static INSTALLED: OnceLock<Locks> = OnceLock::new();
+
+/// Makes `locks` the process-wide backend behind [`lock`](crate::lock()). The command line
+/// installs the run's locks; a program using kart as a library may install its own once.
+pub fn install(locks: Locks) {
+    let _ = INSTALLED.set(locks);
+}
+
+/// The installed locks, if any.
+pub fn installed() -> Option<&'static Locks> {
+    INSTALLED.get()
+}
+
+/// A custom named lock (JWQL's `only_one`), on the run's backend:
+///
+/// ```ignore
+/// let _guard = kart_core::lock("nightly-transfer").ttl(Duration::from_secs(60)).acquire()?;
+/// ```
+pub fn lock(key: impl Into<String>) -> Result<LockBuilder<'static>> {
+    installed().map(|l| l.lock(key)).ok_or_else(|| Error::Lock {
+        backend: "none".into(),
+        message: "no lock backend installed: call kart_core::lock::install or run inside a kart run".into(),
+    })
+}
+
+/// Configures one acquisition.
+pub struct LockBuilder<'a> {
+    locks: &'a Locks,
+    key: String,
+    ttl: Duration,
+    timeout: Duration,
+    task: Option<(TaskId, &'static str)>,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl LockBuilder<'_> {
+    /// Lock TTL (default 10 minutes); renewed every TTL/3 while held.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_millis(30));
+        self
+    }
+    /// Longest wait in [`acquire`](Self::acquire) (default 1 hour).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Records the task holding the lock (shown by `locks list`, in events).
+    pub fn for_task(mut self, id: &TaskId, family: &'static str) -> Self {
+        self.task = Some((id.clone(), family));
+        self
+    }
+    /// A flag set when the lock is lost, so the holder's work can stop.
+    pub fn cancel_on_loss(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    fn holder(&self) -> Holder {
+        Holder::this_process(self.task.as_ref().map(|(id, _)| id))
+    }
+
+    /// Takes the lock if free; `None` when it is held elsewhere.
+    pub fn try_acquire(self) -> Result<Option<LockGuard>> {
+        match self.locks.backend.try_acquire(&self.key, self.ttl, &self.holder())? {
+            Some(lease) => Ok(Some(self.guard(lease))),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits for the lock (woken when it is released), up to the timeout.
+    pub fn acquire(self) -> Result<LockGuard> {
+        let holder = self.holder();
+        if let Some(lease) = self.locks.backend.try_acquire(&self.key, self.ttl, &holder)? {
+            return Ok(self.guard(lease));
+        }
+        self.locks.emit(EventKind::LockWaiting, &self.key, self.task.as_ref(), None);
+        match self.locks.backend.acquire_until(&self.key, self.ttl, &holder, Instant::now() + self.timeout)? {
+            Some(lease) => Ok(self.guard(lease)),
+            None => Err(Error::Lock {
+                backend: self.locks.backend.describe(),
+                message: format!("timed out after {} waiting for lock `{}`", crate::Duration(self.timeout), self.key),
+            }),
+        }
+    }
+
+    fn guard(self, lease: Lease) -> LockGuard {
+        self.locks.emit(EventKind::LockAcquired, &self.key, self.task.as_ref(), Some(lease.fence));
+        let inner = Arc::new(GuardInner {
+            locks: self.locks.clone(),
+            key: self.key,
+            lease,
+            lost: AtomicBool::new(false),
+            cancel: self.cancel,
+            task: self.task,
+        });
+        let (stop, stopped) = mpsc::channel::<()>();
+        let renewer = {
+            let inner = inner.clone();
+            let ttl = self.ttl;
+            std::thread::Builder::new()
+                .name("kart-lock-renewal".into())
+                .spawn(move || inner.renew_until(stopped, ttl))
+                .expect("spawn lock renewal thread")
+        };
+        LockGuard {
+            inner,
+            renewal: Some((stop, renewer)),
+        }
+    }
+}
+
+struct GuardInner {
+    locks: Locks,
+    key: String,
+    lease: Lease,
+    lost: AtomicBool,
+    cancel: Option<Arc<AtomicBool>>,
+    task: Option<(TaskId, &'static str)>,
+}
+
+impl GuardInner {
+    fn renew_until(&self, stopped: mpsc::Receiver<()>, ttl: Duration) {
+        let every = ttl / 3;
+        let mut last_ok = Instant::now();
+        loop {
+            match stopped.recv_timeout(every) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            match self.locks.backend.extend(&self.key, &self.lease, ttl) {
+                Ok(true) => last_ok = Instant::now(),
+                Ok(false) => return self.mark_lost("the lock expired or was cleared"),
+                // A passing network error is retried; past the TTL the lock may be someone else's.
+                Err(e) if last_ok.elapsed() >= ttl => return self.mark_lost(&format!("could not renew it for a whole TTL: {e}")),
+                Err(e) => tracing::warn!("renewing lock `{}`: {e}", self.key),
+            }
+        }
+    }
+
+    fn mark_lost(&self, why: &str) {
+        self.lost.store(true, Ordering::SeqCst);
+        if let Some(flag) = &self.cancel {
+            flag.store(true, Ordering::SeqCst);
+        }
+        tracing::warn!("lock `{}` lost: {why}", self.key);
+        let mut e = Event::new(EventKind::LockLost).with("key", self.key.as_str()).with("fence", self.lease.fence).with("reason", why);
+        if let Some((id, family)) = &self.task {
+            e = e.task(id, family);
+        }
+        self.locks.events.emit(e);
+    }
+}
+
+/// A held lock; released (and its renewal stopped) when dropped.
+pub struct LockGuard {
+    inner: Arc<GuardInner>,
+    renewal: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard").field("key", &self.inner.key).field("fence", &self.inner.lease.fence).finish()
+    }
+}
+
+impl LockGuard {
+    /// The lock's key.
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+    /// This acquisition's fencing token.
+    pub fn fence(&self) -> u64 {
+        self.inner.lease.fence
+    }
+    /// Whether renewal found the lock lost.
+    pub fn is_lost(&self) -> bool {
+        self.inner.lost.load(Ordering::SeqCst)
+    }
+    /// Records the commit of `target` under this lock; an error when the lock was lost or a
+    /// newer holder committed `target` already.
+    pub fn commit(&self, target: &str) -> Result<()> {
+        let backend = &self.inner.locks.backend;
+        let refuse = |why: &str| {
+            Err(Error::Cancelled(format!(
+                "output {target} not written: {why} (lock `{}`, fencing token {})",
+                self.inner.key, self.inner.lease.fence
+            )))
+        };
+        if self.is_lost() {
+            return refuse("the lock was lost");
+        }
+        match backend.commit(&self.inner.key, &self.inner.lease, target)? {
+            CommitCheck::Ok => Ok(()),
+            CommitCheck::Lost => {
+                self.inner.mark_lost("found lost at commit");
+                refuse("the lock was lost")
+            }
+            CommitCheck::Stale => refuse("a newer holder already committed it"),
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some((stop, renewer)) = self.renewal.take() {
+            drop(stop);
+            let _ = renewer.join();
+        }
+        let inner = &self.inner;
+        match inner.locks.backend.release(&inner.key, &inner.lease) {
+            Ok(true) => inner.locks.emit(EventKind::LockReleased, &inner.key, inner.task.as_ref(), Some(inner.lease.fence)),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("releasing lock `{}`: {e} (it expires by its TTL)", inner.key),
+        }
+    }
+}
+
+/// A random owner token.
+pub(crate) fn new_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

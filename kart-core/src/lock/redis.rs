@@ -1,0 +1,305 @@
+//! Locks on one Redis server: `SET key token NX PX ttl`, owner-only extend and release by
+//! Lua compare-and-act, fencing tokens from `INCR`, and waiters woken by a pub/sub message on
+//! release (bounded by the holder's remaining TTL, which covers holders that crashed).
+//!
+//! Keys, under a configurable prefix (default `kart`):
+//! `<p>:lock:<key>` (the owner token), `<p>:lock-info:<key>` (holder, since, fence),
+//! `<p>:fence:<key>` (fencing counter), `<p>:committed:<target>` (last committed fence),
+//! channel `<p>:released:<key>`.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::{Client, Connection, Script};
+
+use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
+use crate::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest single wait for a release message before looking at the lock again.
+const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
+
+const ACQUIRE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local fence = redis.call('INCR', KEYS[3])
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'host', ARGV[3], 'pid', ARGV[4], 'task', ARGV[5], 'since', ARGV[6], 'fence', fence)
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return fence
+end
+return false
+";
+
+const EXTEND: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+";
+
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('PUBLISH', KEYS[3], '1')
+  return 1
+end
+return 0
+";
+
+const COMMIT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local last = tonumber(redis.call('GET', KEYS[2]))
+if last and last > tonumber(ARGV[2]) then
+  return -1
+end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+";
+
+const CLEAR: &str = r"
+local n = redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('PUBLISH', KEYS[3], '1')
+return n
+";
+
+/// Locks on a Redis server.
+pub struct RedisBackend {
+    client: Client,
+    addr: String,
+    prefix: String,
+    pool: Mutex<Vec<Connection>>,
+    acquire: Script,
+    extend: Script,
+    release: Script,
+    commit: Script,
+    clear: Script,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisBackend({})", self.addr)
+    }
+}
+
+impl RedisBackend {
+    /// Connects (and pings) `host:port`; an unreachable server is an error naming it.
+    pub fn connect(host: &str, port: u16, prefix: &str) -> Result<Self> {
+        let addr = format!("{host}:{port}");
+        let client = Client::open(format!("redis://{addr}/")).map_err(|e| Error::Lock {
+            backend: format!("redis {addr}"),
+            message: e.to_string(),
+        })?;
+        let backend = RedisBackend {
+            client,
+            addr,
+            prefix: if prefix.is_empty() { "kart".into() } else { prefix.to_string() },
+            pool: Mutex::new(Vec::new()),
+            acquire: Script::new(ACQUIRE),
+            extend: Script::new(EXTEND),
+            release: Script::new(RELEASE),
+            commit: Script::new(COMMIT),
+            clear: Script::new(CLEAR),
+        };
+        backend.with(|c| redis::cmd("PING").query::<String>(c))?;
+        Ok(backend)
+    }
+
+    fn error(&self, e: redis::RedisError) -> Error {
+        let message = if e.is_connection_refusal() {
+            "connection refused (is redis-server running there?)".to_string()
+        } else if e.is_timeout() {
+            "timed out".to_string()
+        } else {
+            e.to_string()
+        };
+        Error::Lock {
+            backend: format!("cannot use Redis at {}", self.addr),
+            message,
+        }
+    }
+
+    fn connection(&self) -> Result<Connection> {
+        if let Some(c) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let c = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(|e| self.error(e))?;
+        c.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        c.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        Ok(c)
+    }
+
+    /// Runs `f` on a pooled connection; a connection that failed is not reused.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let mut c = self.connection()?;
+        match f(&mut c) {
+            Ok(v) => {
+                self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                Ok(v)
+            }
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn k(&self, kind: &str, key: &str) -> String {
+        format!("{}:{kind}:{key}", self.prefix)
+    }
+
+    fn pttl(&self, key: &str) -> Result<i64> {
+        self.with(|c| redis::cmd("PTTL").arg(self.k("lock", key)).query::<i64>(c))
+    }
+}
+
+impl LockBackend for RedisBackend {
+    fn describe(&self) -> String {
+        format!("redis {}", self.addr)
+    }
+
+    fn distributed(&self) -> bool {
+        true
+    }
+
+    fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
+        let token = super::new_token();
+        let fence: Option<u64> = self.with(|c| {
+            self.acquire
+                .key(self.k("lock", key))
+                .key(self.k("lock-info", key))
+                .key(self.k("fence", key))
+                .arg(&token)
+                .arg(ttl.as_millis() as u64)
+                .arg(&holder.host)
+                .arg(holder.pid)
+                .arg(holder.task_id.as_deref().unwrap_or(""))
+                .arg(now_ms())
+                .invoke(c)
+        })?;
+        Ok(fence.map(|fence| Lease { token, fence }))
+    }
+
+    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>> {
+        // Subscribe before trying, so a release between the try and the wait is not missed.
+        let mut sub = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(|e| self.error(e))?;
+        let mut pubsub = sub.as_pubsub();
+        pubsub.subscribe(self.k("released", key)).map_err(|e| self.error(e))?;
+        loop {
+            if let Some(lease) = self.try_acquire(key, ttl, holder)? {
+                return Ok(Some(lease));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            // A crashed holder never publishes: wake by its TTL at the latest.
+            let expires = Duration::from_millis(self.pttl(key)?.max(1) as u64 + 1);
+            let slice = (deadline - now).min(expires).min(MAX_WAIT_SLICE);
+            pubsub.set_read_timeout(Some(slice)).map_err(|e| self.error(e))?;
+            match pubsub.get_message() {
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => {}
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+    }
+
+    fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool> {
+        let ok: i64 = self.with(|c| {
+            self.extend
+                .key(self.k("lock", key))
+                .key(self.k("lock-info", key))
+                .arg(&lease.token)
+                .arg(ttl.as_millis() as u64)
+                .invoke(c)
+        })?;
+        Ok(ok == 1)
+    }
+
+    fn release(&self, key: &str, lease: &Lease) -> Result<bool> {
+        let ok: i64 = self.with(|c| {
+            self.release
+                .key(self.k("lock", key))
+                .key(self.k("lock-info", key))
+                .key(self.k("released", key))
+                .arg(&lease.token)
+                .invoke(c)
+        })?;
+        Ok(ok == 1)
+    }
+
+    fn commit(&self, key: &str, lease: &Lease, target: &str) -> Result<CommitCheck> {
+        let r: i64 = self.with(|c| {
+            self.commit
+                .key(self.k("lock", key))
+                .key(self.k("committed", target))
+                .arg(&lease.token)
+                .arg(lease.fence)
+                .invoke(c)
+        })?;
+        Ok(match r {
+            1 => CommitCheck::Ok,
+            -1 => CommitCheck::Stale,
+            _ => CommitCheck::Lost,
+        })
+    }
+
+    fn list(&self) -> Result<Vec<LockInfo>> {
+        let pattern = self.k("lock", "*");
+        let prefix = self.k("lock", "");
+        let keys: Vec<String> = self.with(|c| {
+            let mut keys = Vec::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(500).query(c)?;
+                keys.extend(batch);
+                if next == 0 {
+                    return Ok(keys);
+                }
+                cursor = next;
+            }
+        })?;
+        let mut out = Vec::new();
+        for full in keys {
+            let key = full.strip_prefix(&prefix).unwrap_or(&full).to_string();
+            let (info, pttl): (std::collections::HashMap<String, String>, i64) = self.with(|c| {
+                redis::pipe()
+                    .cmd("HGETALL")
+                    .arg(self.k("lock-info", &key))
+                    .cmd("PTTL")
+                    .arg(&full)
+                    .query(c)
+            })?;
+            if pttl == -2 {
+                continue; // released meanwhile
+            }
+            let holder = info.get("host").map(|host| Holder {
+                host: host.clone(),
+                pid: info.get("pid").and_then(|p| p.parse().ok()).unwrap_or(0),
+                task_id: info.get("task").filter(|t| !t.is_empty()).cloned(),
+            });
+            out.push(LockInfo {
+                key,
+                holder,
+                age: info.get("since").and_then(|s| s.parse::<u64>().ok()).map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
+                ttl: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
+                fence: info.get("fence").and_then(|f| f.parse().ok()),
+            });
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn clear(&self, key: &str) -> Result<bool> {
+        let n: i64 = self.with(|c| {
+            self.clear
+                .key(self.k("lock", key))
+                .key(self.k("lock-info", key))
+                .key(self.k("released", key))
+                .invoke(c)
+        })?;
+        Ok(n > 0)
+    }
+}
