@@ -12,19 +12,24 @@ use kart_core::{Duration, ParamKind};
 #[derive(Debug, Args)]
 pub struct BackendFlags {
     /// Directory outputs are written to [config: core.workspace, env: KART_WORKSPACE, default: ./workspace]
-    #[arg(long, value_name = "DIR", help_heading = "Run options")]
+    #[arg(long, value_name = "DIR", help_heading = "Run options", global = true)]
     pub workspace: Option<PathBuf>,
     /// Config file [env: KART_CONFIG, default: ./kart.toml if present]
-    #[arg(long, value_name = "FILE", help_heading = "Run options")]
+    #[arg(long, value_name = "FILE", help_heading = "Run options", global = true)]
     pub config: Option<PathBuf>,
     /// Redis host for distributed locks [config: redis.host, env: KART_REDIS_HOST or KART_REDIS_URL]
-    #[arg(long, value_name = "HOST", help_heading = "Run options")]
+    #[arg(long, value_name = "HOST", help_heading = "Run options", global = true)]
     pub redis_host: Option<String>,
     /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
-    #[arg(long, value_name = "PORT", help_heading = "Run options")]
+    #[arg(long, value_name = "PORT", help_heading = "Run options", global = true)]
     pub redis_port: Option<u16>,
     /// Prefix of kart's Redis keys, so pipelines can share a server [config: redis.prefix, default: kart]
-    #[arg(long, value_name = "PREFIX", help_heading = "Run options")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        help_heading = "Run options",
+        global = true
+    )]
     pub redis_prefix: Option<String>,
 }
 

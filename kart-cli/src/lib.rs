@@ -214,7 +214,12 @@ fn run_task(
     events.add(range_metrics.clone());
     let locks = open_locks(&settings)?.with_events(events.clone());
     kart_core::lock::install(locks.clone());
-    let graph = Graph::build(std::slice::from_ref(&root), &workspace, &events, Some(&locks))?;
+    let graph = Graph::build(
+        std::slice::from_ref(&root),
+        &workspace,
+        &events,
+        Some(&locks),
+    )?;
 
     if flags.dry_run {
         let plan = graph.plan();
@@ -235,7 +240,13 @@ fn run_task(
         return Ok(exit_code::SUCCESS);
     }
 
-    let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &RunOptions::from(&settings));
+    let mut report = scheduler::run(
+        graph,
+        &workspace,
+        &events,
+        Some(&locks),
+        &RunOptions::from(&settings),
+    );
     report.notes.extend(range_metrics.summary_lines());
     print!("{}", report.summary());
     for task in &report.tasks {
@@ -274,7 +285,14 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
     use clap::Parser;
     let cmd = match command::LocksCommand::try_parse_from(args) {
         Ok(c) => c,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
             let _ = e.print();
             return Ok(exit_code::SUCCESS);
         }
@@ -292,10 +310,19 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
                 let _ = writeln!(out, "No locks held ({}).", backend.describe());
                 return Ok(exit_code::SUCCESS);
             }
-            let _ = writeln!(out, "{:<48} {:<40} {:>8} {:>8} {:>6}", "KEY", "HOLDER (host:pid task)", "AGE", "TTL", "FENCE");
+            let _ = writeln!(
+                out,
+                "{:<48} {:<40} {:>8} {:>8} {:>6}",
+                "KEY", "HOLDER (host:pid task)", "AGE", "TTL", "FENCE"
+            );
             for l in &held {
                 let holder = l.holder.as_ref().map_or("?".to_string(), |h| {
-                    format!("{}:{} {}", h.host, h.pid, h.task_id.as_deref().unwrap_or("-"))
+                    format!(
+                        "{}:{} {}",
+                        h.host,
+                        h.pid,
+                        h.task_id.as_deref().unwrap_or("-")
+                    )
                 });
                 let _ = writeln!(
                     out,
@@ -316,7 +343,10 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
                 let key = key.expect("clap requires a key without --all");
                 if !held.iter().any(|l| l.key == key) {
                     return Err(Failure {
-                        message: format!("no held lock `{key}` ({}); see `{bin} locks list`", backend.describe()),
+                        message: format!(
+                            "no held lock `{key}` ({}); see `{bin} locks list`",
+                            backend.describe()
+                        ),
                         code: exit_code::BAD_INPUT,
                     });
                 }

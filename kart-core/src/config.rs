@@ -275,7 +275,9 @@ pub struct Settings {
 impl Settings {
     /// `host:port` of the Redis server, when one is configured.
     pub fn redis_addr(&self) -> Option<(String, u16)> {
-        self.redis_host.clone().map(|h| (h, self.redis_port.unwrap_or(6379)))
+        self.redis_host
+            .clone()
+            .map(|h| (h, self.redis_port.unwrap_or(6379)))
     }
 }
 
@@ -285,11 +287,16 @@ fn parse_redis_url(url: &str) -> Result<(String, u16)> {
         what: format!("KART_REDIS_URL={url:?}"),
         message: message.to_string(),
     };
-    let rest = url.strip_prefix("redis://").ok_or_else(|| bad("expected redis://host:port"))?;
+    let rest = url
+        .strip_prefix("redis://")
+        .ok_or_else(|| bad("expected redis://host:port"))?;
     let authority = rest.split('/').next().unwrap_or("");
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     match authority.rsplit_once(':') {
-        Some((host, port)) => Ok((host.to_string(), port.parse().map_err(|_| bad("invalid port"))?)),
+        Some((host, port)) => Ok((
+            host.to_string(),
+            port.parse().map_err(|_| bad("invalid port"))?,
+        )),
         None if !authority.is_empty() => Ok((authority.to_string(), 6379)),
         None => Err(bad("missing host")),
     }

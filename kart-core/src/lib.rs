@@ -67,7 +67,9 @@ pub mod __private {
     pub use crate::param::{Param, ParamKind, ParamList};
     pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
     pub use crate::target::Format;
-    pub use crate::task::{AnyTask, OnConflict, Requirement, RunContext, RunLock, TaskDef, TaskSpec, UniquePhase};
+    pub use crate::task::{
+        AnyTask, OnConflict, Requirement, RunContext, RunLock, TaskDef, TaskSpec, UniquePhase,
+    };
     pub use crate::{Error, Result};
     pub use inventory;
     pub use serde;

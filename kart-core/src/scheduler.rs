@@ -103,28 +103,37 @@ impl Graph {
     /// Builds the graph of `roots`, checking each task's completeness once. Complete tasks are
     /// not expanded (their requirements are not needed); a wrapper is complete when all its
     /// requirements are. Unique jobs locked from scheduling take their locks here.
-    pub fn build(roots: &[AnyTask], ws: &Workspace, events: &Events, locks: Option<&Locks>) -> Result<Self> {
+    pub fn build(
+        roots: &[AnyTask],
+        ws: &Workspace,
+        events: &Events,
+        locks: Option<&Locks>,
+    ) -> Result<Self> {
         let mut nodes: Vec<Node> = Vec::new();
         let mut index: HashMap<TaskId, usize> = HashMap::new();
         let mut queue = VecDeque::new();
-        let mut add = |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
-            let id = task.id();
-            *index.entry(id.clone()).or_insert_with(|| {
-                nodes.push(Node {
-                    task: task.clone(),
-                    id,
-                    deps: Vec::new(),
-                    dependents: Vec::new(),
-                    remaining: 0,
-                    attempts: 0,
-                    state: State::Pending,
-                    schedule_guard: None,
-                });
-                queue.push_back(nodes.len() - 1);
-                nodes.len() - 1
-            })
-        };
-        let root_ids: Vec<usize> = roots.iter().map(|t| add(t, &mut nodes, &mut queue)).collect();
+        let mut add =
+            |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
+                let id = task.id();
+                *index.entry(id.clone()).or_insert_with(|| {
+                    nodes.push(Node {
+                        task: task.clone(),
+                        id,
+                        deps: Vec::new(),
+                        dependents: Vec::new(),
+                        remaining: 0,
+                        attempts: 0,
+                        state: State::Pending,
+                        schedule_guard: None,
+                    });
+                    queue.push_back(nodes.len() - 1);
+                    nodes.len() - 1
+                })
+            };
+        let root_ids: Vec<usize> = roots
+            .iter()
+            .map(|t| add(t, &mut nodes, &mut queue))
+            .collect();
 
         while let Some(i) = queue.pop_front() {
             let task = nodes[i].task.clone();
@@ -141,7 +150,10 @@ impl Graph {
                     }
                 }
             }
-            let requires = match task.requires_in(&GraphContext { workspace: ws, events }) {
+            let requires = match task.requires_in(&GraphContext {
+                workspace: ws,
+                events,
+            }) {
                 Ok(r) => r,
                 Err(e) => {
                     nodes[i].state = State::Failed(e.to_string());
@@ -162,12 +174,21 @@ impl Graph {
         // requirements first, so nested wrappers resolve in one pass.
         for &i in &order {
             let node = &nodes[i];
-            if node.task.is_wrapper() && node.state == State::Pending && node.deps.iter().all(|&d| nodes[d].state == State::AlreadyComplete) {
+            if node.task.is_wrapper()
+                && node.state == State::Pending
+                && node
+                    .deps
+                    .iter()
+                    .all(|&d| nodes[d].state == State::AlreadyComplete)
+            {
                 nodes[i].state = State::AlreadyComplete;
             }
         }
         let mut graph = Graph {
-            order: order.into_iter().filter(|&i| nodes[i].state == State::Pending).collect(),
+            order: order
+                .into_iter()
+                .filter(|&i| nodes[i].state == State::Pending)
+                .collect(),
             nodes,
             roots: root_ids,
         };
@@ -176,11 +197,21 @@ impl Graph {
             let event = match &node.state {
                 State::AlreadyComplete => Event::new(EventKind::AlreadyComplete),
                 State::Pending => Event::new(EventKind::Scheduled),
-                State::Failed(error) => Event::new(EventKind::Failed).with("error", error.as_str()).with("attempt", 0),
+                State::Failed(error) => Event::new(EventKind::Failed)
+                    .with("error", error.as_str())
+                    .with("attempt", 0),
                 _ => continue,
             };
-            events.emit(event.task(&node.id, node.task.family()).params(node.task.params_json()));
-            let remaining = node.deps.iter().filter(|&&d| graph.nodes[d].state != State::AlreadyComplete).count();
+            events.emit(
+                event
+                    .task(&node.id, node.task.family())
+                    .params(node.task.params_json()),
+            );
+            let remaining = node
+                .deps
+                .iter()
+                .filter(|&&d| graph.nodes[d].state != State::AlreadyComplete)
+                .count();
             graph.nodes[i].remaining = remaining;
         }
         graph.take_schedule_locks(locks, events)?;
@@ -199,22 +230,50 @@ impl Graph {
     fn take_schedule_locks(&mut self, locks: Option<&Locks>, events: &Events) -> Result<()> {
         for &i in &self.order {
             let node = &mut self.nodes[i];
-            let Some(lock) = node.task.run_lock() else { continue };
-            let Some((phase, on_conflict)) = lock.unique else { continue };
+            let Some(lock) = node.task.run_lock() else {
+                continue;
+            };
+            let Some((phase, on_conflict)) = lock.unique else {
+                continue;
+            };
             if phase == UniquePhase::WhileExecuting || node.state != State::Pending {
                 continue;
             }
             let locks = locks.ok_or_else(|| no_lock_backend(&node.id))?;
             let key = node.task.run_lock_key().expect("run_lock is set");
-            match locks.lock(key.as_str()).ttl(lock.ttl()).for_task(&node.id, node.task.family()).try_acquire()? {
+            match locks
+                .lock(key.as_str())
+                .ttl(lock.ttl())
+                .for_task(&node.id, node.task.family())
+                .try_acquire()?
+            {
                 Some(guard) => node.schedule_guard = Some(guard),
                 None => {
-                    let why = format!("unique job: an identical {} holds lock `{key}`", node.task.family());
-                    events.emit(Event::new(EventKind::LockedElsewhere).task(&node.id, node.task.family()).with("key", key.as_str()));
-                    node.state = match on_conflict {
-                        OnConflict::Raise => State::Failed(why),
-                        _ => State::Skipped(format!("rejected: {why}")),
+                    let why = format!(
+                        "unique job: an identical {} holds lock `{key}`",
+                        node.task.family()
+                    );
+                    let family = node.task.family();
+                    events.emit(
+                        Event::new(EventKind::LockedElsewhere)
+                            .task(&node.id, family)
+                            .with("key", key.as_str()),
+                    );
+                    let (state, event) = match on_conflict {
+                        OnConflict::Raise => (
+                            State::Failed(why.clone()),
+                            Event::new(EventKind::Failed).with("error", why.as_str()),
+                        ),
+                        _ => {
+                            let reason = format!("rejected: {why}");
+                            (
+                                State::Skipped(reason.clone()),
+                                Event::new(EventKind::Skipped).with("reason", reason),
+                            )
+                        }
                     };
+                    events.emit(event.task(&node.id, family).params(node.task.params_json()));
+                    node.state = state;
                 }
             }
         }
@@ -264,13 +323,23 @@ fn topological_order(nodes: &[Node]) -> Result<Vec<usize>> {
     }
     if order.len() < nodes.len() {
         // Walk requirements from a node left over until one repeats: that is a cycle.
-        let start = (0..nodes.len()).find(|&i| indegree[i] > 0).expect("a node is left");
+        let start = (0..nodes.len())
+            .find(|&i| indegree[i] > 0)
+            .expect("a node is left");
         let mut path = vec![start];
         let mut cur = start;
         loop {
-            cur = *nodes[cur].deps.iter().find(|&&d| indegree[d] > 0).expect("cycle continues");
+            cur = *nodes[cur]
+                .deps
+                .iter()
+                .find(|&&d| indegree[d] > 0)
+                .expect("cycle continues");
             if let Some(pos) = path.iter().position(|&p| p == cur) {
-                let names: Vec<String> = path[pos..].iter().chain([&cur]).map(|&i| nodes[i].id.to_string()).collect();
+                let names: Vec<String> = path[pos..]
+                    .iter()
+                    .chain([&cur])
+                    .map(|&i| nodes[i].id.to_string())
+                    .collect();
                 return Err(Error::Cycle(names.join(" requires ")));
             }
             path.push(cur);
@@ -316,8 +385,18 @@ struct Env<'a> {
 }
 
 /// Runs the graph to the end and reports what happened.
-pub fn run(graph: Graph, ws: &Workspace, events: &Events, locks: Option<&Locks>, opts: &RunOptions) -> RunReport {
-    let Graph { nodes, roots, order } = graph;
+pub fn run(
+    graph: Graph,
+    ws: &Workspace,
+    events: &Events,
+    locks: Option<&Locks>,
+    opts: &RunOptions,
+) -> RunReport {
+    let Graph {
+        nodes,
+        roots,
+        order,
+    } = graph;
     let ready: VecDeque<usize> = order
         .iter()
         .copied()
@@ -330,7 +409,12 @@ pub fn run(graph: Graph, ws: &Workspace, events: &Events, locks: Option<&Locks>,
         running: 0,
     });
     let wake = Condvar::new();
-    let env = Env { ws, events, locks, opts };
+    let env = Env {
+        ws,
+        events,
+        locks,
+        opts,
+    };
     std::thread::scope(|scope| {
         for w in 0..opts.workers.max(1) {
             let (shared, wake, env) = (&shared, &wake, &env);
@@ -350,7 +434,10 @@ enum Attempt {
     /// Rejected as a duplicate unique job.
     Rejected(String),
     /// Held elsewhere: try again later; `counts` says whether it uses up a retry.
-    TryLater { error: String, counts: bool },
+    TryLater {
+        error: String,
+        counts: bool,
+    },
     Failed(String),
 }
 
@@ -374,7 +461,11 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 return;
             }
             g = match g.retries.peek() {
-                Some(&Reverse((due, _))) => wake.wait_timeout(g, due - now).unwrap_or_else(|p| p.into_inner()).0,
+                Some(&Reverse((due, _))) => {
+                    wake.wait_timeout(g, due - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
                 None => wake.wait(g).unwrap_or_else(|p| p.into_inner()),
             };
         };
@@ -408,7 +499,12 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 true
             }
             Attempt::Rejected(reason) => {
-                events.emit(Event::new(EventKind::Skipped).task(&id, task.family()).worker(name).with("reason", reason.as_str()));
+                events.emit(
+                    Event::new(EventKind::Skipped)
+                        .task(&id, task.family())
+                        .worker(name)
+                        .with("reason", reason.as_str()),
+                );
                 g.nodes[i].state = State::Skipped(reason);
                 skip_dependents(&mut g.nodes, i, events);
                 false
@@ -420,7 +516,9 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
                 false
             }
-            Attempt::TryLater { error, .. } | Attempt::Failed(error) if attempt <= env.opts.retry_count => {
+            Attempt::TryLater { error, .. } | Attempt::Failed(error)
+                if attempt <= env.opts.retry_count =>
+            {
                 schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
                 false
             }
@@ -445,7 +543,16 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
 }
 
 #[allow(clippy::too_many_arguments)]
-fn schedule_retry(g: &mut Shared, i: usize, id: &TaskId, family: &str, worker: &str, attempt: u32, error: &str, env: &Env<'_>) {
+fn schedule_retry(
+    g: &mut Shared,
+    i: usize,
+    id: &TaskId,
+    family: &str,
+    worker: &str,
+    attempt: u32,
+    error: &str,
+    env: &Env<'_>,
+) {
     env.events.emit(
         Event::new(EventKind::Retried)
             .task(id, family)
@@ -455,12 +562,20 @@ fn schedule_retry(g: &mut Shared, i: usize, id: &TaskId, family: &str, worker: &
             .with("error", error),
     );
     g.nodes[i].state = State::RetryWaiting;
-    g.retries.push(Reverse((Instant::now() + env.opts.retry_delay, i)));
+    g.retries
+        .push(Reverse((Instant::now() + env.opts.retry_delay, i)));
 }
 
 /// One attempt at a task: take its run lock if it has one, re-check completeness (another
 /// worker may have made it meanwhile), run, commit.
-fn attempt_task(worker: &str, task: &AnyTask, id: &TaskId, attempt: u32, schedule_guard: Option<LockGuard>, env: &Env<'_>) -> Attempt {
+fn attempt_task(
+    worker: &str,
+    task: &AnyTask,
+    id: &TaskId,
+    attempt: u32,
+    schedule_guard: Option<LockGuard>,
+    env: &Env<'_>,
+) -> Attempt {
     let family = task.family();
     let cancelled = Arc::new(AtomicBool::new(false));
     let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
@@ -476,7 +591,10 @@ fn attempt_task(worker: &str, task: &AnyTask, id: &TaskId, attempt: u32, schedul
 
     let mut run_guard = None;
     if let Some(lock) = task.run_lock() {
-        let take_now = !matches!(lock.unique, Some((UniquePhase::UntilExecuting | UniquePhase::UntilExecuted, _)));
+        let take_now = !matches!(
+            lock.unique,
+            Some((UniquePhase::UntilExecuting | UniquePhase::UntilExecuted, _))
+        );
         if take_now {
             let Some(locks) = env.locks else {
                 return Attempt::Failed(no_lock_backend(id).to_string());
@@ -489,16 +607,34 @@ fn attempt_task(worker: &str, task: &AnyTask, id: &TaskId, attempt: u32, schedul
                 .for_task(id, family)
                 .cancel_on_loss(cancelled.clone());
             let fail_fast = lock.unique.is_some() || env.opts.fail_on_collision;
-            let acquired = if fail_fast { builder.try_acquire() } else { builder.acquire().map(Some) };
+            let acquired = if fail_fast {
+                builder.try_acquire()
+            } else {
+                builder.acquire().map(Some)
+            };
             match acquired {
                 Ok(Some(guard)) => run_guard = Some(guard),
                 Ok(None) => {
-                    env.events.emit(Event::new(EventKind::LockedElsewhere).task(id, family).worker(worker).with("key", key.as_str()));
-                    let error = Error::LockedElsewhere(format!("lock `{key}` is held by another worker")).to_string();
+                    env.events.emit(
+                        Event::new(EventKind::LockedElsewhere)
+                            .task(id, family)
+                            .worker(worker)
+                            .with("key", key.as_str()),
+                    );
+                    let error =
+                        Error::LockedElsewhere(format!("lock `{key}` is held by another worker"))
+                            .to_string();
                     return match lock.unique.map(|(_, c)| c) {
-                        Some(OnConflict::Reject) => Attempt::Rejected(format!("rejected: an identical {family} is running elsewhere")),
-                        Some(OnConflict::Raise) => Attempt::Failed(format!("unique job conflict: {error}")),
-                        Some(OnConflict::Reschedule) => Attempt::TryLater { error, counts: false },
+                        Some(OnConflict::Reject) => Attempt::Rejected(format!(
+                            "rejected: an identical {family} is running elsewhere"
+                        )),
+                        Some(OnConflict::Raise) => {
+                            Attempt::Failed(format!("unique job conflict: {error}"))
+                        }
+                        Some(OnConflict::Reschedule) => Attempt::TryLater {
+                            error,
+                            counts: false,
+                        },
                         None => Attempt::TryLater {
                             error,
                             counts: !env.opts.keep_alive,
@@ -539,19 +675,24 @@ fn attempt_task(worker: &str, task: &AnyTask, id: &TaskId, attempt: u32, schedul
         locks: env.locks,
         run_guard: guard,
     };
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::Task(format!("panicked: {msg}")))
-    });
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Task(format!("panicked: {msg}")))
+        });
     let mut event = match &result {
         Ok(()) => Event::new(EventKind::Succeeded),
         Err(e) => Event::new(EventKind::Failed).with("error", e.to_string()),
     };
-    event = event.task(id, family).params(task.params_json()).worker(worker).with("attempt", attempt);
+    event = event
+        .task(id, family)
+        .params(task.params_json())
+        .worker(worker)
+        .with("attempt", attempt);
     if let Some(g) = guard {
         event = event.with("fence", g.fence());
     }
@@ -576,7 +717,9 @@ fn report(nodes: Vec<Node>, roots: &[usize]) -> RunReport {
                 State::Done => TaskOutcome::Succeeded,
                 State::Failed(e) => TaskOutcome::Failed(e.clone()),
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
-                State::Pending | State::Running | State::RetryWaiting => TaskOutcome::Skipped("never became runnable".into()),
+                State::Pending | State::Running | State::RetryWaiting => {
+                    TaskOutcome::Skipped("never became runnable".into())
+                }
             },
         })
         .collect();

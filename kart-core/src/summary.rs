@@ -62,7 +62,9 @@ impl RunReport {
         self.roots.iter().all(|&i| {
             matches!(
                 self.tasks[i].outcome,
-                TaskOutcome::AlreadyComplete | TaskOutcome::Succeeded
+                TaskOutcome::AlreadyComplete
+                    | TaskOutcome::Succeeded
+                    | TaskOutcome::CompletedElsewhere
             )
         })
     }

@@ -143,11 +143,15 @@ pub struct RunLock {
 impl RunLock {
     /// The lock's TTL.
     pub fn ttl(&self) -> std::time::Duration {
-        self.ttl_ms.map_or(crate::lock::DEFAULT_TTL, std::time::Duration::from_millis)
+        self.ttl_ms
+            .map_or(crate::lock::DEFAULT_TTL, std::time::Duration::from_millis)
     }
     /// The bound on waiting.
     pub fn timeout(&self) -> std::time::Duration {
-        self.timeout_ms.map_or(crate::lock::DEFAULT_TIMEOUT, std::time::Duration::from_millis)
+        self.timeout_ms.map_or(
+            crate::lock::DEFAULT_TIMEOUT,
+            std::time::Duration::from_millis,
+        )
     }
 }
 
@@ -214,7 +218,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
             (None, Some(_)) => {
                 let params = self.params_json();
                 let unique: Vec<(&'static str, Value)> = match lock.unique_args {
-                    Some(names) => names.iter().map(|n| (*n, params.get(*n).cloned().unwrap_or(Value::Null))).collect(),
+                    Some(names) => names
+                        .iter()
+                        .map(|n| (*n, params.get(*n).cloned().unwrap_or(Value::Null)))
+                        .collect(),
                     None => return Some(format!("unique:{}", self.id())),
                 };
                 format!("unique:{}", TaskId::new(self.family(), &unique))
@@ -311,7 +318,7 @@ impl<T: TaskDef> DynTask for T {
         }
         if ctx.is_cancelled() {
             return Err(Error::Cancelled(format!(
-                "{} was cancelled before writing its output",
+                "output of {} not written: the task was cancelled",
                 ctx.task_id()
             )));
         }
@@ -466,7 +473,10 @@ impl<'a> RunContext<'a> {
             backend: "none".into(),
             message: "this run has no lock backend".into(),
         })?;
-        Ok(locks.lock(key).for_task(&self.task_id, self.family).cancel_on_loss(self.cancelled.clone()))
+        Ok(locks
+            .lock(key)
+            .for_task(&self.task_id, self.family)
+            .cancel_on_loss(self.cancelled.clone()))
     }
 
     fn cache_lock(&self, key: &str) -> Result<Option<LockGuard>> {
@@ -489,7 +499,10 @@ impl<'a> RunContext<'a> {
             guard.commit(key)?;
         }
         if self.is_cancelled() {
-            return Err(Error::Cancelled(format!("{} was cancelled before writing its output", self.task_id)));
+            return Err(Error::Cancelled(format!(
+                "output {key} not written: {} was cancelled",
+                self.task_id
+            )));
         }
         self.workspace.target(key).write_atomic(bytes)
     }

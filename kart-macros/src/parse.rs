@@ -253,7 +253,9 @@ fn duration_ms(text: &str) -> Option<u64> {
         }
         let value: u64 = rest[..digits].parse().ok()?;
         let tail = &rest[digits..];
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let scale = match &tail[..unit_len] {
             "ms" => 1,
             "s" => 1000,
@@ -268,12 +270,21 @@ fn duration_ms(text: &str) -> Option<u64> {
     (total > 0).then_some(total)
 }
 
-fn duration_lit(meta: &syn::meta::ParseNestedMeta, errors: &mut Errors) -> syn::Result<Option<u64>> {
+fn duration_lit(
+    meta: &syn::meta::ParseNestedMeta,
+    errors: &mut Errors,
+) -> syn::Result<Option<u64>> {
     let lit: LitStr = meta.value()?.parse()?;
     match duration_ms(&lit.value()) {
         Some(ms) => Ok(Some(ms)),
         None => {
-            errors.error_spanned_by(&lit, format!("invalid duration {:?}: write e.g. \"500ms\", \"30s\", \"10m\", \"1h30m\"", lit.value()));
+            errors.error_spanned_by(
+                &lit,
+                format!(
+                    "invalid duration {:?}: write e.g. \"500ms\", \"30s\", \"10m\", \"1h30m\"",
+                    lit.value()
+                ),
+            );
             Ok(None)
         }
     }
@@ -437,7 +448,12 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
     let mut run_lock = None;
     let mut kept = Vec::new();
     for attr in item.attrs.drain(..) {
-        if attr.path().segments.last().is_some_and(|s| s.ident == RUN_WITH_LOCK_ATTR) {
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == RUN_WITH_LOCK_ATTR)
+        {
             if run_lock.is_some() {
                 errors.error_spanned_by(&attr, "duplicate #[run_with_lock] attribute");
             }

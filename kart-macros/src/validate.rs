@@ -60,11 +60,18 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
 /// Cloudtasker's table: which conflict strategies go with which lock phase.
 fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
     if t.options.wrapper.is_some() {
-        errors.push(syn::Error::new(lock.span, "a wrapper does not run, so it cannot be locked: remove #[run_with_lock]"));
+        errors.push(syn::Error::new(
+            lock.span,
+            "a wrapper does not run, so it cannot be locked: remove #[run_with_lock]",
+        ));
     }
     if let (Some((Conflict::Reschedule, span)), Some((phase, _))) = (lock.on_conflict, lock.phase) {
         if phase != Phase::WhileExecuting {
-            let name = if phase == Phase::UntilExecuting { "until_executing" } else { "until_executed" };
+            let name = if phase == Phase::UntilExecuting {
+                "until_executing"
+            } else {
+                "until_executed"
+            };
             errors.push(syn::Error::new(
                 span,
                 format!("`reschedule` goes only with `lock = while_executing`; `{name}` allows `reject` (the default) or `raise`"),
@@ -83,13 +90,25 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
         }
     }
     if let (Some(key), Some(_)) = (&lock.key, &lock.phase) {
-        errors.error_spanned_by(key, "a unique job's key comes from its arguments: use `unique_args` instead of `key`");
+        errors.error_spanned_by(
+            key,
+            "a unique job's key comes from its arguments: use `unique_args` instead of `key`",
+        );
     }
     if let Some(args) = &lock.unique_args {
         for name in args {
-            let known = t.args.iter().any(|a| matches!(a.kind, ArgKind::Param(_)) && a.ident == *name);
+            let known = t
+                .args
+                .iter()
+                .any(|a| matches!(a.kind, ArgKind::Param(_)) && a.ident == *name);
             if !known {
-                errors.error_spanned_by(name, format!("`unique_args` names `{name}`, which is not a parameter of `{}`", t.item.sig.ident));
+                errors.error_spanned_by(
+                    name,
+                    format!(
+                        "`unique_args` names `{name}`, which is not a parameter of `{}`",
+                        t.item.sig.ident
+                    ),
+                );
             }
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use kart_core::{task, tasks, AnyTask, Duration, Error, Result, RunContext};
 use serde::{Deserialize, Serialize};
 
@@ -266,4 +266,166 @@ pub fn monthly(month: kart_core::Month) -> Result<String> {
 #[task(output = "minutely/{at:%Y-%m-%d}/{at:%H%M}.json")]
 pub fn minutely(at: NaiveDateTime) -> Result<String> {
     Ok(at.to_string())
+}
+
+pub mod redis_server;
+
+// Locks.
+
+/// Marks `running/<name>` for the duration of a locked run; a second concurrent holder finds
+/// the marker and records the overlap in `overlaps.log` (the tests expect none).
+fn exclusive_section(
+    ctx: &RunContext,
+    name: &str,
+    work: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let root = std::path::Path::new(ctx.workspace().root());
+    let dir = root.join("running");
+    std::fs::create_dir_all(&dir)?;
+    let marker = dir.join(name);
+    let claim = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+    };
+    if claim().is_err() {
+        // A marker left by a killed holder (its pid is gone) is stale, not an overlap.
+        let owner = std::fs::read_to_string(&marker).unwrap_or_default();
+        let alive =
+            !owner.is_empty() && std::path::Path::new(&format!("/proc/{}", owner.trim())).exists();
+        if alive {
+            append_line(
+                ctx,
+                "overlaps.log",
+                &format!("{name} held by {} and {}", owner.trim(), std::process::id()),
+            )?;
+        }
+        let _ = std::fs::remove_file(&marker);
+        let _ = claim();
+    }
+    std::fs::write(&marker, std::process::id().to_string())?;
+    let result = work();
+    let _ = std::fs::remove_file(&marker);
+    result
+}
+
+/// A locked leaf of the multi-process DAG: leaves 10.. require leaf `i % 10`.
+#[task(output = "locked/{i}.json")]
+#[run_with_lock]
+pub fn locked_leaf(
+    i: u32,
+    #[param(default = 20, significant = false)] millis: u64,
+    #[requires(if i >= 10 { vec![LockedLeaf { i: i % 10, millis }] } else { vec![] })] below: Vec<
+        u32,
+    >,
+    ctx: &RunContext,
+) -> Result<u32> {
+    exclusive_section(ctx, &format!("leaf-{i}"), || {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+        Ok(())
+    })?;
+    Ok(i + below.len() as u32)
+}
+
+/// The multi-process DAG: `LockedLeaf(0..n)`.
+#[task(wrapper)]
+pub fn locked_dag(n: u32, #[param(default = 20)] millis: u64) -> Vec<AnyTask> {
+    (0..n).map(|i| LockedLeaf { i, millis }.into()).collect()
+}
+
+/// Holds its run lock (TTL 2 s, renewed) for `secs`, polling for cancellation; then writes.
+#[task(output = "held/{name}.json")]
+#[run_with_lock(ttl = "2s")]
+pub fn hold_lock(
+    name: String,
+    #[param(default = 1.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    exclusive_section(ctx, &name, || {
+        while std::time::Instant::now() < until && !ctx.is_cancelled() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(())
+    })?;
+    Ok(format!("{name} held by {}", std::process::id()))
+}
+
+/// Unique job locked while executing; the conflicting copy is rejected.
+#[task(output = "unique/reject/{n}.json")]
+#[run_with_lock(lock = while_executing)]
+pub fn unique_reject(
+    n: u32,
+    #[param(default = 1.0, significant = false)] secs: f64,
+) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Ok(n)
+}
+
+/// Unique job locked while executing; the conflicting copy raises.
+#[task(output = "unique/raise/{n}.json")]
+#[run_with_lock(lock = while_executing, on_conflict = raise)]
+pub fn unique_raise(n: u32, #[param(default = 1.0, significant = false)] secs: f64) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Ok(n)
+}
+
+/// Unique job locked while executing; the conflicting copy is rescheduled until it can run
+/// (and then finds the output made).
+#[task(output = "unique/reschedule/{n}.json")]
+#[run_with_lock(lock = while_executing, on_conflict = reschedule)]
+pub fn unique_reschedule(
+    n: u32,
+    #[param(default = 1.0, significant = false)] secs: f64,
+) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Ok(n)
+}
+
+/// Unique per region (`unique_args`), locked from scheduling until it starts: while the first
+/// waits for its slow requirement, a second one for the same region is rejected.
+#[task(output = "unique/region/{region}/{day}.json")]
+#[run_with_lock(lock = until_executing, unique_args = [region])]
+pub fn region_export(
+    day: NaiveDate,
+    region: String,
+    #[requires(Sleepy { n: day.ordinal0(), millis: 1500 })] _slow: u32,
+) -> Result<String> {
+    Ok(format!("{region} {day}"))
+}
+
+/// Unique per region, locked from scheduling until it has run; conflicts raise.
+#[task(output = "unique/executed/{region}/{day}.json")]
+#[run_with_lock(lock = until_executed, on_conflict = raise, unique_args = [region])]
+pub fn region_import(
+    day: NaiveDate,
+    region: String,
+    #[param(default = 1.0, significant = false)] secs: f64,
+) -> Result<String> {
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Ok(format!("{region} {day}"))
+}
+
+/// A named lock shared by every instance (JWQL's `only_one`).
+#[task(output = "transfer/{n}.json")]
+#[run_with_lock(key = "nightly-transfer", timeout = "30s")]
+pub fn nightly_transfer(
+    n: u32,
+    #[param(default = 200, significant = false)] millis: u64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    exclusive_section(ctx, "nightly-transfer", || {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// All transfers: with several workers they still run one at a time.
+#[task(wrapper)]
+pub fn all_transfers(n: u32) -> Vec<AnyTask> {
+    (0..n)
+        .map(|n| NightlyTransfer { n, millis: 100 }.into())
+        .collect()
 }

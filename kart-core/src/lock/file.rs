@@ -38,7 +38,13 @@ pub struct FileBackend {
 fn file_name(key: &str) -> String {
     let safe: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect();
     let hash = hex::encode(&Sha256::digest(key.as_bytes())[..6]);
@@ -55,7 +61,8 @@ fn same_file(file: &File, path: &Path) -> bool {
 impl FileBackend {
     /// Locks in `dir` (created if needed).
     pub fn new(dir: PathBuf) -> Result<Self> {
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create lock directory", &dir, e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io("cannot create lock directory", &dir, e))?;
         Ok(FileBackend {
             dir,
             held: Mutex::new(HashMap::new()),
@@ -73,7 +80,10 @@ impl FileBackend {
     /// Increments the key's fencing counter (called with the lock held).
     fn next_fence(&self, key: &str) -> Result<u64> {
         let path = self.path(key, "fence");
-        let last = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
+        let last = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
         let next = last + 1;
         std::fs::write(&path, next.to_string()).map_err(|e| self.io(&path, e))?;
         Ok(next)
@@ -81,7 +91,8 @@ impl FileBackend {
 
     fn holds(&self, key: &str, lease: &Lease) -> bool {
         let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.get(&lease.token).is_some_and(|f| same_file(f, &self.path(key, "lock")))
+        held.get(&lease.token)
+            .is_some_and(|f| same_file(f, &self.path(key, "lock")))
     }
 }
 
@@ -97,7 +108,13 @@ impl LockBackend for FileBackend {
     fn try_acquire(&self, key: &str, _ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
         let path = self.path(key, "lock");
         loop {
-            let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| self.io(&path, e))?;
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| self.io(&path, e))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => return Ok(None),
@@ -115,15 +132,27 @@ impl LockBackend for FileBackend {
                 since_ms: now_ms(),
                 fence,
             };
-            file.set_len(0).and_then(|()| file.rewind()).map_err(|e| self.io(&path, e))?;
-            file.write_all(&serde_json::to_vec(&record).expect("records serialize")).map_err(|e| self.io(&path, e))?;
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .map_err(|e| self.io(&path, e))?;
+            file.write_all(&serde_json::to_vec(&record).expect("records serialize"))
+                .map_err(|e| self.io(&path, e))?;
             let token = super::new_token();
-            self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), file);
+            self.held
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(token.clone(), file);
             return Ok(Some(Lease { token, fence }));
         }
     }
 
-    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>> {
+    fn acquire_until(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        deadline: Instant,
+    ) -> Result<Option<Lease>> {
         loop {
             if let Some(lease) = self.try_acquire(key, ttl, holder)? {
                 return Ok(Some(lease));
@@ -143,7 +172,11 @@ impl LockBackend for FileBackend {
     fn release(&self, key: &str, lease: &Lease) -> Result<bool> {
         let still_ours = self.holds(key, lease);
         // Dropping the file closes it, which releases the lock.
-        let file = self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&lease.token);
+        let file = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&lease.token);
         Ok(file.is_some() && still_ours)
     }
 
@@ -152,7 +185,9 @@ impl LockBackend for FileBackend {
             return Ok(CommitCheck::Lost);
         }
         let path = self.path(&format!("committed:{target}"), "fence");
-        let last = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok());
+        let last = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
         if last.is_some_and(|last| last > lease.fence) {
             return Ok(CommitCheck::Stale);
         }
@@ -168,7 +203,9 @@ impl LockBackend for FileBackend {
             if path.extension().and_then(|e| e.to_str()) != Some("lock") {
                 continue;
             }
-            let Ok(mut file) = File::open(&path) else { continue };
+            let Ok(mut file) = File::open(&path) else {
+                continue;
+            };
             match file.try_lock_shared() {
                 // Free: nobody holds it (our shared lock goes away with the file).
                 Ok(()) => continue,

@@ -94,7 +94,13 @@ pub trait LockBackend: Send + Sync + std::fmt::Debug {
     fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>>;
     /// Waits until the lock is free and takes it, or returns `None` at the deadline. Waiters
     /// wake when the holder releases, not on a polling interval (Redis).
-    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>>;
+    fn acquire_until(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        deadline: Instant,
+    ) -> Result<Option<Lease>>;
     /// Extends the lock if `lease` still holds it; `false` means it was lost.
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool>;
     /// Releases the lock if `lease` holds it; `false` means it was not held any more.
@@ -129,13 +135,19 @@ pub struct Locks {
 impl Locks {
     /// File locks under `<workspace>/.kart/locks`, for processes on one machine.
     pub fn local(workspace: &std::path::Path) -> Result<Self> {
-        Ok(Self::new(Arc::new(FileBackend::new(workspace.join(".kart").join("locks"))?), Events::new()))
+        Ok(Self::new(
+            Arc::new(FileBackend::new(workspace.join(".kart").join("locks"))?),
+            Events::new(),
+        ))
     }
 
     /// Redis at `host:port`, keys under `prefix:` (default `kart`). Fails at once, naming the
     /// address, when the server cannot be reached.
     pub fn redis(host: &str, port: u16, prefix: &str) -> Result<Self> {
-        Ok(Self::new(Arc::new(RedisBackend::connect(host, port, prefix)?), Events::new()))
+        Ok(Self::new(
+            Arc::new(RedisBackend::connect(host, port, prefix)?),
+            Events::new(),
+        ))
     }
 
     /// Locks over any backend, reporting to `events`.
@@ -166,7 +178,13 @@ impl Locks {
         }
     }
 
-    fn emit(&self, kind: EventKind, key: &str, task: Option<&(TaskId, &'static str)>, fence: Option<u64>) {
+    fn emit(
+        &self,
+        kind: EventKind,
+        key: &str,
+        task: Option<&(TaskId, &'static str)>,
+        fence: Option<u64>,
+    ) {
         let mut e = Event::new(kind).with("key", key);
         if let Some((id, family)) = task {
             e = e.task(id, family);
@@ -199,7 +217,9 @@ pub fn installed() -> Option<&'static Locks> {
 pub fn lock(key: impl Into<String>) -> Result<LockBuilder<'static>> {
     installed().map(|l| l.lock(key)).ok_or_else(|| Error::Lock {
         backend: "none".into(),
-        message: "no lock backend installed: call kart_core::lock::install or run inside a kart run".into(),
+        message:
+            "no lock backend installed: call kart_core::lock::install or run inside a kart run"
+                .into(),
     })
 }
 
@@ -241,7 +261,11 @@ impl LockBuilder<'_> {
 
     /// Takes the lock if free; `None` when it is held elsewhere.
     pub fn try_acquire(self) -> Result<Option<LockGuard>> {
-        match self.locks.backend.try_acquire(&self.key, self.ttl, &self.holder())? {
+        match self
+            .locks
+            .backend
+            .try_acquire(&self.key, self.ttl, &self.holder())?
+        {
             Some(lease) => Ok(Some(self.guard(lease))),
             None => Ok(None),
         }
@@ -250,21 +274,40 @@ impl LockBuilder<'_> {
     /// Waits for the lock (woken when it is released), up to the timeout.
     pub fn acquire(self) -> Result<LockGuard> {
         let holder = self.holder();
-        if let Some(lease) = self.locks.backend.try_acquire(&self.key, self.ttl, &holder)? {
+        if let Some(lease) = self
+            .locks
+            .backend
+            .try_acquire(&self.key, self.ttl, &holder)?
+        {
             return Ok(self.guard(lease));
         }
-        self.locks.emit(EventKind::LockWaiting, &self.key, self.task.as_ref(), None);
-        match self.locks.backend.acquire_until(&self.key, self.ttl, &holder, Instant::now() + self.timeout)? {
+        self.locks
+            .emit(EventKind::LockWaiting, &self.key, self.task.as_ref(), None);
+        match self.locks.backend.acquire_until(
+            &self.key,
+            self.ttl,
+            &holder,
+            Instant::now() + self.timeout,
+        )? {
             Some(lease) => Ok(self.guard(lease)),
             None => Err(Error::Lock {
                 backend: self.locks.backend.describe(),
-                message: format!("timed out after {} waiting for lock `{}`", crate::Duration(self.timeout), self.key),
+                message: format!(
+                    "timed out after {} waiting for lock `{}`",
+                    crate::Duration(self.timeout),
+                    self.key
+                ),
             }),
         }
     }
 
     fn guard(self, lease: Lease) -> LockGuard {
-        self.locks.emit(EventKind::LockAcquired, &self.key, self.task.as_ref(), Some(lease.fence));
+        self.locks.emit(
+            EventKind::LockAcquired,
+            &self.key,
+            self.task.as_ref(),
+            Some(lease.fence),
+        );
         let inner = Arc::new(GuardInner {
             locks: self.locks.clone(),
             key: self.key,
@@ -311,7 +354,9 @@ impl GuardInner {
                 Ok(true) => last_ok = Instant::now(),
                 Ok(false) => return self.mark_lost("the lock expired or was cleared"),
                 // A passing network error is retried; past the TTL the lock may be someone else's.
-                Err(e) if last_ok.elapsed() >= ttl => return self.mark_lost(&format!("could not renew it for a whole TTL: {e}")),
+                Err(e) if last_ok.elapsed() >= ttl => {
+                    return self.mark_lost(&format!("could not renew it for a whole TTL: {e}"))
+                }
                 Err(e) => tracing::warn!("renewing lock `{}`: {e}", self.key),
             }
         }
@@ -323,7 +368,10 @@ impl GuardInner {
             flag.store(true, Ordering::SeqCst);
         }
         tracing::warn!("lock `{}` lost: {why}", self.key);
-        let mut e = Event::new(EventKind::LockLost).with("key", self.key.as_str()).with("fence", self.lease.fence).with("reason", why);
+        let mut e = Event::new(EventKind::LockLost)
+            .with("key", self.key.as_str())
+            .with("fence", self.lease.fence)
+            .with("reason", why);
         if let Some((id, family)) = &self.task {
             e = e.task(id, family);
         }
@@ -339,7 +387,10 @@ pub struct LockGuard {
 
 impl std::fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockGuard").field("key", &self.inner.key).field("fence", &self.inner.lease.fence).finish()
+        f.debug_struct("LockGuard")
+            .field("key", &self.inner.key)
+            .field("fence", &self.inner.lease.fence)
+            .finish()
     }
 }
 
@@ -388,9 +439,17 @@ impl Drop for LockGuard {
         }
         let inner = &self.inner;
         match inner.locks.backend.release(&inner.key, &inner.lease) {
-            Ok(true) => inner.locks.emit(EventKind::LockReleased, &inner.key, inner.task.as_ref(), Some(inner.lease.fence)),
+            Ok(true) => inner.locks.emit(
+                EventKind::LockReleased,
+                &inner.key,
+                inner.task.as_ref(),
+                Some(inner.lease.fence),
+            ),
             Ok(false) => {}
-            Err(e) => tracing::warn!("releasing lock `{}`: {e} (it expires by its TTL)", inner.key),
+            Err(e) => tracing::warn!(
+                "releasing lock `{}`: {e} (it expires by its TTL)",
+                inner.key
+            ),
         }
     }
 }
@@ -404,5 +463,7 @@ pub(crate) fn new_token() -> String {
 
 /// Milliseconds since the epoch.
 pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

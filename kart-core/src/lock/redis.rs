@@ -97,7 +97,11 @@ impl RedisBackend {
         let backend = RedisBackend {
             client,
             addr,
-            prefix: if prefix.is_empty() { "kart".into() } else { prefix.to_string() },
+            prefix: if prefix.is_empty() {
+                "kart".into()
+            } else {
+                prefix.to_string()
+            },
             pool: Mutex::new(Vec::new()),
             acquire: Script::new(ACQUIRE),
             extend: Script::new(EXTEND),
@@ -127,9 +131,14 @@ impl RedisBackend {
         if let Some(c) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(c);
         }
-        let c = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(|e| self.error(e))?;
-        c.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
-        c.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        let c = self
+            .client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(|e| self.error(e))?;
+        c.set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| self.error(e))?;
+        c.set_write_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| self.error(e))?;
         Ok(c)
     }
 
@@ -181,11 +190,22 @@ impl LockBackend for RedisBackend {
         Ok(fence.map(|fence| Lease { token, fence }))
     }
 
-    fn acquire_until(&self, key: &str, ttl: Duration, holder: &Holder, deadline: Instant) -> Result<Option<Lease>> {
+    fn acquire_until(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        deadline: Instant,
+    ) -> Result<Option<Lease>> {
         // Subscribe before trying, so a release between the try and the wait is not missed.
-        let mut sub = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(|e| self.error(e))?;
+        let mut sub = self
+            .client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(|e| self.error(e))?;
         let mut pubsub = sub.as_pubsub();
-        pubsub.subscribe(self.k("released", key)).map_err(|e| self.error(e))?;
+        pubsub
+            .subscribe(self.k("released", key))
+            .map_err(|e| self.error(e))?;
         loop {
             if let Some(lease) = self.try_acquire(key, ttl, holder)? {
                 return Ok(Some(lease));
@@ -197,7 +217,9 @@ impl LockBackend for RedisBackend {
             // A crashed holder never publishes: wake by its TTL at the latest.
             let expires = Duration::from_millis(self.pttl(key)?.max(1) as u64 + 1);
             let slice = (deadline - now).min(expires).min(MAX_WAIT_SLICE);
-            pubsub.set_read_timeout(Some(slice)).map_err(|e| self.error(e))?;
+            pubsub
+                .set_read_timeout(Some(slice))
+                .map_err(|e| self.error(e))?;
             match pubsub.get_message() {
                 Ok(_) => {}
                 Err(e) if e.is_timeout() => {}
@@ -253,7 +275,13 @@ impl LockBackend for RedisBackend {
             let mut keys = Vec::new();
             let mut cursor: u64 = 0;
             loop {
-                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(500).query(c)?;
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query(c)?;
                 keys.extend(batch);
                 if next == 0 {
                     return Ok(keys);
@@ -264,14 +292,15 @@ impl LockBackend for RedisBackend {
         let mut out = Vec::new();
         for full in keys {
             let key = full.strip_prefix(&prefix).unwrap_or(&full).to_string();
-            let (info, pttl): (std::collections::HashMap<String, String>, i64) = self.with(|c| {
-                redis::pipe()
-                    .cmd("HGETALL")
-                    .arg(self.k("lock-info", &key))
-                    .cmd("PTTL")
-                    .arg(&full)
-                    .query(c)
-            })?;
+            let (info, pttl): (std::collections::HashMap<String, String>, i64) =
+                self.with(|c| {
+                    redis::pipe()
+                        .cmd("HGETALL")
+                        .arg(self.k("lock-info", &key))
+                        .cmd("PTTL")
+                        .arg(&full)
+                        .query(c)
+                })?;
             if pttl == -2 {
                 continue; // released meanwhile
             }
@@ -283,7 +312,10 @@ impl LockBackend for RedisBackend {
             out.push(LockInfo {
                 key,
                 holder,
-                age: info.get("since").and_then(|s| s.parse::<u64>().ok()).map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
+                age: info
+                    .get("since")
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
                 ttl: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
                 fence: info.get("fence").and_then(|f| f.parse().ok()),
             });
