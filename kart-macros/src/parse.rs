@@ -98,8 +98,8 @@ pub enum Conflict {
 
 /// `#[run_with_lock(...)]`.
 pub struct RunLockOptions {
-    /// The attribute, for spans.
-    pub span: Span,
+    /// The attribute's path, for spans.
+    pub path: syn::Path,
     pub key: Option<LitStr>,
     pub ttl_ms: Option<u64>,
     pub timeout_ms: Option<u64>,
@@ -292,7 +292,7 @@ fn duration_lit(
 
 fn run_lock_options(attr: &Attribute, errors: &mut Errors) -> RunLockOptions {
     let mut opts = RunLockOptions {
-        span: attr.path().span(),
+        path: attr.path().clone(),
         key: None,
         ttl_ms: None,
         timeout_ms: None,

@@ -83,10 +83,11 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
             errors.push(syn::Error::new(span, "`on_conflict` applies to unique jobs: add `lock = until_executing | while_executing | until_executed`"));
         }
         if let Some(args) = &lock.unique_args {
-            errors.push(syn::Error::new(
-                args.first().map_or(lock.span, |a| a.span()),
-                "`unique_args` applies to unique jobs: add `lock = until_executing | while_executing | until_executed`",
-            ));
+            let message = "`unique_args` applies to unique jobs: add `lock = until_executing | while_executing | until_executed`";
+            match args.first() {
+                Some(first) => errors.error_spanned_by(first, message),
+                None => errors.error_spanned_by(&lock.path, message),
+            }
         }
     }
     if let (Some(key), Some(_)) = (&lock.key, &lock.phase) {
