@@ -60,10 +60,10 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
 /// Cloudtasker's table: which conflict strategies go with which lock phase.
 fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
     if t.options.wrapper.is_some() {
-        errors.push(syn::Error::new(
-            lock.span,
+        errors.error_spanned_by(
+            &lock.path,
             "a wrapper does not run, so it cannot be locked: remove #[run_with_lock]",
-        ));
+        );
     }
     if let (Some((Conflict::Reschedule, span)), Some((phase, _))) = (lock.on_conflict, lock.phase) {
         if phase != Phase::WhileExecuting {
