@@ -141,6 +141,11 @@ impl Events {
     pub fn add(&mut self, sink: Arc<dyn EventSink>) {
         self.sinks.push(sink);
     }
+    /// Whether any sink listens (callers can skip building events otherwise).
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+
     /// Sends an event to every sink.
     pub fn emit(&self, event: Event) {
         tracing::debug!(event = ?event.event, task = event.task_id.as_deref().unwrap_or(""), "event");

@@ -19,10 +19,10 @@
 mod file;
 mod redis;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventKind, Events};
@@ -51,8 +51,11 @@ pub struct Holder {
 impl Holder {
     /// This process, optionally on behalf of a task.
     pub fn this_process(task_id: Option<&TaskId>) -> Self {
+        static HOST: OnceLock<String> = OnceLock::new();
         Holder {
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            host: HOST
+                .get_or_init(|| gethostname::gethostname().to_string_lossy().into_owned())
+                .clone(),
             pid: std::process::id(),
             task_id: task_id.map(ToString::to_string),
         }
@@ -185,6 +188,9 @@ impl Locks {
         task: Option<&(TaskId, &'static str)>,
         fence: Option<u64>,
     ) {
+        if self.events.is_empty() {
+            return;
+        }
         let mut e = Event::new(kind).with("key", key);
         if let Some((id, family)) = task {
             e = e.task(id, family);
@@ -312,52 +318,61 @@ impl LockBuilder<'_> {
             locks: self.locks.clone(),
             key: self.key,
             lease,
+            ttl: self.ttl,
             lost: AtomicBool::new(false),
+            renewal: Mutex::new(RenewalState {
+                released: false,
+                last_ok: Instant::now(),
+            }),
             cancel: self.cancel,
             task: self.task,
         });
-        let (stop, stopped) = mpsc::channel::<()>();
-        let renewer = {
-            let inner = inner.clone();
-            let ttl = self.ttl;
-            std::thread::Builder::new()
-                .name("kart-lock-renewal".into())
-                .spawn(move || inner.renew_until(stopped, ttl))
-                .expect("spawn lock renewal thread")
-        };
-        LockGuard {
-            inner,
-            renewal: Some((stop, renewer)),
-        }
+        renewer().schedule(&inner);
+        LockGuard { inner }
     }
+}
+
+struct RenewalState {
+    /// Set (under this mutex) before the release, so no renewal runs after it.
+    released: bool,
+    last_ok: Instant,
 }
 
 struct GuardInner {
     locks: Locks,
     key: String,
     lease: Lease,
+    ttl: Duration,
     lost: AtomicBool,
+    renewal: Mutex<RenewalState>,
     cancel: Option<Arc<AtomicBool>>,
     task: Option<(TaskId, &'static str)>,
 }
 
 impl GuardInner {
-    fn renew_until(&self, stopped: mpsc::Receiver<()>, ttl: Duration) {
-        let every = ttl / 3;
-        let mut last_ok = Instant::now();
-        loop {
-            match stopped.recv_timeout(every) {
-                Err(RecvTimeoutError::Timeout) => {}
-                _ => return,
+    /// Extends the lock once; `false` when it needs no more renewals (released or lost).
+    fn renew(&self) -> bool {
+        let mut state = self.renewal.lock().unwrap_or_else(|p| p.into_inner());
+        if state.released {
+            return false;
+        }
+        match self.locks.backend.extend(&self.key, &self.lease, self.ttl) {
+            Ok(true) => {
+                state.last_ok = Instant::now();
+                true
             }
-            match self.locks.backend.extend(&self.key, &self.lease, ttl) {
-                Ok(true) => last_ok = Instant::now(),
-                Ok(false) => return self.mark_lost("the lock expired or was cleared"),
-                // A passing network error is retried; past the TTL the lock may be someone else's.
-                Err(e) if last_ok.elapsed() >= ttl => {
-                    return self.mark_lost(&format!("could not renew it for a whole TTL: {e}"))
-                }
-                Err(e) => tracing::warn!("renewing lock `{}`: {e}", self.key),
+            Ok(false) => {
+                self.mark_lost("the lock expired or was cleared");
+                false
+            }
+            // A passing network error is retried; past the TTL the lock may be someone else's.
+            Err(e) if state.last_ok.elapsed() >= self.ttl => {
+                self.mark_lost(&format!("could not renew it for a whole TTL: {e}"));
+                false
+            }
+            Err(e) => {
+                tracing::warn!("renewing lock `{}`: {e}", self.key);
+                true
             }
         }
     }
@@ -379,10 +394,101 @@ impl GuardInner {
     }
 }
 
-/// A held lock; released (and its renewal stopped) when dropped.
+/// One thread per process renews every held lock about every TTL/3, so holding a lock costs
+/// no thread of its own.
+struct Renewer {
+    queue: Mutex<BinaryHeap<Reverse<Scheduled>>>,
+    wake: Condvar,
+}
+
+struct Scheduled {
+    due: Instant,
+    guard: Weak<GuardInner>,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.due == other.due
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.due.cmp(&other.due)
+    }
+}
+
+fn renewer() -> &'static Renewer {
+    static RENEWER: OnceLock<&'static Renewer> = OnceLock::new();
+    RENEWER.get_or_init(|| {
+        let r: &'static Renewer = Box::leak(Box::new(Renewer {
+            queue: Mutex::new(BinaryHeap::new()),
+            wake: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("kart-lock-renewal".into())
+            .spawn(move || r.run())
+            .expect("spawn the lock renewal thread");
+        r
+    })
+}
+
+impl Renewer {
+    fn schedule(&self, guard: &Arc<GuardInner>) {
+        let due = Instant::now() + guard.ttl / 3;
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Reverse(Scheduled {
+                due,
+                guard: Arc::downgrade(guard),
+            }));
+        self.wake.notify_one();
+    }
+
+    fn run(&self) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let now = Instant::now();
+            match queue.peek() {
+                None => queue = self.wake.wait(queue).unwrap_or_else(|p| p.into_inner()),
+                Some(Reverse(next)) if next.due > now => {
+                    let wait = next.due - now;
+                    queue = self
+                        .wake
+                        .wait_timeout(queue, wait)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                Some(_) => {
+                    let Reverse(item) = queue.pop().expect("peeked");
+                    // Dropped guards are simply forgotten.
+                    let Some(guard) = item.guard.upgrade() else {
+                        continue;
+                    };
+                    drop(queue);
+                    let again = guard.renew();
+                    queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                    if again {
+                        queue.push(Reverse(Scheduled {
+                            due: Instant::now() + guard.ttl / 3,
+                            guard: Arc::downgrade(&guard),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A held lock; released when dropped (renewal stops with it).
 pub struct LockGuard {
     inner: Arc<GuardInner>,
-    renewal: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for LockGuard {
@@ -433,11 +539,12 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let Some((stop, renewer)) = self.renewal.take() {
-            drop(stop);
-            let _ = renewer.join();
-        }
         let inner = &self.inner;
+        inner
+            .renewal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .released = true;
         match inner.locks.backend.release(&inner.key, &inner.lease) {
             Ok(true) => inner.locks.emit(
                 EventKind::LockReleased,

@@ -1,11 +1,13 @@
-//! Locks on one Redis server: `SET key token NX PX ttl`, owner-only extend and release by
-//! Lua compare-and-act, fencing tokens from `INCR`, and waiters woken by a pub/sub message on
-//! release (bounded by the holder's remaining TTL, which covers holders that crashed).
+//! Locks on one Redis server: `SET key value NX PX ttl` with a random owner token, owner-only
+//! extend and release by Lua compare-and-act, fencing tokens from `INCR`, and waiters woken by
+//! a pub/sub message on release (bounded by the holder's remaining TTL, which covers holders
+//! that crashed).
 //!
-//! Keys, under a configurable prefix (default `kart`):
-//! `<p>:lock:<key>` (the owner token), `<p>:lock-info:<key>` (holder, since, fence),
-//! `<p>:fence:<key>` (fencing counter), `<p>:committed:<target>` (last committed fence),
-//! channel `<p>:released:<key>`.
+//! Keys, under a configurable prefix (default `kart`): `<p>:lock:<key>` holds
+//! `<token>|<fence>|<since ms>|<pid>|<host>|<task id>` (the token first, so owner checks compare
+//! a prefix and one key is enough), `<p>:fence:<key>` the fencing counter,
+//! `<p>:committed:<target>` the last fence that committed an output; waiters subscribe to
+//! `<p>:released:<key>`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,37 +22,37 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
 
+// A failed SET still used up a fencing number: tokens keep increasing, with gaps.
 const ACQUIRE: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local fence = redis.call('INCR', KEYS[3])
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'host', ARGV[3], 'pid', ARGV[4], 'task', ARGV[5], 'since', ARGV[6], 'fence', fence)
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local fence = redis.call('INCR', KEYS[2])
+if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence .. '|' .. ARGV[3], 'NX', 'PX', ARGV[2]) then
   return fence
 end
 return false
 ";
 
 const EXTEND: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 32) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
   return 1
 end
 return 0
 ";
 
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('PUBLISH', KEYS[3], '1')
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 32) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', KEYS[2], '1')
   return 1
 end
 return 0
 ";
 
 const COMMIT: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 32) ~= ARGV[1] then
   return 0
 end
 local last = tonumber(redis.call('GET', KEYS[2]))
@@ -62,8 +64,8 @@ return 1
 ";
 
 const CLEAR: &str = r"
-local n = redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('PUBLISH', KEYS[3], '1')
+local n = redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', KEYS[2], '1')
 return n
 ";
 
@@ -91,7 +93,7 @@ impl RedisBackend {
     pub fn connect(host: &str, port: u16, prefix: &str) -> Result<Self> {
         let addr = format!("{host}:{port}");
         let client = Client::open(format!("redis://{addr}/")).map_err(|e| Error::Lock {
-            backend: format!("redis {addr}"),
+            backend: format!("cannot use Redis at {addr}"),
             message: e.to_string(),
         })?;
         let backend = RedisBackend {
@@ -174,17 +176,20 @@ impl LockBackend for RedisBackend {
 
     fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
         let token = super::new_token();
+        let info = format!(
+            "{}|{}|{}|{}",
+            now_ms(),
+            holder.pid,
+            holder.host.replace('|', "_"),
+            holder.task_id.as_deref().unwrap_or("")
+        );
         let fence: Option<u64> = self.with(|c| {
             self.acquire
                 .key(self.k("lock", key))
-                .key(self.k("lock-info", key))
                 .key(self.k("fence", key))
                 .arg(&token)
                 .arg(ttl.as_millis() as u64)
-                .arg(&holder.host)
-                .arg(holder.pid)
-                .arg(holder.task_id.as_deref().unwrap_or(""))
-                .arg(now_ms())
+                .arg(info)
                 .invoke(c)
         })?;
         Ok(fence.map(|fence| Lease { token, fence }))
@@ -232,7 +237,6 @@ impl LockBackend for RedisBackend {
         let ok: i64 = self.with(|c| {
             self.extend
                 .key(self.k("lock", key))
-                .key(self.k("lock-info", key))
                 .arg(&lease.token)
                 .arg(ttl.as_millis() as u64)
                 .invoke(c)
@@ -244,7 +248,6 @@ impl LockBackend for RedisBackend {
         let ok: i64 = self.with(|c| {
             self.release
                 .key(self.k("lock", key))
-                .key(self.k("lock-info", key))
                 .key(self.k("released", key))
                 .arg(&lease.token)
                 .invoke(c)
@@ -292,32 +295,31 @@ impl LockBackend for RedisBackend {
         let mut out = Vec::new();
         for full in keys {
             let key = full.strip_prefix(&prefix).unwrap_or(&full).to_string();
-            let (info, pttl): (std::collections::HashMap<String, String>, i64) =
-                self.with(|c| {
-                    redis::pipe()
-                        .cmd("HGETALL")
-                        .arg(self.k("lock-info", &key))
-                        .cmd("PTTL")
-                        .arg(&full)
-                        .query(c)
-                })?;
-            if pttl == -2 {
-                continue; // released meanwhile
-            }
-            let holder = info.get("host").map(|host| Holder {
-                host: host.clone(),
-                pid: info.get("pid").and_then(|p| p.parse().ok()).unwrap_or(0),
-                task_id: info.get("task").filter(|t| !t.is_empty()).cloned(),
-            });
+            let (value, pttl): (Option<String>, i64) = self.with(|c| {
+                redis::pipe()
+                    .cmd("GET")
+                    .arg(&full)
+                    .cmd("PTTL")
+                    .arg(&full)
+                    .query(c)
+            })?;
+            let Some(value) = value else { continue }; // released meanwhile
+                                                       // token|fence|since|pid|host|task
+            let fields: Vec<&str> = value.splitn(6, '|').collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("");
             out.push(LockInfo {
                 key,
-                holder,
-                age: info
-                    .get("since")
-                    .and_then(|s| s.parse::<u64>().ok())
+                holder: Some(Holder {
+                    host: field(4).to_string(),
+                    pid: field(3).parse().unwrap_or(0),
+                    task_id: Some(field(5)).filter(|t| !t.is_empty()).map(str::to_string),
+                }),
+                age: field(2)
+                    .parse::<u64>()
+                    .ok()
                     .map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
                 ttl: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
-                fence: info.get("fence").and_then(|f| f.parse().ok()),
+                fence: field(1).parse().ok(),
             });
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
@@ -328,7 +330,6 @@ impl LockBackend for RedisBackend {
         let n: i64 = self.with(|c| {
             self.clear
                 .key(self.k("lock", key))
-                .key(self.k("lock-info", key))
                 .key(self.k("released", key))
                 .invoke(c)
         })?;
