@@ -441,14 +441,17 @@ fn renewer() -> &'static Renewer {
 impl Renewer {
     fn schedule(&self, guard: &Arc<GuardInner>) {
         let due = Instant::now() + guard.ttl / 3;
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Reverse(Scheduled {
-                due,
-                guard: Arc::downgrade(guard),
-            }));
-        self.wake.notify_one();
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        // Wake the thread only when this renewal comes before everything it waits for.
+        let earliest = queue.peek().is_none_or(|Reverse(next)| due < next.due);
+        queue.push(Reverse(Scheduled {
+            due,
+            guard: Arc::downgrade(guard),
+        }));
+        drop(queue);
+        if earliest {
+            self.wake.notify_one();
+        }
     }
 
     fn run(&self) {

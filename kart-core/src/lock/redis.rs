@@ -22,13 +22,16 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
 
-// A failed SET still used up a fencing number: tokens keep increasing, with gaps.
+// Returns {fence, 0} when taken, or {0, remaining ms} when held (-1: no expiry). Scripts run
+// atomically, so checking first and then setting is safe.
 const ACQUIRE: &str = r"
-local fence = redis.call('INCR', KEYS[2])
-if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence .. '|' .. ARGV[3], 'NX', 'PX', ARGV[2]) then
-  return fence
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl ~= -2 then
+  return {0, pttl}
 end
-return false
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence .. '|' .. ARGV[3], 'PX', ARGV[2])
+return {fence, 0}
 ";
 
 const EXTEND: &str = r"
@@ -75,6 +78,8 @@ pub struct RedisBackend {
     addr: String,
     prefix: String,
     pool: Mutex<Vec<Connection>>,
+    /// Connections used for waiting (SUBSCRIBE); kept apart from the command pool.
+    waiters: Mutex<Vec<Connection>>,
     acquire: Script,
     extend: Script,
     release: Script,
@@ -105,6 +110,7 @@ impl RedisBackend {
                 prefix.to_string()
             },
             pool: Mutex::new(Vec::new()),
+            waiters: Mutex::new(Vec::new()),
             acquire: Script::new(ACQUIRE),
             extend: Script::new(EXTEND),
             release: Script::new(RELEASE),
@@ -160,8 +166,73 @@ impl RedisBackend {
         format!("{}:{kind}:{key}", self.prefix)
     }
 
-    fn pttl(&self, key: &str) -> Result<i64> {
-        self.with(|c| redis::cmd("PTTL").arg(self.k("lock", key)).query::<i64>(c))
+    fn wait_on(
+        &self,
+        sub: &mut Connection,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        deadline: Instant,
+    ) -> Result<Option<Lease>> {
+        // Subscribe before trying, so a release between the try and the wait is not missed.
+        let mut pubsub = sub.as_pubsub();
+        pubsub
+            .subscribe(self.k("released", key))
+            .map_err(|e| self.error(e))?;
+        loop {
+            let expires = match self.attempt(key, ttl, holder)? {
+                Ok(lease) => return Ok(Some(lease)),
+                Err(left) => left,
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            // A crashed holder never publishes: wake by its TTL at the latest.
+            let slice = (deadline - now)
+                .min(expires + Duration::from_millis(1))
+                .min(MAX_WAIT_SLICE);
+            pubsub
+                .set_read_timeout(Some(slice))
+                .map_err(|e| self.error(e))?;
+            match pubsub.get_message() {
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => {}
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+    }
+
+    /// One acquisition attempt: the lease, or how long the current holder's lock has left.
+    fn attempt(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+    ) -> Result<std::result::Result<Lease, Duration>> {
+        let token = super::new_token();
+        let info = format!(
+            "{}|{}|{}|{}",
+            now_ms(),
+            holder.pid,
+            holder.host.replace('|', "_"),
+            holder.task_id.as_deref().unwrap_or("")
+        );
+        let (fence, pttl): (u64, i64) = self.with(|c| {
+            self.acquire
+                .key(self.k("lock", key))
+                .key(self.k("fence", key))
+                .arg(&token)
+                .arg(ttl.as_millis() as u64)
+                .arg(info)
+                .invoke(c)
+        })?;
+        Ok(if fence > 0 {
+            Ok(Lease { token, fence })
+        } else {
+            // No expiry (-1) cannot happen for kart's keys; treat it as "look again soon".
+            Err(Duration::from_millis(pttl.max(1) as u64))
+        })
     }
 }
 
@@ -175,24 +246,7 @@ impl LockBackend for RedisBackend {
     }
 
     fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
-        let token = super::new_token();
-        let info = format!(
-            "{}|{}|{}|{}",
-            now_ms(),
-            holder.pid,
-            holder.host.replace('|', "_"),
-            holder.task_id.as_deref().unwrap_or("")
-        );
-        let fence: Option<u64> = self.with(|c| {
-            self.acquire
-                .key(self.k("lock", key))
-                .key(self.k("fence", key))
-                .arg(&token)
-                .arg(ttl.as_millis() as u64)
-                .arg(info)
-                .invoke(c)
-        })?;
-        Ok(fence.map(|fence| Lease { token, fence }))
+        Ok(self.attempt(key, ttl, holder)?.ok())
     }
 
     fn acquire_until(
@@ -202,35 +256,23 @@ impl LockBackend for RedisBackend {
         holder: &Holder,
         deadline: Instant,
     ) -> Result<Option<Lease>> {
-        // Subscribe before trying, so a release between the try and the wait is not missed.
-        let mut sub = self
-            .client
-            .get_connection_with_timeout(CONNECT_TIMEOUT)
-            .map_err(|e| self.error(e))?;
-        let mut pubsub = sub.as_pubsub();
-        pubsub
-            .subscribe(self.k("released", key))
-            .map_err(|e| self.error(e))?;
-        loop {
-            if let Some(lease) = self.try_acquire(key, ttl, holder)? {
-                return Ok(Some(lease));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            // A crashed holder never publishes: wake by its TTL at the latest.
-            let expires = Duration::from_millis(self.pttl(key)?.max(1) as u64 + 1);
-            let slice = (deadline - now).min(expires).min(MAX_WAIT_SLICE);
-            pubsub
-                .set_read_timeout(Some(slice))
-                .map_err(|e| self.error(e))?;
-            match pubsub.get_message() {
-                Ok(_) => {}
-                Err(e) if e.is_timeout() => {}
-                Err(e) => return Err(self.error(e)),
-            }
+        let pooled = self.waiters.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut sub = match pooled {
+            Some(c) => c,
+            None => self
+                .client
+                .get_connection_with_timeout(CONNECT_TIMEOUT)
+                .map_err(|e| self.error(e))?,
+        };
+        let result = self.wait_on(&mut sub, key, ttl, holder, deadline);
+        if result.is_ok() {
+            // Leaving the pub/sub scope unsubscribed the connection; reuse it for the next wait.
+            self.waiters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(sub);
         }
+        result
     }
 
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool> {
