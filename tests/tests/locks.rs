@@ -602,3 +602,26 @@ fn keys_are_namespaced_by_the_prefix() {
     );
     assert!(redis.keys("pipeline2:lock:*").is_empty());
 }
+
+#[test]
+fn with_redis_every_load_and_commit_takes_the_cache_lock() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let (out, events) = spawn(&ws, "c", &["StatsReport", "--n", "3"], &redis.flags()).finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cache: Vec<(String, String)> = of_kind(&events, "lock_acquired")
+        .iter()
+        .map(|e| (e["family"].as_str().unwrap().to_string(), e["key"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        cache,
+        [
+            ("Stats".to_string(), "cache:stats/3.json".to_string()),
+            ("StatsReport".to_string(), "cache:stats/3.json".to_string()),
+            ("StatsReport".to_string(), "cache:stats-report/3.json".to_string()),
+        ],
+        "Stats commits, StatsReport loads it, then commits its own"
+    );
+    assert!(redis.keys("kart:lock:*").is_empty());
+}
