@@ -612,14 +612,22 @@ fn with_redis_every_load_and_commit_takes_the_cache_lock() {
     assert!(out.status.success(), "{}", stderr(&out));
     let cache: Vec<(String, String)> = of_kind(&events, "lock_acquired")
         .iter()
-        .map(|e| (e["family"].as_str().unwrap().to_string(), e["key"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["family"].as_str().unwrap().to_string(),
+                e["key"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         cache,
         [
             ("Stats".to_string(), "cache:stats/3.json".to_string()),
             ("StatsReport".to_string(), "cache:stats/3.json".to_string()),
-            ("StatsReport".to_string(), "cache:stats-report/3.json".to_string()),
+            (
+                "StatsReport".to_string(),
+                "cache:stats-report/3.json".to_string()
+            ),
         ],
         "Stats commits, StatsReport loads it, then commits its own"
     );
