@@ -59,6 +59,12 @@ pub struct RunFlags {
     /// A #[run_with_lock] task held elsewhere fails fast and is retried later, instead of waiting [config: redis.fail_on_collision]
     #[arg(long, help_heading = "Run options")]
     pub redis_fail_on_collision: bool,
+    /// Cancel a task running longer than this, e.g. 30m (a task's own `timeout` wins) [config: worker.task_timeout]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
+    pub task_timeout: Option<Duration>,
+    /// After SIGINT/SIGTERM, cancel running tasks once this has passed, e.g. 30s (default: at a second signal) [config: worker.shutdown_grace]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
+    pub shutdown_grace: Option<Duration>,
     /// Do not fsync outputs before renaming them into place (faster, less durable)
     #[arg(long, help_heading = "Run options")]
     pub no_fsync: bool,
@@ -87,6 +93,8 @@ impl RunFlags {
             keep_alive: self.keep_alive.then_some(true),
             fsync: self.no_fsync.then_some(false),
             redis_fail_on_collision: self.redis_fail_on_collision.then_some(true),
+            task_timeout: self.task_timeout,
+            shutdown_grace: self.shutdown_grace,
             ..self.backend.overrides()
         }
     }
@@ -209,11 +217,12 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
-        .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"));
+        .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
+        .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"));
     for entry in registry.iter() {
         cmd = cmd.subcommand(
             Command::new(entry.name).about(entry.doc.lines().next().unwrap_or("").to_string()),
@@ -248,4 +257,20 @@ pub enum LocksAction {
         #[arg(long, short)]
         yes: bool,
     },
+}
+
+/// `gc`: removes old outputs of `#[task(intermediate)]` families.
+#[derive(Debug, clap::Parser)]
+#[command(
+    about = "Remove intermediate outputs last written before a bound (never other outputs, never one in use)"
+)]
+pub struct GcCommand {
+    /// Only outputs last written longer ago than this, e.g. 30d, 12h
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
+    pub older_than: Duration,
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub backend: BackendFlags,
 }

@@ -30,15 +30,25 @@ use kart_core::{Error, Events, Locks, Workspace};
 
 use command::RunFlags;
 
-/// Exit codes. A crontab can tell them apart.
+/// Exit codes (defaults; `[retcode]` in `kart.toml` changes those of a run). A crontab can
+/// tell them apart.
 pub mod exit_code {
     /// Every requested task is complete.
     pub const SUCCESS: u8 = 0;
     /// A task failed, so a requested task is not complete.
     pub const TASK_FAILED: u8 = 1;
-    /// Bad input: unknown task or parameter, bad value, bad config, unwritable workspace.
+    /// Bad input: unknown task or parameter, bad value, bad config, unwritable workspace,
+    /// unreachable Redis.
     pub const BAD_INPUT: u8 = 2;
+    /// A task never ran because its lock stayed held elsewhere.
+    pub const LOCKED_ELSEWHERE: u8 = 3;
+    /// Stopped by SIGINT or SIGTERM.
+    pub const INTERRUPTED: u8 = 130;
 }
+
+/// How long cancelled tasks get to return before the process exits anyway (releasing every
+/// lock and removing its temporary files first).
+const FORCED_EXIT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the command line of this process.
 pub fn main() -> ExitCode {
@@ -105,6 +115,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
             Ok(exit_code::SUCCESS)
         }
         Some("locks") => locks_command(bin, &args[1..]),
+        Some("gc") => gc_command(bin, registry, &args[1..]),
         Some(flag) if flag.starts_with('-') => Err(Failure {
             message: format!("expected a task name before `{flag}` (see `{bin} list`)"),
             code: exit_code::BAD_INPUT,
@@ -205,7 +216,23 @@ fn run_task(
         .collect();
     let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
 
+    let codes = config.retcodes();
     let workspace = Workspace::local_with(&settings.workspace, settings.fsync)?;
+    // What a process killed mid-write left behind: removed in the background.
+    let ws_root = settings.workspace.clone();
+    let cleanup = std::thread::spawn(move || {
+        let removed = kart_core::target::clean_stale_temp_files(
+            &ws_root,
+            std::time::Duration::from_secs(3600),
+        );
+        if !removed.is_empty() {
+            tracing::info!(
+                "removed {} stale temporary file(s) under {}",
+                removed.len(),
+                ws_root.display()
+            );
+        }
+    });
     let mut events = Events::new();
     if let Some(path) = &flags.events {
         events.add(Arc::new(JsonLinesSink::open(path)?));
@@ -240,32 +267,184 @@ fn run_task(
         return Ok(exit_code::SUCCESS);
     }
 
-    let mut report = scheduler::run(
-        graph,
-        &workspace,
-        &events,
-        Some(&locks),
-        &RunOptions::from(&settings),
-    );
+    let options = RunOptions::from(&settings);
+    let signals = watch_signals(
+        options.shutdown.clone(),
+        settings.shutdown_grace,
+        codes.interrupted,
+    )?;
+    let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
+    signals.close();
+    let _ = cleanup.join();
     report.notes.extend(range_metrics.summary_lines());
     print!("{}", report.summary());
     for task in &report.tasks {
-        if let kart_core::summary::TaskOutcome::Failed(e) = &task.outcome {
-            eprintln!(
-                "error: {} failed: {}",
-                task.display,
-                e.lines().next().unwrap_or("")
-            );
+        match &task.outcome {
+            kart_core::summary::TaskOutcome::Failed(e) => {
+                eprintln!(
+                    "error: {} failed: {}",
+                    task.display,
+                    e.lines().next().unwrap_or("")
+                );
+            }
+            kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
+                eprintln!(
+                    "error: {} never ran: {}",
+                    task.display,
+                    e.lines().next().unwrap_or("")
+                );
+            }
+            _ => {}
         }
     }
     if let (Some(path), false) = (&flags.events, report.success()) {
         eprintln!("events of this run: {}", path.display());
     }
-    Ok(if report.success() {
+    let locked_out = report.tasks.iter().any(|t| {
+        matches!(
+            t.outcome,
+            kart_core::summary::TaskOutcome::LockedElsewhere(_)
+        )
+    });
+    let failed = report
+        .tasks
+        .iter()
+        .any(|t| matches!(t.outcome, kart_core::summary::TaskOutcome::Failed(_)));
+    Ok(if report.interrupted {
+        codes.interrupted
+    } else if report.success() {
         exit_code::SUCCESS
+    } else if locked_out && !failed {
+        codes.locked_elsewhere
     } else {
-        exit_code::TASK_FAILED
+        codes.task_failed
     })
+}
+
+/// SIGINT/SIGTERM: the first stops starting tasks (running ones finish); the second, or the
+/// shutdown grace running out, cancels running tasks; a third exits at once. Whatever happens,
+/// locks are released and temporary files removed before the process ends.
+fn watch_signals(
+    shutdown: kart_core::Shutdown,
+    grace: Option<kart_core::Duration>,
+    interrupted: u8,
+) -> Result<signal_hook::iterator::Handle, Failure> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| Failure {
+            message: format!("cannot install signal handlers: {e}"),
+            code: exit_code::BAD_INPUT,
+        })?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        let mut count = 0;
+        for signal in signals.forever() {
+            count += 1;
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            match count {
+                1 => {
+                    let bound = grace.map_or_else(
+                        || "send it again to cancel them".to_string(),
+                        |g| format!("cancelling them in {g}"),
+                    );
+                    eprintln!(
+                        "{name}: starting no new tasks; letting running ones finish ({bound})"
+                    );
+                    shutdown.stop();
+                    if let Some(grace) = grace {
+                        let shutdown = shutdown.clone();
+                        std::thread::spawn(move || {
+                            std::thread::sleep(grace.as_std());
+                            if !shutdown.is_cancelling() {
+                                eprintln!(
+                                    "shutdown grace of {grace} over: cancelling running tasks"
+                                );
+                                cancel_then_force_exit(&shutdown, interrupted);
+                            }
+                        });
+                    }
+                }
+                2 => {
+                    eprintln!("{name} again: cancelling running tasks");
+                    cancel_then_force_exit(&shutdown, interrupted);
+                }
+                _ => force_exit(interrupted),
+            }
+        }
+    });
+    Ok(handle)
+}
+
+fn cancel_then_force_exit(shutdown: &kart_core::Shutdown, code: u8) {
+    shutdown.cancel();
+    std::thread::spawn(move || {
+        std::thread::sleep(FORCED_EXIT_AFTER);
+        eprintln!(
+            "running tasks did not stop within {}: exiting",
+            kart_core::Duration(FORCED_EXIT_AFTER)
+        );
+        force_exit(code);
+    });
+}
+
+/// Leaves now, but not without releasing locks and removing half-written temporary files.
+fn force_exit(code: u8) -> ! {
+    let locks = kart_core::lock::release_all();
+    let temps = kart_core::target::remove_in_flight_temp_files();
+    eprintln!("released {locks} lock(s), removed {temps} temporary file(s); exiting");
+    std::process::exit(i32::from(code))
+}
+
+fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Result<u8, Failure> {
+    use clap::Parser;
+    let cmd = match command::GcCommand::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return Ok(exit_code::SUCCESS);
+        }
+        Err(e) => return Err(clap_failure(bin, "gc", e)),
+    };
+    let config = Config::discover(cmd.backend.config.as_deref())?;
+    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let locks = open_locks(&settings)?;
+    let report = kart_core::gc::collect(
+        &settings.workspace,
+        registry,
+        &locks,
+        cmd.older_than.as_std(),
+        cmd.dry_run,
+    )?;
+    let verb = if cmd.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let mut out = std::io::stdout().lock();
+    for (key, size) in &report.removed {
+        let _ = writeln!(out, "{verb} {key} ({size} bytes)");
+    }
+    for key in &report.in_use {
+        let _ = writeln!(out, "kept {key}: in use (its lock is held)");
+    }
+    let kept = if report.in_use.is_empty() {
+        String::new()
+    } else {
+        format!("; {} in use kept", report.in_use.len())
+    };
+    let _ = writeln!(
+        out,
+        "{} {} intermediate output(s) older than {}, {} bytes{kept}",
+        if cmd.dry_run { "Would free" } else { "Freed" },
+        report.removed.len(),
+        cmd.older_than,
+        report.bytes(),
+    );
+    Ok(exit_code::SUCCESS)
 }
 
 /// Redis when configured, else file locks in the workspace.

@@ -57,6 +57,34 @@ struct SchedulerSection {
 #[serde(deny_unknown_fields)]
 struct WorkerSection {
     keep_alive: Option<bool>,
+    task_timeout: Option<Duration>,
+    shutdown_grace: Option<Duration>,
+}
+
+/// Exit codes (`[retcode]`), so a crontab can tell outcomes apart. Luigi's idea, with
+/// distinct defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retcodes {
+    /// A task failed, so a requested task is not complete (default 1).
+    pub task_failed: u8,
+    /// Bad input: unknown task or parameter, bad value or config, unreachable Redis (default 2).
+    pub scheduling_error: u8,
+    /// A task never ran because its lock stayed held elsewhere (default 3).
+    pub locked_elsewhere: u8,
+    /// The run was stopped by SIGINT/SIGTERM (default 130).
+    pub interrupted: u8,
+}
+
+impl Default for Retcodes {
+    fn default() -> Self {
+        Retcodes {
+            task_failed: 1,
+            scheduling_error: 2,
+            locked_elsewhere: 3,
+            interrupted: 130,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,9 +109,18 @@ struct KnownSections {
     redis: RedisSection,
     #[serde(default)]
     resources: BTreeMap<String, u64>,
+    #[serde(default)]
+    retcode: Retcodes,
 }
 
-const KNOWN: &[&str] = &["core", "scheduler", "worker", "redis", "resources"];
+const KNOWN: &[&str] = &[
+    "core",
+    "scheduler",
+    "worker",
+    "redis",
+    "resources",
+    "retcode",
+];
 
 /// A parsed `kart.toml` (or an empty one when there is none).
 #[derive(Debug, Default)]
@@ -173,6 +210,11 @@ impl Config {
         self.families.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// Exit codes from `[retcode]`.
+    pub fn retcodes(&self) -> Retcodes {
+        self.known.retcode
+    }
+
     /// Resource limits from `[resources]`.
     pub fn resources(&self) -> &BTreeMap<String, u64> {
         &self.known.resources
@@ -245,6 +287,8 @@ pub struct SettingsOverrides {
     pub redis_port: Option<u16>,
     pub redis_prefix: Option<String>,
     pub redis_fail_on_collision: Option<bool>,
+    pub task_timeout: Option<Duration>,
+    pub shutdown_grace: Option<Duration>,
 }
 
 /// The resolved settings of a run.
@@ -270,6 +314,11 @@ pub struct Settings {
     pub redis_prefix: String,
     /// A locked task fails fast and is retried instead of waiting.
     pub redis_fail_on_collision: bool,
+    /// Default run timeout of a task (none by default).
+    pub task_timeout: Option<Duration>,
+    /// After SIGINT/SIGTERM, how long running tasks may finish before they are cancelled
+    /// (default: until a second signal).
+    pub shutdown_grace: Option<Duration>,
 }
 
 impl Settings {
@@ -385,6 +434,14 @@ impl Settings {
                 .or(env_value("KART_REDIS_FAIL_ON_COLLISION")?)
                 .or(k.redis.fail_on_collision)
                 .unwrap_or(false),
+            task_timeout: cli
+                .task_timeout
+                .or(env_value("KART_TASK_TIMEOUT")?)
+                .or(k.worker.task_timeout),
+            shutdown_grace: cli
+                .shutdown_grace
+                .or(env_value("KART_SHUTDOWN_GRACE")?)
+                .or(k.worker.shutdown_grace),
         })
     }
 }

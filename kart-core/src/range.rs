@@ -837,6 +837,7 @@ macro_rules! range_entry {
                 params: $params,
                 wrapper: true,
                 output: None,
+                intermediate: false,
                 location: concat!(file!(), ":", line!()),
                 construct: |src| construct(src, RangeKind { family: $name, unit: $unit, bulk: $bulk }),
             }

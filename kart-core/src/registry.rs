@@ -48,8 +48,10 @@ pub struct TaskEntry {
     pub params: &'static [ParamSpec],
     /// Whether it is a wrapper.
     pub wrapper: bool,
-    /// Output path template, when one was declared (used for bulk completeness).
+    /// Output path template, when one was declared (used for bulk completeness and `gc`).
     pub output: Option<&'static str>,
+    /// Whether its outputs are intermediate (`gc` may remove them).
+    pub intermediate: bool,
     /// Where it was declared (`file:line`), for duplicate-name errors.
     pub location: &'static str,
     /// Builds an instance from parameter values.

@@ -8,13 +8,14 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
+use crate::shutdown::Shutdown;
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
 use crate::target::Workspace;
 use crate::task::{AnyTask, GraphContext, OnConflict, RunContext, TaskId, UniquePhase};
@@ -35,6 +36,10 @@ pub struct RunOptions {
     /// A `#[run_with_lock]` task whose lock is held elsewhere fails fast (and is retried)
     /// instead of waiting for it.
     pub fail_on_collision: bool,
+    /// Default run timeout of tasks without their own (`[worker] task_timeout`).
+    pub task_timeout: Option<Duration>,
+    /// Stops the run early (SIGINT/SIGTERM on the command line).
+    pub shutdown: Shutdown,
 }
 
 impl Default for RunOptions {
@@ -45,6 +50,8 @@ impl Default for RunOptions {
             retry_delay: Duration::from_secs(10),
             keep_alive: false,
             fail_on_collision: false,
+            task_timeout: None,
+            shutdown: Shutdown::default(),
         }
     }
 }
@@ -57,6 +64,8 @@ impl From<&Settings> for RunOptions {
             retry_delay: s.retry_delay.as_std(),
             keep_alive: s.keep_alive,
             fail_on_collision: s.redis_fail_on_collision,
+            task_timeout: s.task_timeout.map(|d| d.as_std()),
+            shutdown: Shutdown::default(),
         }
     }
 }
@@ -74,6 +83,8 @@ enum State {
     /// Found complete when about to run: another worker made it.
     CompletedElsewhere,
     Failed(String),
+    /// Never ran: its run lock stayed held elsewhere through every retry.
+    LockedOut(String),
     /// Not run because a requirement failed, or rejected as a duplicate.
     Skipped(String),
 }
@@ -374,7 +385,22 @@ struct Shared {
     ready: VecDeque<usize>,
     retries: BinaryHeap<Reverse<(Instant, usize)>>,
     running: usize,
+    /// Tasks running now, watched for timeouts and cancellation.
+    watched: HashMap<usize, Watched>,
+    /// Workers still looping; the monitor stops when none is.
+    workers_left: usize,
 }
+
+/// A running task as the monitor sees it.
+struct Watched {
+    cancel: Arc<AtomicBool>,
+    timed_out: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+}
+
+/// How often the monitor looks at running tasks; idle workers look at the shutdown switch at
+/// least every four ticks.
+const TICK: Duration = Duration::from_millis(25);
 
 /// What the environment of a run offers a worker.
 struct Env<'a> {
@@ -402,11 +428,14 @@ pub fn run(
         .copied()
         .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
         .collect();
+    let workers = opts.workers.max(1);
     let shared = Mutex::new(Shared {
         nodes,
         ready,
         retries: BinaryHeap::new(),
         running: 0,
+        watched: HashMap::new(),
+        workers_left: workers,
     });
     let wake = Condvar::new();
     let env = Env {
@@ -416,13 +445,52 @@ pub fn run(
         opts,
     };
     std::thread::scope(|scope| {
-        for w in 0..opts.workers.max(1) {
+        for w in 0..workers {
             let (shared, wake, env) = (&shared, &wake, &env);
-            scope.spawn(move || worker_loop(&format!("worker-{}", w + 1), shared, wake, env));
+            scope.spawn(move || {
+                worker_loop(&format!("worker-{}", w + 1), shared, wake, env);
+                shared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .workers_left -= 1;
+                wake.notify_all();
+            });
         }
+        scope.spawn(|| monitor(&shared, opts));
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-    report(shared.nodes, &roots)
+    let interrupted = opts.shutdown.is_stopping();
+    let mut report = report(shared.nodes, &roots, interrupted);
+    report.interrupted = interrupted;
+    report
+}
+
+/// Cancels running tasks past their timeout, and all of them when the run is cancelled.
+fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
+    loop {
+        std::thread::sleep(TICK);
+        let g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        if g.workers_left == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let cancelling = opts.shutdown.is_cancelling();
+        for w in g.watched.values() {
+            if w.deadline.is_some_and(|d| now >= d) && !w.timed_out.swap(true, Ordering::SeqCst) {
+                w.cancel.store(true, Ordering::SeqCst);
+            }
+            if cancelling {
+                w.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// What stops a running task: its cancel flag, set on timeout or shutdown.
+struct Stop {
+    cancel: Arc<AtomicBool>,
+    timed_out: Arc<AtomicBool>,
+    timeout: Option<Duration>,
 }
 
 /// How one attempt ended.
@@ -439,12 +507,18 @@ enum Attempt {
         counts: bool,
     },
     Failed(String),
+    /// Cancelled by a shutdown.
+    Interrupted(String),
 }
 
 fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>) {
     loop {
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         let i = loop {
+            if env.opts.shutdown.is_stopping() {
+                // Start nothing new; running tasks finish on their workers.
+                return;
+            }
             if let Some(i) = g.ready.pop_front() {
                 break i;
             }
@@ -460,14 +534,15 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 wake.notify_all();
                 return;
             }
-            g = match g.retries.peek() {
-                Some(&Reverse((due, _))) => {
-                    wake.wait_timeout(g, due - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-                None => wake.wait(g).unwrap_or_else(|p| p.into_inner()),
-            };
+            // Timed waits, so a shutdown is noticed without anyone notifying.
+            let wait = g
+                .retries
+                .peek()
+                .map_or(TICK * 4, |&Reverse((due, _))| (due - now).min(TICK * 4));
+            g = wake
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         };
         g.running += 1;
         let node = &mut g.nodes[i];
@@ -475,12 +550,26 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
         node.attempts += 1;
         let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
         let schedule_guard = node.schedule_guard.take();
+        let timeout = task.timeout().or(env.opts.task_timeout);
+        let watched = Watched {
+            cancel: Arc::new(AtomicBool::new(false)),
+            timed_out: Arc::new(AtomicBool::new(false)),
+            deadline: timeout.map(|t| Instant::now() + t),
+        };
+        let (cancel, timed_out) = (watched.cancel.clone(), watched.timed_out.clone());
+        g.watched.insert(i, watched);
         drop(g);
 
-        let outcome = attempt_task(name, &task, &id, attempt, schedule_guard, env);
+        let stop = Stop {
+            cancel,
+            timed_out,
+            timeout,
+        };
+        let outcome = attempt_task(name, &task, &id, attempt, schedule_guard, &stop, env);
 
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
+        g.watched.remove(&i);
         let events = env.events;
         let succeeded = match outcome {
             Attempt::Ran => {
@@ -517,12 +606,22 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 false
             }
             Attempt::TryLater { error, .. } | Attempt::Failed(error)
-                if attempt <= env.opts.retry_count =>
+                if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
             {
                 schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
                 false
             }
-            Attempt::TryLater { error, .. } | Attempt::Failed(error) => {
+            Attempt::Interrupted(error) => {
+                g.nodes[i].state = State::Failed(error);
+                skip_dependents(&mut g.nodes, i, events);
+                false
+            }
+            Attempt::TryLater { error, .. } => {
+                g.nodes[i].state = State::LockedOut(error);
+                skip_dependents(&mut g.nodes, i, events);
+                false
+            }
+            Attempt::Failed(error) => {
                 g.nodes[i].state = State::Failed(error);
                 skip_dependents(&mut g.nodes, i, events);
                 false
@@ -574,10 +673,11 @@ fn attempt_task(
     id: &TaskId,
     attempt: u32,
     schedule_guard: Option<LockGuard>,
+    stop: &Stop,
     env: &Env<'_>,
 ) -> Attempt {
+    let cancelled = stop.cancel.clone();
     let family = task.family();
-    let cancelled = Arc::new(AtomicBool::new(false));
     let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
 
     // A retry may find the task done by someone else.
@@ -684,9 +784,21 @@ fn attempt_task(
                 .unwrap_or_else(|| "unknown panic".into());
             Err(Error::Task(format!("panicked: {msg}")))
         });
+    // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
+    let interrupted = env.opts.shutdown.is_cancelling();
+    let result = result.map_err(|e| {
+        if stop.timed_out.load(Ordering::SeqCst) {
+            let t = crate::param::Duration(stop.timeout.unwrap_or_default());
+            format!("timed out after {t} (the task was cancelled)")
+        } else if interrupted {
+            format!("interrupted: {e}")
+        } else {
+            e.to_string()
+        }
+    });
     let mut event = match &result {
         Ok(()) => Event::new(EventKind::Succeeded),
-        Err(e) => Event::new(EventKind::Failed).with("error", e.to_string()),
+        Err(e) => Event::new(EventKind::Failed).with("error", e.as_str()),
     };
     event = event
         .task(id, family)
@@ -699,11 +811,12 @@ fn attempt_task(
     env.events.emit(event);
     match result {
         Ok(()) => Attempt::Ran,
-        Err(e) => Attempt::Failed(e.to_string()),
+        Err(e) if interrupted && !stop.timed_out.load(Ordering::SeqCst) => Attempt::Interrupted(e),
+        Err(e) => Attempt::Failed(e),
     }
 }
 
-fn report(nodes: Vec<Node>, roots: &[usize]) -> RunReport {
+fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> RunReport {
     let tasks = nodes
         .iter()
         .map(|n| TaskReport {
@@ -717,6 +830,10 @@ fn report(nodes: Vec<Node>, roots: &[usize]) -> RunReport {
                 State::Done => TaskOutcome::Succeeded,
                 State::Failed(e) => TaskOutcome::Failed(e.clone()),
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
+                State::LockedOut(e) => TaskOutcome::LockedElsewhere(e.clone()),
+                State::Pending | State::Running | State::RetryWaiting if interrupted => {
+                    TaskOutcome::Skipped("interrupted before it started".into())
+                }
                 State::Pending | State::Running | State::RetryWaiting => {
                     TaskOutcome::Skipped("never became runnable".into())
                 }

@@ -15,6 +15,8 @@ pub enum TaskOutcome {
     Succeeded,
     /// Found complete when about to run: another worker made it meanwhile.
     CompletedElsewhere,
+    /// Never ran: its run lock stayed held elsewhere through every retry.
+    LockedElsewhere(String),
     /// Failed (after any retries), with the last error.
     Failed(String),
     /// Not run, with the reason.
@@ -44,6 +46,8 @@ pub struct RunReport {
     roots: Vec<usize>,
     /// Extra lines for the summary (e.g. range metrics).
     pub notes: Vec<String>,
+    /// The run was stopped early (SIGINT/SIGTERM).
+    pub interrupted: bool,
 }
 
 const LISTED_PER_GROUP: usize = 5;
@@ -54,6 +58,7 @@ impl RunReport {
             tasks,
             roots,
             notes: Vec::new(),
+            interrupted: false,
         }
     }
 
@@ -93,7 +98,7 @@ impl RunReport {
                 TaskOutcome::AlreadyComplete => 0,
                 TaskOutcome::Succeeded => 1,
                 TaskOutcome::CompletedElsewhere => 2,
-                TaskOutcome::Failed(_) => 3,
+                TaskOutcome::Failed(_) | TaskOutcome::LockedElsewhere(_) => 3,
                 TaskOutcome::Skipped(_) => 4,
             };
             groups[g].1.push(t);
@@ -131,7 +136,9 @@ impl RunReport {
         for note in &self.notes {
             let _ = writeln!(out, "{note}");
         }
-        let verdict = if !self.success() {
+        let verdict = if self.interrupted {
+            "This progress looks :( because the run was interrupted"
+        } else if !self.success() {
             "This progress looks :( because not every requested task is complete"
         } else if groups[3].1.is_empty() {
             "This progress looks :) because there were no failed tasks"
@@ -146,7 +153,9 @@ impl RunReport {
 
 fn detail(t: &TaskReport) -> String {
     match &t.outcome {
-        TaskOutcome::Skipped(reason) => format!(": {reason}"),
+        TaskOutcome::Skipped(reason) | TaskOutcome::LockedElsewhere(reason) => {
+            format!(": {reason}")
+        }
         TaskOutcome::Failed(e) => {
             let first = e.lines().next().unwrap_or("");
             let tries = if t.attempts > 1 {

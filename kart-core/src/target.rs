@@ -149,6 +149,7 @@ impl Store for LocalStore {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
+        let _in_flight = InFlight::register(tmp.path());
         tmp.write_all(data)
             .map_err(|e| Error::io("cannot write", &path, e))?;
         if self.fsync {
@@ -188,6 +189,82 @@ impl Store for LocalStore {
         }
         Ok(names)
     }
+}
+
+/// Temporary files being written right now, so a forced exit can remove them.
+static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+struct InFlight(PathBuf);
+
+impl InFlight {
+    fn register(path: &Path) -> Self {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(path.to_path_buf());
+        InFlight(path.to_path_buf())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// Removes the temporary files this process is writing (for a forced exit, where they would
+/// not be dropped). Returns how many were removed.
+pub fn remove_in_flight_temp_files() -> usize {
+    let list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+    list.iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count()
+}
+
+/// Whether `name` looks like one of kart's temporary files: `.<output name>.<random>.tmp`.
+pub fn is_temp_file_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    inner.rsplit_once('.').is_some_and(|(output, random)| {
+        !output.is_empty() && random.len() == 6 && random.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// Removes kart temporary files under `root` last modified more than `older_than` ago: what a
+/// process killed mid-write (`kill -9`) left behind. Returns the paths removed.
+pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    let now = std::time::SystemTime::now();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if name != ".kart" {
+                    dirs.push(entry.path());
+                }
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
+            if is_temp_file_name(&name) && stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed.push(entry.path());
+            }
+        }
+    }
+    removed
 }
 
 /// The place all outputs of a run are written to.
@@ -296,6 +373,14 @@ mod tests {
         for bad in ["", "/etc/x", "a/../b", "a//b", "./a", "a\\b"] {
             assert!(check_key(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn temp_file_names_are_recognized() {
+        assert!(is_temp_file_name(".2015-01-01.json.aB3dE9.tmp"));
+        assert!(!is_temp_file_name("2015-01-01.json"));
+        assert!(!is_temp_file_name(".hidden.tmp"));
+        assert!(!is_temp_file_name("00.json.tmp"));
     }
 
     #[test]

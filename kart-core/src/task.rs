@@ -101,6 +101,10 @@ pub struct TaskSpec {
     pub format: Format,
     /// `#[run_with_lock]`: how runs of this family are locked.
     pub run_lock: Option<RunLock>,
+    /// `timeout = "30m"`: a run past it is cancelled and fails.
+    pub timeout_ms: Option<u64>,
+    /// `intermediate`: outputs `gc` may remove once they are old.
+    pub intermediate: bool,
 }
 
 /// When a unique-job lock is held (Cloudtasker's lock phases).
@@ -209,6 +213,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     fn run_lock(&self) -> Option<RunLock> {
         None
     }
+    /// The family's own run timeout (`#[task(timeout = "30m")]`).
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// The key of this task's run lock: the named key, `unique:<Family>:<hash of unique
     /// args>` for unique jobs, else `run:<task id>`.
     fn run_lock_key(&self) -> Option<String> {
@@ -310,6 +318,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn run_lock(&self) -> Option<RunLock> {
         T::SPEC.run_lock
+    }
+    fn timeout(&self) -> Option<std::time::Duration> {
+        T::SPEC.timeout_ms.map(std::time::Duration::from_millis)
     }
     fn execute(&self, ctx: &RunContext) -> Result<()> {
         let output = self.run(ctx)?;

@@ -240,6 +240,11 @@ fn generate(t: &TaskFn) -> TokenStream {
             }
         }
     };
+    let timeout_ms = match t.options.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
+    let intermediate = t.options.intermediate.is_some();
     let output_lit = match &t.options.output {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
@@ -436,6 +441,8 @@ fn generate(t: &TaskFn) -> TokenStream {
                     output: #output_lit,
                     format: #format,
                     run_lock: #run_lock,
+                    timeout_ms: #timeout_ms,
+                    intermediate: #intermediate,
                 };
 
                 fn significant_params(&self) -> #p::ParamList {
@@ -490,6 +497,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     params: &[#(#specs),*],
                     wrapper: #wrapper,
                     output: #output_lit,
+                    intermediate: #intermediate,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                     construct: __construct,
                 }

@@ -13,7 +13,9 @@ pub const NAME: &str = "name";
 pub const OUTPUT: &str = "output";
 pub const WRAPPER: &str = "wrapper";
 pub const FORMAT: &str = "format";
-const TASK_OPTIONS: &[&str] = &[NAME, OUTPUT, WRAPPER, FORMAT];
+pub const TIMEOUT_OPT: &str = "timeout";
+pub const INTERMEDIATE: &str = "intermediate";
+const TASK_OPTIONS: &[&str] = &[NAME, OUTPUT, WRAPPER, FORMAT, TIMEOUT_OPT, INTERMEDIATE];
 
 /// Option keywords of `#[param(...)]` on an argument.
 pub const DEFAULT: &str = "default";
@@ -48,6 +50,9 @@ pub struct TaskOptions {
     pub output: Option<LitStr>,
     pub wrapper: Option<Span>,
     pub format: Option<(Format, Span)>,
+    /// `timeout = "30m"`, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    pub intermediate: Option<Span>,
 }
 
 pub struct ParamOptions {
@@ -169,6 +174,15 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             }
         } else if path.is_ident(WRAPPER) {
             if opts.wrapper.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(TIMEOUT_OPT) {
+            if opts.timeout_ms.is_some() {
+                errors.push(duplicate(&path));
+            }
+            opts.timeout_ms = duration_lit(&meta, errors)?;
+        } else if path.is_ident(INTERMEDIATE) {
+            if opts.intermediate.replace(path.span()).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(FORMAT) {

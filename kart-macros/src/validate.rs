@@ -122,6 +122,12 @@ fn wrapper(t: &TaskFn, errors: &mut Errors) {
             "a wrapper has no output of its own: remove `output`",
         );
     }
+    if let Some(span) = t.options.intermediate {
+        errors.push(syn::Error::new(
+            span,
+            "a wrapper has no output to collect: remove `intermediate`",
+        ));
+    }
     if let Some((_, span)) = t.options.format {
         errors.push(syn::Error::new(
             span,

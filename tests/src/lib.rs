@@ -429,3 +429,70 @@ pub fn all_transfers(n: u32) -> Vec<AnyTask> {
         .map(|n| NightlyTransfer { n, millis: 100 }.into())
         .collect()
 }
+
+// Worker lifecycle.
+
+/// Runs `secs`, looking at cancellation every 20 ms; returns early (and fails) when cancelled.
+fn busy_for(ctx: &RunContext, secs: f64) -> Result<()> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < until {
+        if ctx.is_cancelled() {
+            return Err(Error::Cancelled("stopped early".into()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// A task with its own one-second timeout.
+#[task(output = "slow/{n}.json", timeout = "1s")]
+pub fn slow_poll(
+    n: u32,
+    #[param(default = 5.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    busy_for(ctx, secs)?;
+    Ok(n)
+}
+
+/// A task without a timeout of its own.
+#[task(output = "busy/{n}.json")]
+pub fn busy(
+    n: u32,
+    #[param(default = 1.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    busy_for(ctx, secs)?;
+    Ok(n)
+}
+
+/// Many busy tasks.
+#[task(wrapper)]
+pub fn busy_fanin(n: u32, #[param(default = 0.3)] secs: f64) -> Vec<AnyTask> {
+    (0..n).map(|n| Busy { n, secs }.into()).collect()
+}
+
+/// An intermediate output: `gc` may remove it once it is old.
+#[task(output = "tmp/{n}.json", intermediate)]
+pub fn scratch(n: u32) -> Result<u32> {
+    Ok(n * 10)
+}
+
+/// A final output computed from an intermediate one.
+#[task(output = "final/{n}.json")]
+pub fn final_result(n: u32, #[requires(Scratch { n })] scratch: u32) -> Result<u32> {
+    Ok(scratch + 1)
+}
+
+/// Holds the named lock `key` for `secs`.
+#[task(output = "named/{name}.json")]
+pub fn hold_named_lock(
+    name: String,
+    #[param(significant = false)] key: String,
+    #[param(default = 3.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<String> {
+    let _guard = ctx.lock(key.as_str())?.acquire()?;
+    busy_for(ctx, secs)?;
+    Ok(key)
+}

@@ -230,7 +230,12 @@ fn renewal_keeps_a_lock_for_many_ttls() {
         &flags,
     )
     .finish();
-    assert_eq!(out_b.status.code(), Some(1), "{}", stdout(&out_b));
+    assert_eq!(
+        out_b.status.code(),
+        Some(3),
+        "locked elsewhere: {}",
+        stdout(&out_b)
+    );
     assert_eq!(of_kind(&events_b, "locked_elsewhere").len(), 1);
     assert!(
         stderr(&out_b).contains("locked elsewhere"),

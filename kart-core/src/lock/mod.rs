@@ -289,12 +289,32 @@ impl LockBuilder<'_> {
         }
         self.locks
             .emit(EventKind::LockWaiting, &self.key, self.task.as_ref(), None);
-        match self.locks.backend.acquire_until(
-            &self.key,
-            self.ttl,
-            &holder,
-            Instant::now() + self.timeout,
-        )? {
+        // Wait in slices, so a cancelled waiter (shutdown, timeout) stops waiting promptly.
+        let deadline = Instant::now() + self.timeout;
+        let lease = loop {
+            let slice = deadline.min(Instant::now() + Duration::from_millis(250));
+            if let Some(lease) = self
+                .locks
+                .backend
+                .acquire_until(&self.key, self.ttl, &holder, slice)?
+            {
+                break Some(lease);
+            }
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                return Err(Error::Cancelled(format!(
+                    "stopped waiting for lock `{}`",
+                    self.key
+                )));
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+        };
+        match lease {
             Some(lease) => Ok(self.guard(lease)),
             None => Err(Error::Lock {
                 backend: self.locks.backend.describe(),
@@ -423,8 +443,9 @@ impl Ord for Scheduled {
     }
 }
 
+static RENEWER: OnceLock<&'static Renewer> = OnceLock::new();
+
 fn renewer() -> &'static Renewer {
-    static RENEWER: OnceLock<&'static Renewer> = OnceLock::new();
     RENEWER.get_or_init(|| {
         let r: &'static Renewer = Box::leak(Box::new(Renewer {
             queue: Mutex::new(BinaryHeap::new()),
@@ -543,11 +564,16 @@ impl LockGuard {
 impl Drop for LockGuard {
     fn drop(&mut self) {
         let inner = &self.inner;
-        inner
-            .renewal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .released = true;
+        if std::mem::replace(
+            &mut inner
+                .renewal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .released,
+            true,
+        ) {
+            return; // already released by `release_all`
+        }
         match inner.locks.backend.release(&inner.key, &inner.lease) {
             Ok(true) => inner.locks.emit(
                 EventKind::LockReleased,
@@ -562,6 +588,38 @@ impl Drop for LockGuard {
             ),
         }
     }
+}
+
+/// Releases every lock this process holds, now (for a forced exit, where guards would not be
+/// dropped). Returns how many were released.
+pub fn release_all() -> usize {
+    let Some(renewer) = RENEWER.get() else {
+        return 0;
+    };
+    let guards: Vec<Arc<GuardInner>> = renewer
+        .queue
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(|Reverse(s)| s.guard.upgrade())
+        .collect();
+    let mut released = 0;
+    for g in guards {
+        let mut state = g.renewal.lock().unwrap_or_else(|p| p.into_inner());
+        if std::mem::replace(&mut state.released, true) {
+            continue;
+        }
+        if matches!(g.locks.backend.release(&g.key, &g.lease), Ok(true)) {
+            g.locks.emit(
+                EventKind::LockReleased,
+                &g.key,
+                g.task.as_ref(),
+                Some(g.lease.fence),
+            );
+            released += 1;
+        }
+    }
+    released
 }
 
 /// A random owner token.

@@ -1,0 +1,229 @@
+//! Garbage collection of intermediate outputs (Luigi's patterns, "Code Reuse"): files written
+//! by `#[task(intermediate)]` families and last modified before a bound are removed — never a
+//! file a non-intermediate family could have written, never one whose cache lock is held.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::lock::Locks;
+use crate::registry::{Registry, TaskEntry};
+use crate::{Error, Result};
+
+/// One piece of an output template.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Literal(String),
+    /// A parameter whose value spans `slashes + 1` path segments.
+    Value {
+        slashes: usize,
+    },
+}
+
+/// Which paths a family can write.
+#[derive(Debug, Clone)]
+struct PathPattern {
+    pieces: Vec<Piece>,
+}
+
+impl PathPattern {
+    fn for_entry(entry: &TaskEntry) -> Option<Self> {
+        if entry.wrapper {
+            return None;
+        }
+        let template = match entry.output {
+            Some(t) => t.to_string(),
+            // The default path: `<Family>/<Family>_<hash>.<ext>`.
+            None => format!("{0}/{0}_{{hash}}.json", entry.name),
+        };
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = template.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let inner: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let spec = inner.split_once(':').map(|(_, s)| s).unwrap_or("");
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Value {
+                        slashes: spec.matches('/').count(),
+                    });
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        Some(PathPattern { pieces })
+    }
+
+    /// Whether `path` (relative, `/`-separated) fits the template.
+    fn matches(&self, path: &str) -> bool {
+        fn go(pieces: &[Piece], path: &str) -> bool {
+            match pieces.split_first() {
+                None => path.is_empty(),
+                Some((Piece::Literal(l), rest)) => {
+                    path.strip_prefix(l.as_str()).is_some_and(|p| go(rest, p))
+                }
+                Some((Piece::Value { slashes }, rest)) => {
+                    // Try every non-empty prefix with exactly `slashes` slashes.
+                    let mut seen = 0;
+                    for (i, c) in path.char_indices() {
+                        if c == '/' {
+                            seen += 1;
+                            if seen > *slashes {
+                                break;
+                            }
+                            continue;
+                        }
+                        if seen == *slashes && go(rest, &path[i + c.len_utf8()..]) {
+                            return true;
+                        }
+                    }
+                    false
+                }
+            }
+        }
+        go(&self.pieces, path)
+    }
+}
+
+/// What `gc` found: each intermediate output older than the bound and what became of it.
+#[derive(Debug, Default)]
+pub struct GcReport {
+    /// Removed (or, in a dry run, to be removed): key and size in bytes.
+    pub removed: Vec<(String, u64)>,
+    /// Old enough, but skipped because its lock is held.
+    pub in_use: Vec<String>,
+}
+
+impl GcReport {
+    /// Bytes freed (or to be freed).
+    pub fn bytes(&self) -> u64 {
+        self.removed.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Removes intermediate outputs under `root` last written more than `older_than` ago; with
+/// `dry_run`, only lists them.
+pub fn collect(
+    root: &Path,
+    registry: &Registry,
+    locks: &Locks,
+    older_than: Duration,
+    dry_run: bool,
+) -> Result<GcReport> {
+    let intermediate: Vec<PathPattern> = registry
+        .iter()
+        .filter(|e| e.intermediate)
+        .filter_map(PathPattern::for_entry)
+        .collect();
+    let others: Vec<PathPattern> = registry
+        .iter()
+        .filter(|e| !e.intermediate)
+        .filter_map(PathPattern::for_entry)
+        .collect();
+    let mut report = GcReport::default();
+    if intermediate.is_empty() {
+        return Ok(report);
+    }
+    let now = SystemTime::now();
+    let mut dirs = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("cannot list", &dir, e)),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue; // kart's own state (.kart) and temporary files
+            }
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(_) => files.push(path),
+                Err(_) => {}
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let key = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !intermediate.iter().any(|p| p.matches(&key)) || others.iter().any(|p| p.matches(&key)) {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io("cannot inspect", &path, e))?;
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or_default();
+        if age < older_than {
+            continue;
+        }
+        // Never remove an output someone is reading or writing right now.
+        let Some(_guard) = locks
+            .lock(format!("cache:{key}"))
+            .ttl(Duration::from_secs(30))
+            .try_acquire()?
+        else {
+            report.in_use.push(key);
+            continue;
+        };
+        if !dry_run {
+            std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
+        }
+        report.removed.push((key, meta.len()));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(t: &str) -> PathPattern {
+        PathPattern::for_entry(&TaskEntry {
+            name: "Fam",
+            doc: "",
+            params: &[],
+            wrapper: false,
+            output: Some(Box::leak(t.to_string().into_boxed_str())),
+            intermediate: true,
+            location: "",
+            construct: |_| unreachable!(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn templates_match_the_paths_they_produce() {
+        let p = pattern("tmp/{date}.json");
+        assert!(p.matches("tmp/2015-01-01.json"));
+        assert!(!p.matches("tmp/a/b.json"));
+        assert!(!p.matches("other/2015-01-01.json"));
+        assert!(!p.matches("tmp/.json"));
+        let p = pattern("sales/{date:%Y/%m}/{date}.json");
+        assert!(p.matches("sales/2015/01/2015-01-01.json"));
+        assert!(!p.matches("sales/2015/2015-01-01.json"));
+        let p = pattern("h/{hour:%Y-%m-%d}/{hour:%H}");
+        assert!(p.matches("h/2015-01-01/05"));
+    }
+}
