@@ -204,120 +204,129 @@ fn run_task(
     init_logging(&flags);
 
     let config = Arc::new(Config::discover(flags.backend.config.as_deref())?);
-    let settings = Settings::resolve(&flags.overrides(), &config)?;
-    let mut defaults = ParamDefaults::new(config.clone());
-    for (family, param, value) in command::class_level_params(registry, &matches) {
-        defaults.set_class_level(&family, &param, value);
-    }
-    defaults.validate(registry)?;
-    let given: BTreeMap<String, RawValue> = command::given_params(entry, &matches)
-        .into_iter()
-        .map(|(k, v)| (k, RawValue::Text(v)))
-        .collect();
-    let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
-
     let codes = config.retcodes();
-    let workspace = Workspace::local_with(&settings.workspace, settings.fsync)?;
-    // What a process killed mid-write left behind: removed in the background.
-    let ws_root = settings.workspace.clone();
-    let cleanup = std::thread::spawn(move || {
-        let removed = kart_core::target::clean_stale_temp_files(
-            &ws_root,
-            std::time::Duration::from_secs(3600),
-        );
-        if !removed.is_empty() {
-            tracing::info!(
-                "removed {} stale temporary file(s) under {}",
-                removed.len(),
-                ws_root.display()
-            );
+    // Past this point the config is read, so bad input exits with its `[retcode]`.
+    let run = || -> Result<u8, Failure> {
+        let settings = Settings::resolve(&flags.overrides(), &config)?;
+        let mut defaults = ParamDefaults::new(config.clone());
+        for (family, param, value) in command::class_level_params(registry, &matches) {
+            defaults.set_class_level(&family, &param, value);
         }
-    });
-    let mut events = Events::new();
-    if let Some(path) = &flags.events {
-        events.add(Arc::new(JsonLinesSink::open(path)?));
-    }
-    let range_metrics = Arc::new(RangeMetrics::default());
-    events.add(range_metrics.clone());
-    let locks = open_locks(&settings)?.with_events(events.clone());
-    kart_core::lock::install(locks.clone());
-    let graph = Graph::build(
-        std::slice::from_ref(&root),
-        &workspace,
-        &events,
-        Some(&locks),
-    )?;
+        defaults.validate(registry)?;
+        let given: BTreeMap<String, RawValue> = command::given_params(entry, &matches)
+            .into_iter()
+            .map(|(k, v)| (k, RawValue::Text(v)))
+            .collect();
+        let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
 
-    if flags.dry_run {
-        let plan = graph.plan();
-        let mut out = std::io::stdout().lock();
-        if plan.is_empty() {
-            let _ = writeln!(out, "Nothing to run: {} is complete.", root.display());
+        let workspace = Workspace::local_with(&settings.workspace, settings.fsync)?;
+        // What a process killed mid-write left behind: removed in the background.
+        let ws_root = settings.workspace.clone();
+        let cleanup = std::thread::spawn(move || {
+            let removed = kart_core::target::clean_stale_temp_files(
+                &ws_root,
+                std::time::Duration::from_secs(3600),
+            );
+            if !removed.is_empty() {
+                tracing::info!(
+                    "removed {} stale temporary file(s) under {}",
+                    removed.len(),
+                    ws_root.display()
+                );
+            }
+        });
+        let mut events = Events::new();
+        if let Some(path) = &flags.events {
+            events.add(Arc::new(JsonLinesSink::open(path)?));
+        }
+        let range_metrics = Arc::new(RangeMetrics::default());
+        events.add(range_metrics.clone());
+        let locks = open_locks(&settings)?.with_events(events.clone());
+        kart_core::lock::install(locks.clone());
+        let graph = Graph::build(
+            std::slice::from_ref(&root),
+            &workspace,
+            &events,
+            Some(&locks),
+        )?;
+
+        if flags.dry_run {
+            let plan = graph.plan();
+            let mut out = std::io::stdout().lock();
+            if plan.is_empty() {
+                let _ = writeln!(out, "Nothing to run: {} is complete.", root.display());
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Would run {} task{}, in this order:",
+                    plan.len(),
+                    if plan.len() == 1 { "" } else { "s" }
+                );
+                for line in plan {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            return Ok(exit_code::SUCCESS);
+        }
+
+        let options = RunOptions::from(&settings);
+        let signals = watch_signals(
+            options.shutdown.clone(),
+            settings.shutdown_grace,
+            codes.interrupted,
+        )?;
+        let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
+        signals.close();
+        let _ = cleanup.join();
+        report.notes.extend(range_metrics.summary_lines());
+        print!("{}", report.summary());
+        for task in &report.tasks {
+            match &task.outcome {
+                kart_core::summary::TaskOutcome::Failed(e) => {
+                    eprintln!(
+                        "error: {} failed: {}",
+                        task.display,
+                        e.lines().next().unwrap_or("")
+                    );
+                }
+                kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
+                    eprintln!(
+                        "error: {} never ran: {}",
+                        task.display,
+                        e.lines().next().unwrap_or("")
+                    );
+                }
+                _ => {}
+            }
+        }
+        if let (Some(path), false) = (&flags.events, report.success()) {
+            eprintln!("events of this run: {}", path.display());
+        }
+        let locked_out = report.tasks.iter().any(|t| {
+            matches!(
+                t.outcome,
+                kart_core::summary::TaskOutcome::LockedElsewhere(_)
+            )
+        });
+        let failed = report
+            .tasks
+            .iter()
+            .any(|t| matches!(t.outcome, kart_core::summary::TaskOutcome::Failed(_)));
+        Ok(if report.interrupted {
+            codes.interrupted
+        } else if report.success() {
+            exit_code::SUCCESS
+        } else if locked_out && !failed {
+            codes.locked_elsewhere
         } else {
-            let _ = writeln!(
-                out,
-                "Would run {} task{}, in this order:",
-                plan.len(),
-                if plan.len() == 1 { "" } else { "s" }
-            );
-            for line in plan {
-                let _ = writeln!(out, "  {line}");
-            }
+            codes.task_failed
+        })
+    };
+    run().map_err(|mut f| {
+        if f.code == exit_code::BAD_INPUT {
+            f.code = codes.scheduling_error;
         }
-        return Ok(exit_code::SUCCESS);
-    }
-
-    let options = RunOptions::from(&settings);
-    let signals = watch_signals(
-        options.shutdown.clone(),
-        settings.shutdown_grace,
-        codes.interrupted,
-    )?;
-    let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
-    signals.close();
-    let _ = cleanup.join();
-    report.notes.extend(range_metrics.summary_lines());
-    print!("{}", report.summary());
-    for task in &report.tasks {
-        match &task.outcome {
-            kart_core::summary::TaskOutcome::Failed(e) => {
-                eprintln!(
-                    "error: {} failed: {}",
-                    task.display,
-                    e.lines().next().unwrap_or("")
-                );
-            }
-            kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
-                eprintln!(
-                    "error: {} never ran: {}",
-                    task.display,
-                    e.lines().next().unwrap_or("")
-                );
-            }
-            _ => {}
-        }
-    }
-    if let (Some(path), false) = (&flags.events, report.success()) {
-        eprintln!("events of this run: {}", path.display());
-    }
-    let locked_out = report.tasks.iter().any(|t| {
-        matches!(
-            t.outcome,
-            kart_core::summary::TaskOutcome::LockedElsewhere(_)
-        )
-    });
-    let failed = report
-        .tasks
-        .iter()
-        .any(|t| matches!(t.outcome, kart_core::summary::TaskOutcome::Failed(_)));
-    Ok(if report.interrupted {
-        codes.interrupted
-    } else if report.success() {
-        exit_code::SUCCESS
-    } else if locked_out && !failed {
-        codes.locked_elsewhere
-    } else {
-        codes.task_failed
+        f
     })
 }
 

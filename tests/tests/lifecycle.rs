@@ -274,10 +274,11 @@ fn exit_codes_tell_outcomes_apart_and_are_configurable() {
     // [retcode] changes them.
     std::fs::write(
         run.dir.path().join("kart.toml"),
-        "[retcode]\ntask_failed = 9\n",
+        "[retcode]\ntask_failed = 9\nscheduling_error = 8\n",
     )
     .unwrap();
     run.fixture(&["Boom", "--n", "2"]).assert().code(9);
+    run.fixture(&["Boom", "--n", "x"]).assert().code(8);
 }
 
 #[test]
