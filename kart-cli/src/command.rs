@@ -187,6 +187,27 @@ pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
     ))
 }
 
+/// `deps <Task>`: the same command with the graph options.
+pub fn deps_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
+    task_command(bin, entry, registry)
+        .bin_name(format!("{bin} deps {}", entry.name))
+        .about(format!(
+            "The dependency tree of {}, each task marked complete or pending",
+            entry.name
+        ))
+        .next_help_heading("Graph options")
+        .arg(Arg::new("dot").long("dot").action(ArgAction::SetTrue).help(
+            "Print Graphviz DOT instead of the tree (complete filled, pending hollow, failed red)",
+        ))
+        .arg(
+            Arg::new("svg")
+                .long("svg")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Render the graph to an SVG file with Graphviz `dot`"),
+        )
+}
+
 /// Values of the task's own parameters, in the order given.
 pub fn given_params(entry: &TaskEntry, m: &ArgMatches) -> Vec<(String, String)> {
     entry

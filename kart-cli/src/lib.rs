@@ -116,13 +116,22 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         }
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
+        Some("deps") => match args.get(2).filter(|a| !a.starts_with('-')) {
+            Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Deps),
+            None => Err(Failure {
+                message: format!(
+                    "usage: {bin} deps <TASK> [--PARAM VALUE ...] [--dot] [--svg FILE]"
+                ),
+                code: exit_code::BAD_INPUT,
+            }),
+        },
         Some(flag) if flag.starts_with('-') => Err(Failure {
             message: format!("expected a task name before `{flag}` (see `{bin} list`)"),
             code: exit_code::BAD_INPUT,
         }),
         Some(name) => {
             let entry = registry.get(name)?;
-            run_task(bin, entry, registry, &args[2..])
+            run_task(bin, entry, registry, &args[2..], Mode::Run)
         }
     }
 }
@@ -188,8 +197,12 @@ fn run_task(
     entry: &'static kart_core::TaskEntry,
     registry: &Registry,
     rest: &[String],
+    mode: Mode,
 ) -> Result<u8, Failure> {
-    let cmd = command::task_command(bin, entry, registry);
+    let cmd = match mode {
+        Mode::Run => command::task_command(bin, entry, registry),
+        Mode::Deps => command::deps_command(bin, entry, registry),
+    };
     let argv = std::iter::once(entry.name.to_string()).chain(rest.iter().cloned());
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,
@@ -220,6 +233,9 @@ fn run_task(
         let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
 
         let workspace = Workspace::local_with(&settings.workspace, settings.fsync)?;
+        if mode == Mode::Deps {
+            return show_deps(&root, &workspace, &matches, flags.events.as_deref());
+        }
         // What a process killed mid-write left behind: removed in the background.
         let ws_root = settings.workspace.clone();
         let cleanup = std::thread::spawn(move || {
@@ -328,6 +344,78 @@ fn run_task(
         }
         f
     })
+}
+
+/// What a task command does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Run the task and what it requires.
+    Run,
+    /// Show its dependency graph.
+    Deps,
+}
+
+/// `deps`: the tree, DOT, or an SVG rendered by Graphviz. Failed tasks come from the events
+/// file given with `--events` (the last event of each task).
+fn show_deps(
+    root: &kart_core::AnyTask,
+    ws: &Workspace,
+    m: &clap::ArgMatches,
+    events: Option<&std::path::Path>,
+) -> Result<u8, Failure> {
+    let tree = kart_core::deps::DepTree::build(root, ws)?;
+    let mut failed = std::collections::HashSet::new();
+    if let Some(path) = events.filter(|p| p.exists()) {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read events file", path, e))?;
+        let mut last = std::collections::HashMap::new();
+        for line in text.lines() {
+            let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let (Some(id), Some(kind)) = (e["task_id"].as_str(), e["event"].as_str()) {
+                last.insert(id.to_string(), kind.to_string());
+            }
+        }
+        failed.extend(
+            last.into_iter()
+                .filter(|(_, k)| k == "failed" || k == "skipped")
+                .map(|(id, _)| id),
+        );
+    }
+    if let Some(svg) = m.get_one::<std::path::PathBuf>("svg") {
+        let dot = tree.render_dot(&failed);
+        let child = std::process::Command::new("dot")
+            .args(["-Tsvg", "-o"])
+            .arg(svg)
+            .stdin(std::process::Stdio::piped())
+            .spawn();
+        let mut child = child.map_err(|_| Failure {
+            message: "Graphviz `dot` not found: install it (apt-get install graphviz, brew install graphviz) or print DOT with --dot".into(),
+            code: exit_code::BAD_INPUT,
+        })?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(dot.as_bytes())
+            .map_err(|e| Error::io("cannot feed dot", svg, e))?;
+        let status = child
+            .wait()
+            .map_err(|e| Error::io("cannot run dot for", svg, e))?;
+        if !status.success() {
+            return Err(Failure {
+                message: format!("dot failed rendering {}", svg.display()),
+                code: exit_code::TASK_FAILED,
+            });
+        }
+        println!("wrote {}", svg.display());
+    } else if m.get_flag("dot") {
+        print!("{}", tree.render_dot(&failed));
+    } else {
+        print!("{}", tree.render_text());
+    }
+    Ok(exit_code::SUCCESS)
 }
 
 /// SIGINT/SIGTERM: the first stops starting tasks (running ones finish); the second, or the

@@ -31,6 +31,7 @@
 
 pub mod complete;
 pub mod config;
+pub mod deps;
 mod error;
 pub mod event;
 pub mod gc;

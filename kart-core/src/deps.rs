@@ -1,0 +1,183 @@
+//! The dependency tree of a task, each node marked complete or pending (Luigi's `deps_tree`),
+//! as text or Graphviz DOT. Shared sub-trees appear once.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+use crate::event::Events;
+use crate::target::Workspace;
+use crate::task::{AnyTask, GraphContext, TaskId};
+use crate::Result;
+
+/// One task in the tree.
+#[derive(Debug, Clone)]
+pub struct DepNode {
+    /// Its id.
+    pub id: TaskId,
+    /// `Family(params)`.
+    pub display: String,
+    /// Whether its output exists (for a wrapper: whether all it requires is complete).
+    pub complete: bool,
+    /// Indexes of its requirements.
+    pub requires: Vec<usize>,
+}
+
+/// The dependency graph below one task.
+#[derive(Debug, Clone)]
+pub struct DepTree {
+    /// Every task, the root first.
+    pub nodes: Vec<DepNode>,
+}
+
+impl DepTree {
+    /// Expands `root` fully (complete tasks included), checking each task's output once.
+    pub fn build(root: &AnyTask, ws: &Workspace) -> Result<Self> {
+        let events = Events::new();
+        let cx = GraphContext {
+            workspace: ws,
+            events: &events,
+        };
+        let mut index: HashMap<TaskId, usize> = HashMap::new();
+        let mut nodes: Vec<DepNode> = Vec::new();
+        let mut tasks: Vec<AnyTask> = Vec::new();
+        index.insert(root.id(), 0);
+        nodes.push(DepNode {
+            id: root.id(),
+            display: root.display(),
+            complete: false,
+            requires: Vec::new(),
+        });
+        tasks.push(root.clone());
+        let mut next = 0;
+        while next < tasks.len() {
+            let task = tasks[next].clone();
+            let requires = task.requires_in(&cx)?;
+            for req in requires {
+                let id = req.id();
+                let j = *index.entry(id.clone()).or_insert_with(|| {
+                    nodes.push(DepNode {
+                        id,
+                        display: req.display(),
+                        complete: false,
+                        requires: Vec::new(),
+                    });
+                    tasks.push(req.clone());
+                    nodes.len() - 1
+                });
+                nodes[next].requires.push(j);
+            }
+            next += 1;
+        }
+        // Completeness bottom-up: outputs for tasks, requirements for wrappers.
+        let mut done: Vec<Option<bool>> = vec![None; nodes.len()];
+        fn complete(
+            i: usize,
+            tasks: &[AnyTask],
+            nodes: &[DepNode],
+            ws: &Workspace,
+            done: &mut Vec<Option<bool>>,
+        ) -> Result<bool> {
+            if let Some(c) = done[i] {
+                return Ok(c);
+            }
+            done[i] = Some(false); // guards against cycles
+            let c = if tasks[i].is_wrapper() {
+                let mut all = true;
+                for &j in &nodes[i].requires {
+                    all &= complete(j, tasks, nodes, ws, done)?;
+                }
+                all
+            } else {
+                tasks[i].output_exists(ws)?
+            };
+            done[i] = Some(c);
+            Ok(c)
+        }
+        for i in 0..nodes.len() {
+            let c = complete(i, &tasks, &nodes, ws, &mut done)?;
+            nodes[i].complete = c;
+        }
+        Ok(DepTree { nodes })
+    }
+
+    /// The tree as text: `[complete]`/`[pending]` marks; a sub-tree already shown is referred to.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let mut shown = HashSet::new();
+        self.text(0, "", true, true, &mut shown, &mut out);
+        out
+    }
+
+    fn text(
+        &self,
+        i: usize,
+        prefix: &str,
+        last: bool,
+        root: bool,
+        shown: &mut HashSet<usize>,
+        out: &mut String,
+    ) {
+        let node = &self.nodes[i];
+        let mark = if node.complete { "complete" } else { "PENDING" };
+        let branch = if root {
+            ""
+        } else if last {
+            "└── "
+        } else {
+            "├── "
+        };
+        let again = !node.requires.is_empty() && shown.contains(&i);
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}[{mark}] {}{}",
+            node.display,
+            if again {
+                " (requirements shown above)"
+            } else {
+                ""
+            }
+        );
+        if again || !shown.insert(i) {
+            return;
+        }
+        let child_prefix = if root {
+            String::new()
+        } else {
+            format!("{prefix}{}", if last { "    " } else { "│   " })
+        };
+        for (k, &j) in node.requires.iter().enumerate() {
+            self.text(
+                j,
+                &child_prefix,
+                k + 1 == node.requires.len(),
+                false,
+                shown,
+                out,
+            );
+        }
+    }
+
+    /// Graphviz DOT: complete nodes filled, pending ones hollow, `failed` ones red.
+    pub fn render_dot(&self, failed: &HashSet<String>) -> String {
+        let mut out = String::from("digraph kart {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
+        for (i, n) in self.nodes.iter().enumerate() {
+            let label = n.display.replace('\\', "\\\\").replace('"', "\\\"");
+            let style = if failed.contains(n.id.as_str()) {
+                "style=filled, fillcolor=\"#f4a6a6\", color=\"#b00020\""
+            } else if n.complete {
+                "style=filled, fillcolor=\"#b7e1b5\""
+            } else {
+                "style=solid"
+            };
+            let _ = writeln!(out, "  n{i} [label=\"{label}\", {style}];");
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            for &j in &n.requires {
+                // Arrows point from a requirement to the task that needs it.
+                let _ = writeln!(out, "  n{j} -> n{i};");
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
