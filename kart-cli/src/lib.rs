@@ -11,6 +11,7 @@
 //! `my-pipeline <Task> --help` documents one.
 
 mod command;
+mod notify;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -295,6 +296,11 @@ fn run_task(
         signals.close();
         let _ = cleanup.join();
         report.notes.extend(range_metrics.summary_lines());
+        notify::notify(
+            config.notifications(),
+            &report,
+            flags.events.as_deref().and_then(|p| p.to_str()),
+        );
         print!("{}", report.summary());
         for task in &report.tasks {
             match &task.outcome {

@@ -96,6 +96,16 @@ struct RedisSection {
     fail_on_collision: Option<bool>,
 }
 
+/// Commands run when tasks fail or the requested task succeeds (`[notifications]`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Run once per failed task, the failure as JSON on stdin.
+    pub on_failure: Option<String>,
+    /// Run once when every requested task is complete, the outcome as JSON on stdin.
+    pub on_success: Option<String>,
+}
+
 /// The sections kart itself reads; other top-level tables are task families.
 #[derive(Debug, Default, Deserialize)]
 struct KnownSections {
@@ -111,6 +121,8 @@ struct KnownSections {
     resources: BTreeMap<String, u64>,
     #[serde(default)]
     retcode: Retcodes,
+    #[serde(default)]
+    notifications: Notifications,
 }
 
 const KNOWN: &[&str] = &[
@@ -120,6 +132,7 @@ const KNOWN: &[&str] = &[
     "redis",
     "resources",
     "retcode",
+    "notifications",
 ];
 
 /// A parsed `kart.toml` (or an empty one when there is none).
@@ -208,6 +221,11 @@ impl Config {
     /// Every family section, for validation against the registry.
     pub fn families(&self) -> impl Iterator<Item = (&str, &toml::Table)> {
         self.families.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Notification commands from `[notifications]`.
+    pub fn notifications(&self) -> &Notifications {
+        &self.known.notifications
     }
 
     /// Exit codes from `[retcode]`.

@@ -823,6 +823,7 @@ fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> RunReport {
             id: n.id.clone(),
             family: n.task.family(),
             display: n.task.display(),
+            params: n.task.params_json(),
             attempts: n.attempts,
             outcome: match &n.state {
                 State::AlreadyComplete => TaskOutcome::AlreadyComplete,

@@ -32,6 +32,8 @@ pub struct TaskReport {
     pub family: &'static str,
     /// `Family(params)`.
     pub display: String,
+    /// Its parameters, as JSON.
+    pub params: serde_json::Value,
     /// How many times it ran.
     pub attempts: u32,
     /// How it ended.

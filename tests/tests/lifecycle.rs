@@ -376,3 +376,57 @@ fn gc_removes_exactly_the_old_intermediate_outputs_it_lists() {
     assert!(ws.join("tmp/3.json").exists(), "intermediate but recent");
     finish(holder);
 }
+
+#[test]
+fn notifiers_get_each_failure_and_the_success_as_json() {
+    let run = Run::new();
+    std::fs::write(
+        run.dir.path().join("kart.toml"),
+        "[notifications]\non_failure = \"cat >> failures.jsonl; echo >> failures.jsonl\"\non_success = \"cat > success.json\"\n",
+    )
+    .unwrap();
+    run.fixture(&["Mixed", "--n", "4"]).assert().code(1);
+    let failures = std::fs::read_to_string(run.dir.path().join("failures.jsonl")).unwrap();
+    let lines: Vec<Value> = failures
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{failures}");
+    assert_eq!(lines[0]["family"], "Boom");
+    assert_eq!(lines[0]["error"], "boom 4");
+    assert_eq!(lines[0]["params"]["n"], 4);
+    assert!(lines[0]["pid"].as_u64().is_some() && lines[0]["host"].is_string());
+    assert!(
+        !run.dir.path().join("success.json").exists(),
+        "no success to report"
+    );
+
+    run.fixture(&["Chain", "--n", "1"]).assert().success();
+    let success: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.dir.path().join("success.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(success["family"], "Chain");
+    assert_eq!(success["outcome"], "complete");
+}
+
+#[test]
+fn a_failing_notifier_is_logged_not_fatal() {
+    let run = Run::new();
+    std::fs::write(
+        run.dir.path().join("kart.toml"),
+        "[notifications]\non_success = \"exit 3\"\n",
+    )
+    .unwrap();
+    let out = run
+        .fixture(&["Chain", "--n", "0"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        text(&out).1.contains("notifier `exit 3` failed"),
+        "{}",
+        text(&out).1
+    );
+}
