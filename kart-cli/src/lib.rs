@@ -12,6 +12,7 @@
 
 mod command;
 mod notify;
+mod progress;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -286,6 +287,14 @@ fn run_task(
             return Ok(exit_code::SUCCESS);
         }
 
+        // A live bar on a terminal; plain log lines otherwise.
+        let bar = (std::io::stderr().is_terminal() && !flags.quiet)
+            .then(|| Arc::new(progress::Bar::new(graph.plan().len())));
+        let mut events = events;
+        match &bar {
+            Some(bar) => events.add(bar.clone()),
+            None => events.add(Arc::new(progress::LogLines)),
+        }
         let options = RunOptions::from(&settings);
         let signals = watch_signals(
             options.shutdown.clone(),
@@ -294,6 +303,9 @@ fn run_task(
         )?;
         let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
         signals.close();
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
         let _ = cleanup.join();
         report.notes.extend(range_metrics.summary_lines());
         notify::notify(
