@@ -65,6 +65,9 @@ pub struct RunFlags {
     /// After SIGINT/SIGTERM, cancel running tasks once this has passed, e.g. 30s (default: at a second signal) [config: worker.shutdown_grace]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
     pub shutdown_grace: Option<Duration>,
+    /// Limit of a scheduler resource, e.g. --resource warehouse_db=2 (repeatable; default limit 1) [config: resources]
+    #[arg(long = "resource", value_name = "NAME=N", value_parser = parse_resource, help_heading = "Run options")]
+    pub resources: Vec<(String, u32)>,
     /// Do not fsync outputs before renaming them into place (faster, less durable)
     #[arg(long, help_heading = "Run options")]
     pub no_fsync: bool,
@@ -77,6 +80,15 @@ pub struct RunFlags {
     /// Only errors on stderr
     #[arg(short, long, help_heading = "Run options")]
     pub quiet: bool,
+}
+
+fn parse_resource(s: &str) -> Result<(String, u32), String> {
+    let (name, n) = s.split_once('=').ok_or("expected NAME=N")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("limit {n:?} is not a whole number"))?;
+    Ok((name.trim().to_string(), n))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

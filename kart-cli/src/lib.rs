@@ -295,7 +295,16 @@ fn run_task(
             Some(bar) => events.add(bar.clone()),
             None => events.add(Arc::new(progress::LogLines)),
         }
-        let options = RunOptions::from(&settings);
+        let mut options = RunOptions::from(&settings);
+        for (name, limit) in config.resources() {
+            let limit = u32::try_from(*limit).map_err(|_| {
+                config.error("resources", name, format!("limit {limit} is too large"))
+            })?;
+            options.resource_limits.set(name, limit);
+        }
+        for (name, limit) in &flags.resources {
+            options.resource_limits.set(name, *limit);
+        }
         let signals = watch_signals(
             options.shutdown.clone(),
             settings.shutdown_grace,

@@ -47,6 +47,8 @@ pub enum EventKind {
     LockLost,
     /// A lock was released.
     LockReleased,
+    /// A ready task waits for resources (carries `resources`).
+    ResourceWait,
     /// A task defined its own event.
     Custom,
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::config::Settings;
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
+use crate::resource::{HeldResources, ResourceLimits};
 use crate::shutdown::Shutdown;
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
 use crate::target::Workspace;
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub task_timeout: Option<Duration>,
     /// Stops the run early (SIGINT/SIGTERM on the command line).
     pub shutdown: Shutdown,
+    /// Resource limits (`[resources]`, `--resource NAME=N`); unknown resources have limit 1.
+    pub resource_limits: ResourceLimits,
 }
 
 impl Default for RunOptions {
@@ -52,6 +55,7 @@ impl Default for RunOptions {
             fail_on_collision: false,
             task_timeout: None,
             shutdown: Shutdown::default(),
+            resource_limits: ResourceLimits::default(),
         }
     }
 }
@@ -66,6 +70,7 @@ impl From<&Settings> for RunOptions {
             fail_on_collision: s.redis_fail_on_collision,
             task_timeout: s.task_timeout.map(|d| d.as_std()),
             shutdown: Shutdown::default(),
+            resource_limits: ResourceLimits::default(),
         }
     }
 }
@@ -389,6 +394,10 @@ struct Shared {
     watched: HashMap<usize, Watched>,
     /// Workers still looping; the monitor stops when none is.
     workers_left: usize,
+    /// Ready tasks whose resources were busy; tried again when some are given back.
+    resource_waiting: Vec<usize>,
+    /// Tasks whose current wait was announced with a `resource_wait` event.
+    announced: std::collections::HashSet<usize>,
 }
 
 /// A running task as the monitor sees it.
@@ -423,6 +432,24 @@ pub fn run(
         roots,
         order,
     } = graph;
+    let mut nodes = nodes;
+    // A task needing more of a resource than its limit would wait forever: it fails now.
+    for &i in &order {
+        if nodes[i].state != State::Pending {
+            continue;
+        }
+        if let Some(why) = opts.resource_limits.impossible(&nodes[i].task.resources()) {
+            events.emit(
+                Event::new(EventKind::Failed)
+                    .task(&nodes[i].id, nodes[i].task.family())
+                    .params(nodes[i].task.params_json())
+                    .with("error", why.as_str())
+                    .with("attempt", 0),
+            );
+            nodes[i].state = State::Failed(why);
+            skip_dependents(&mut nodes, i, events);
+        }
+    }
     let ready: VecDeque<usize> = order
         .iter()
         .copied()
@@ -436,6 +463,8 @@ pub fn run(
         running: 0,
         watched: HashMap::new(),
         workers_left: workers,
+        resource_waiting: Vec::new(),
+        announced: std::collections::HashSet::new(),
     });
     let wake = Condvar::new();
     let env = Env {
@@ -486,6 +515,64 @@ fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
     }
 }
 
+/// Takes the first ready task whose resources can be had now, with them; tasks whose
+/// resources are busy wait aside (one `resource_wait` event each) until units come back.
+fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources)> {
+    while let Some(i) = g.ready.pop_front() {
+        let needs = g.nodes[i].task.resources();
+        if needs.is_empty() {
+            return Some((i, Ok(None)));
+        }
+        let node = &g.nodes[i];
+        let acquired = match env.locks {
+            Some(locks) => HeldResources::try_acquire(
+                locks,
+                &env.opts.resource_limits,
+                &needs,
+                (&node.id, node.task.family()),
+            ),
+            None => Err(Error::Lock {
+                backend: "none".into(),
+                message: format!(
+                    "{} needs resources but the run has no lock backend",
+                    node.id
+                ),
+            }),
+        };
+        match acquired {
+            Ok(Some(held)) => {
+                g.announced.remove(&i);
+                return Some((i, Ok(Some(held))));
+            }
+            Ok(None) => {
+                if g.announced.insert(i) {
+                    let names: Vec<&str> = needs.iter().map(|(n, _)| n.as_str()).collect();
+                    env.events.emit(
+                        Event::new(EventKind::ResourceWait)
+                            .task(&node.id, node.task.family())
+                            .with("resources", names.join(",")),
+                    );
+                }
+                g.resource_waiting.push(i);
+            }
+            // The backend failed: the attempt fails with it (and is retried as usual).
+            Err(e) => return Some((i, Err(e.to_string()))),
+        }
+    }
+    None
+}
+
+/// Resources taken for an attempt: none needed, held, or the backend's error.
+type Resources = std::result::Result<Option<HeldResources>, String>;
+
+/// What an attempt holds from the worker: a unique job's scheduling lock, its stop switch,
+/// its resources.
+struct Holdings<'a> {
+    schedule_guard: Option<LockGuard>,
+    stop: &'a Stop,
+    resources: Option<&'a Mutex<HeldResources>>,
+}
+
 /// What stops a running task: its cancel flag, set on timeout or shutdown.
 struct Stop {
     cancel: Arc<AtomicBool>,
@@ -519,17 +606,18 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 // Start nothing new; running tasks finish on their workers.
                 return;
             }
-            if let Some(i) = g.ready.pop_front() {
-                break i;
+            if let Some((i, held)) = take_ready(&mut g, env) {
+                break (i, held);
             }
             let now = Instant::now();
             if let Some(&Reverse((due, i))) = g.retries.peek() {
                 if due <= now {
                     g.retries.pop();
-                    break i;
+                    g.ready.push_front(i);
+                    continue;
                 }
             }
-            if g.running == 0 && g.retries.is_empty() {
+            if g.running == 0 && g.retries.is_empty() && g.resource_waiting.is_empty() {
                 // Nothing runs and nothing is queued: no task can become ready any more.
                 wake.notify_all();
                 return;
@@ -543,7 +631,11 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 .wait_timeout(g, wait)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            // Units may have been given back by another process: look again.
+            let waiting = std::mem::take(&mut g.resource_waiting);
+            g.ready.extend(waiting);
         };
+        let (i, held) = i;
         g.running += 1;
         let node = &mut g.nodes[i];
         node.state = State::Running;
@@ -565,10 +657,32 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             timed_out,
             timeout,
         };
-        let outcome = attempt_task(name, &task, &id, attempt, schedule_guard, &stop, env);
+        let outcome = match held {
+            Ok(held) => {
+                let held = held.map(Mutex::new);
+                attempt_task(
+                    name,
+                    &task,
+                    &id,
+                    attempt,
+                    Holdings {
+                        schedule_guard,
+                        stop: &stop,
+                        resources: held.as_ref(),
+                    },
+                    env,
+                )
+            }
+            Err(error) => Attempt::Failed(format!("cannot take resources: {error}")),
+        };
 
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
+        // Units came back: tasks waiting for them may start.
+        let waiting = std::mem::take(&mut g.resource_waiting);
+        for w in waiting.into_iter().rev() {
+            g.ready.push_front(w);
+        }
         g.watched.remove(&i);
         let events = env.events;
         let succeeded = match outcome {
@@ -672,10 +786,14 @@ fn attempt_task(
     task: &AnyTask,
     id: &TaskId,
     attempt: u32,
-    schedule_guard: Option<LockGuard>,
-    stop: &Stop,
+    held: Holdings<'_>,
     env: &Env<'_>,
 ) -> Attempt {
+    let Holdings {
+        schedule_guard,
+        stop,
+        resources,
+    } = held;
     let cancelled = stop.cancel.clone();
     let family = task.family();
     let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
@@ -774,6 +892,7 @@ fn attempt_task(
         cancelled,
         locks: env.locks,
         run_guard: guard,
+        resources,
     };
     let result =
         std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {

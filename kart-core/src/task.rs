@@ -183,6 +183,11 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
 
     /// Runs the task's function, loading its inputs through `ctx`.
     fn run(&self, ctx: &RunContext) -> Result<Self::Output>;
+
+    /// Scheduler resources one run consumes (`#[resources(...)]`), names filled from params.
+    fn resources(&self) -> Vec<(String, u32)> {
+        Vec::new()
+    }
 }
 
 /// The object-safe view of a task the scheduler works with.
@@ -212,6 +217,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// How runs are locked (`#[run_with_lock]`).
     fn run_lock(&self) -> Option<RunLock> {
         None
+    }
+    /// Scheduler resources one run consumes.
+    fn resources(&self) -> Vec<(String, u32)> {
+        Vec::new()
     }
     /// The family's own run timeout (`#[task(timeout = "30m")]`).
     fn timeout(&self) -> Option<std::time::Duration> {
@@ -321,6 +330,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn timeout(&self) -> Option<std::time::Duration> {
         T::SPEC.timeout_ms.map(std::time::Duration::from_millis)
+    }
+    fn resources(&self) -> Vec<(String, u32)> {
+        TaskDef::resources(self)
     }
     fn execute(&self, ctx: &RunContext) -> Result<()> {
         let output = self.run(ctx)?;
@@ -437,6 +449,7 @@ pub struct RunContext<'a> {
     pub(crate) cancelled: Arc<AtomicBool>,
     pub(crate) locks: Option<&'a Locks>,
     pub(crate) run_guard: Option<&'a LockGuard>,
+    pub(crate) resources: Option<&'a std::sync::Mutex<crate::resource::HeldResources>>,
 }
 
 impl<'a> RunContext<'a> {
@@ -516,6 +529,20 @@ impl<'a> RunContext<'a> {
             )));
         }
         self.workspace.target(key).write_atomic(bytes)
+    }
+
+    /// Gives back part of the task's resources while it goes on (Luigi's
+    /// `decrease_running_resources`), so waiting tasks can start:
+    /// `ctx.decrease_resources(&[("some_resource", 1)])?`.
+    pub fn decrease_resources(&self, amounts: &[(&str, u32)]) -> Result<()> {
+        let Some(held) = self.resources else {
+            return Err(Error::Task("this task holds no resources".into()));
+        };
+        let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, amount) in amounts {
+            held.decrease(name, *amount)?;
+        }
+        Ok(())
     }
 
     /// Sends a custom event to the run's event stream.

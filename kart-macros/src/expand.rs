@@ -240,6 +240,36 @@ fn generate(t: &TaskFn) -> TokenStream {
             }
         }
     };
+    let resources = t.resources.iter().map(|r| {
+        let amount = r.amount;
+        match &r.name {
+            crate::parse::ResourceName::Fixed(ident) => {
+                let name = ident.to_string();
+                quote!((::std::string::String::from(#name), #amount))
+            }
+            crate::parse::ResourceName::Template(lit) => {
+                let segments = template::parse(&lit.value()).expect("validated");
+                let pushes = segments.iter().map(|seg| match seg {
+                    Segment::Literal(s) => quote!(__name.push_str(#s);),
+                    Segment::Param { name, spec } => {
+                        let f = params.iter().find(|f| &f.name == name).expect("validated");
+                        let ident = f.ident;
+                        let ops = ops(f);
+                        let spec = match spec {
+                            Some(s) => quote!(::core::option::Option::Some(#s)),
+                            None => quote!(::core::option::Option::None),
+                        };
+                        quote!(__name.push_str(&(#ops.format_path)(&self.#ident, #spec).unwrap_or_else(|e| e));)
+                    }
+                });
+                quote!({
+                    let mut __name = ::std::string::String::new();
+                    #(#pushes)*
+                    (__name, #amount)
+                })
+            }
+        }
+    });
     let timeout_ms = match t.options.timeout_ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
@@ -459,6 +489,10 @@ fn generate(t: &TaskFn) -> TokenStream {
 
                 fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> {
                     #requires_body
+                }
+
+                fn resources(&self) -> ::std::vec::Vec<(::std::string::String, u32)> {
+                    ::std::vec![#(#resources),*]
                 }
 
                 #[allow(unused_variables, clippy::let_unit_value)]

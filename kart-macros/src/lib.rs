@@ -29,3 +29,16 @@ pub fn run_with_lock(_args: TokenStream, input: TokenStream) -> TokenStream {
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     quote::quote!(#error #input).into()
 }
+
+/// Declares the scheduler resources one run of a task consumes:
+/// `#[resources(warehouse_db = 1, "{file}" = 1)]` (a name may be a template over parameters).
+///
+/// It is read by `#[task]`, so it goes on a `#[task]` function, below `#[task]`. Used anywhere
+/// else it is this error.
+#[proc_macro_attribute]
+pub fn resources(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let message = "#[resources] goes on a #[task] function, below the #[task] attribute";
+    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+    quote::quote!(#error #input).into()
+}

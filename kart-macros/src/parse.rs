@@ -2,6 +2,7 @@
 //! original syntax nodes for spans. Rules that involve several parts live in `validate`.
 
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
@@ -33,6 +34,19 @@ const LOCK_OPTIONS: &[&str] = &[KEY, TTL, TIMEOUT, LOCK, ON_CONFLICT, UNIQUE_ARG
 
 /// Function attributes `#[task]` consumes.
 pub const RUN_WITH_LOCK_ATTR: &str = "run_with_lock";
+pub const RESOURCES_ATTR: &str = "resources";
+
+/// A resource's name: fixed, or a template over parameters (`"{file}"`).
+pub enum ResourceName {
+    Fixed(Ident),
+    Template(LitStr),
+}
+
+/// One `name = amount` of `#[resources(...)]`.
+pub struct Resource {
+    pub name: ResourceName,
+    pub amount: u32,
+}
 
 /// Argument attributes `#[task]` consumes.
 pub const PARAM_ATTR: &str = "param";
@@ -118,6 +132,7 @@ pub struct TaskFn {
     pub item: ItemFn,
     pub options: TaskOptions,
     pub run_lock: Option<RunLockOptions>,
+    pub resources: Vec<Resource>,
     pub args: Vec<Arg>,
     pub doc: String,
     pub returns: Returns,
@@ -375,6 +390,35 @@ fn run_lock_options(attr: &Attribute, errors: &mut Errors) -> RunLockOptions {
     opts
 }
 
+fn resources_options(attr: &Attribute, out: &mut Vec<Resource>, errors: &mut Errors) {
+    let parser = |input: syn::parse::ParseStream| -> syn::Result<()> {
+        while !input.is_empty() {
+            let name = if input.peek(LitStr) {
+                ResourceName::Template(input.parse()?)
+            } else {
+                ResourceName::Fixed(input.call(Ident::parse_any)?)
+            };
+            input.parse::<syn::Token![=]>()?;
+            let value: Expr = input.parse()?;
+            match &value {
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) if n.base10_parse::<u32>().is_ok_and(|v| v > 0) => out.push(Resource {
+                    name,
+                    amount: n.base10_parse().expect("checked"),
+                }),
+                other => errors.error_spanned_by(other, "a resource amount is a whole number of units, at least 1 (like `warehouse_db = 1`)"),
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<syn::Token![,]>()?;
+        }
+        Ok(())
+    };
+    if let Err(e) = attr.parse_args_with(parser) {
+        errors.push(e);
+    }
+}
+
 /// Concatenated doc comments, one leading space per line removed.
 pub fn doc_of(attrs: &[Attribute]) -> String {
     let mut lines = Vec::new();
@@ -460,9 +504,17 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
     };
     let options = task_options(args, errors);
     let mut run_lock = None;
+    let mut resources = Vec::new();
     let mut kept = Vec::new();
     for attr in item.attrs.drain(..) {
         if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == RESOURCES_ATTR)
+        {
+            resources_options(&attr, &mut resources, errors);
+        } else if attr
             .path()
             .segments
             .last()
@@ -567,6 +619,7 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
         item,
         options,
         run_lock,
+        resources,
         args,
     })
 }

@@ -55,6 +55,44 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
     if let Some(lock) = &t.run_lock {
         run_lock(t, lock, errors);
     }
+    for r in &t.resources {
+        if let crate::parse::ResourceName::Template(lit) = &r.name {
+            resource_template(t, lit, errors);
+        }
+    }
+    if let (Some(span), false) = (t.options.wrapper, t.resources.is_empty()) {
+        errors.push(syn::Error::new(
+            span,
+            "a wrapper does not run, so it uses no resources: remove #[resources]",
+        ));
+    }
+}
+
+fn resource_template(t: &TaskFn, lit: &syn::LitStr, errors: &mut Errors) {
+    let segments = match template::parse(&lit.value()) {
+        Ok(s) => s,
+        Err(message) => {
+            return errors
+                .error_spanned_by(lit, message.replace("output template", "resource name"))
+        }
+    };
+    for seg in segments {
+        if let Segment::Param { name, .. } = seg {
+            let known = t
+                .args
+                .iter()
+                .any(|a| matches!(a.kind, ArgKind::Param(_)) && a.ident == name.as_str());
+            if !known {
+                errors.error_spanned_by(
+                    lit,
+                    format!(
+                        "resource name names `{{{name}}}`, which is not a parameter of `{}`",
+                        t.item.sig.ident
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Cloudtasker's table: which conflict strategies go with which lock phase.

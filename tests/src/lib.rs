@@ -496,3 +496,86 @@ pub fn hold_named_lock(
     busy_for(ctx, secs)?;
     Ok(key)
 }
+
+// Resources.
+
+/// Uses one unit of `warehouse_db`.
+#[task(output = "warehouse/{n}.json")]
+#[kart_core::resources(warehouse_db = 1)]
+pub fn warehouse(n: u32, #[param(default = 100, significant = false)] millis: u64) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    Ok(n)
+}
+
+/// `Warehouse(offset..offset + n)`.
+#[task(wrapper)]
+pub fn warehouse_load(
+    n: u32,
+    #[param(default = 0)] offset: u32,
+    #[param(default = 100)] millis: u64,
+) -> Vec<AnyTask> {
+    (offset..offset + n)
+        .map(|n| Warehouse { n, millis }.into())
+        .collect()
+}
+
+/// Luigi's property-based resources: no two runs write one file at once.
+#[task(output = "files/{file}/{n}.json")]
+#[kart_core::resources("file:{file}" = 1)]
+pub fn write_file(file: String, n: u32) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    Ok(n)
+}
+
+/// Two runs for each of two files.
+#[task(wrapper)]
+pub fn write_files() -> Vec<AnyTask> {
+    tasks![
+        WriteFile {
+            file: "a".into(),
+            n: 1
+        },
+        WriteFile {
+            file: "a".into(),
+            n: 2
+        },
+        WriteFile {
+            file: "b".into(),
+            n: 1
+        },
+        WriteFile {
+            file: "b".into(),
+            n: 2
+        },
+    ]
+}
+
+/// Holds both units of `some_resource`, then gives one back and goes on.
+#[task(output = "heavy/{n}.json")]
+#[kart_core::resources(some_resource = 2)]
+pub fn heavy(n: u32, ctx: &RunContext) -> Result<u32> {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ctx.decrease_resources(&[("some_resource", 1)])?;
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    Ok(n)
+}
+
+/// Needs one unit of `some_resource`.
+#[task(output = "light/{n}.json")]
+#[kart_core::resources(some_resource = 1)]
+pub fn light(n: u32) -> Result<u32> {
+    Ok(n)
+}
+
+/// `Heavy(0)` then `Light(0)`, both ready at once.
+#[task(wrapper)]
+pub fn heavy_and_light() -> Vec<AnyTask> {
+    tasks![Heavy { n: 0 }, Light { n: 0 }]
+}
+
+/// Needs more GPUs than any limit allows by default.
+#[task(output = "huge/{n}.json")]
+#[kart_core::resources(gpu = 3)]
+pub fn huge(n: u32) -> Result<u32> {
+    Ok(n)
+}
