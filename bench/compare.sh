@@ -67,6 +67,8 @@ prepare() { # fresh workspace for one run
     rerun) "$kart" Fanin --n 10000 --no-fsync --workspace "$ws" >/dev/null ;;
     days) cp -r "$work/days/." "$ws/" ;;
   esac
+  # Let the filesystem settle (deleting the last run's files keeps the journal busy).
+  sync; sleep 1
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

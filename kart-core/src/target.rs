@@ -255,11 +255,15 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
                 }
                 continue;
             }
+            // Only kart's temporary files are looked at more closely.
+            if !is_temp_file_name(&name) {
+                continue;
+            }
             let stale = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
-            if is_temp_file_name(&name) && stale && std::fs::remove_file(entry.path()).is_ok() {
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
                 removed.push(entry.path());
             }
         }
