@@ -240,6 +240,31 @@ fn generate(t: &TaskFn) -> TokenStream {
             }
         }
     };
+    // A template over parameters (`reports/{date:%Y}/{date}.json`), as an expression of type
+    // `Result<String, String>`; used for output paths and resource names.
+    let fill = |lit: &syn::LitStr| -> TokenStream {
+        let segments = template::parse(&lit.value()).expect("validated");
+        let pushes = segments.iter().map(|seg| match seg {
+            Segment::Literal(s) => quote!(__text.push_str(#s);),
+            Segment::Param { name, spec } => {
+                let f = params.iter().find(|f| &f.name == name).expect("validated");
+                let ident = f.ident;
+                let ops = ops(f);
+                let spec = match spec {
+                    Some(s) => quote!(::core::option::Option::Some(#s)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(__text.push_str(&(#ops.format_path)(&self.#ident, #spec)?);)
+            }
+        });
+        quote! {
+            (|| -> ::core::result::Result<::std::string::String, ::std::string::String> {
+                let mut __text = ::std::string::String::new();
+                #(#pushes)*
+                ::core::result::Result::Ok(__text)
+            })()
+        }
+    };
     let resources = t.resources.iter().map(|r| {
         let amount = r.amount;
         match &r.name {
@@ -248,25 +273,8 @@ fn generate(t: &TaskFn) -> TokenStream {
                 quote!((::std::string::String::from(#name), #amount))
             }
             crate::parse::ResourceName::Template(lit) => {
-                let segments = template::parse(&lit.value()).expect("validated");
-                let pushes = segments.iter().map(|seg| match seg {
-                    Segment::Literal(s) => quote!(__name.push_str(#s);),
-                    Segment::Param { name, spec } => {
-                        let f = params.iter().find(|f| &f.name == name).expect("validated");
-                        let ident = f.ident;
-                        let ops = ops(f);
-                        let spec = match spec {
-                            Some(s) => quote!(::core::option::Option::Some(#s)),
-                            None => quote!(::core::option::Option::None),
-                        };
-                        quote!(__name.push_str(&(#ops.format_path)(&self.#ident, #spec).unwrap_or_else(|e| e));)
-                    }
-                });
-                quote!({
-                    let mut __name = ::std::string::String::new();
-                    #(#pushes)*
-                    (__name, #amount)
-                })
+                let name = fill(lit);
+                quote!((#name.unwrap_or_else(|e| e), #amount))
             }
         }
     });
@@ -281,27 +289,8 @@ fn generate(t: &TaskFn) -> TokenStream {
     };
     let templated_output = match &t.options.output {
         Some(lit) => {
-            let segments = template::parse(&lit.value()).expect("validated");
-            let pushes = segments.iter().map(|seg| match seg {
-                Segment::Literal(s) => quote!(__path.push_str(#s);),
-                Segment::Param { name, spec } => {
-                    let f = params.iter().find(|f| &f.name == name).expect("validated");
-                    let ident = f.ident;
-                    let ops = ops(f);
-                    let spec = match spec {
-                        Some(s) => quote!(::core::option::Option::Some(#s)),
-                        None => quote!(::core::option::Option::None),
-                    };
-                    quote!(__path.push_str(&(#ops.format_path)(&self.#ident, #spec)?);)
-                }
-            });
-            quote! {
-                ::core::option::Option::Some((|| -> ::core::result::Result<::std::string::String, ::std::string::String> {
-                    let mut __path = ::std::string::String::new();
-                    #(#pushes)*
-                    ::core::result::Result::Ok(__path)
-                })())
-            }
+            let path = fill(lit);
+            quote!(::core::option::Option::Some(#path))
         }
         None => quote!(::core::option::Option::None),
     };
