@@ -60,15 +60,18 @@ measure() { # prints "seconds kib" of the command
   cat "$out"
 }
 
-prepare() { # fresh workspace for one run
+prepare() { # prints the workspace for one run: fresh, or the shared read-only data set
   local ws=$1 setup=$2
+  if [ "$setup" = days ]; then
+    # With --task-limit 0 neither side writes: both read the one prepared data set.
+    echo "$work/days"
+    return
+  fi
   rm -rf "$ws"; mkdir -p "$ws"
-  case $setup in
-    rerun) "$kart" Fanin --n 10000 --no-fsync --workspace "$ws" >/dev/null ;;
-    days) cp -r "$work/days/." "$ws/" ;;
-  esac
+  if [ "$setup" = rerun ]; then "$kart" Fanin --n 10000 --no-fsync --workspace "$ws" >/dev/null; fi
   # Let the filesystem settle (deleting the last run's files keeps the journal busy).
   sync; sleep 1
+  echo "$ws"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -81,12 +84,12 @@ for shape in $shapes; do
   IFS='|' read -r tasks kart_args luigi_args setup <<<"$(spec "$shape")"
   : >"$work/k"; : >"$work/l"
   for _ in $(seq "$runs"); do
-    prepare "$work/ws" "$setup"
+    ws=$(prepare "$work/ws" "$setup")
     # shellcheck disable=SC2086
-    measure "$kart" $kart_args --no-fsync --workspace "$work/ws" >>"$work/k"
-    prepare "$work/ws" "$setup"
+    measure "$kart" $kart_args --no-fsync --workspace "$ws" >>"$work/k"
+    ws=$(prepare "$work/ws" "$setup")
     # shellcheck disable=SC2086
-    (cd bench/luigi && BENCH_WORKSPACE=$work/ws PYTHONPATH=. measure ../.venv/bin/python -m luigi --module pipeline $luigi_args --local-scheduler) >>"$work/l"
+    (cd bench/luigi && BENCH_WORKSPACE=$ws PYTHONPATH=. measure ../.venv/bin/python -m luigi --module pipeline $luigi_args --local-scheduler) >>"$work/l"
   done
   ks=$(awk '{print $1}' "$work/k" | median); km=$(awk '{print $2}' "$work/k" | median)
   ls_=$(awk '{print $1}' "$work/l" | median); lm=$(awk '{print $2}' "$work/l" | median)

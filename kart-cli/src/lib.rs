@@ -241,7 +241,7 @@ fn run_task(
         // What a process killed mid-write left behind: removed in the background.
         let ws_root = settings.workspace.clone();
         let cleanup = std::thread::spawn(move || {
-            let removed = kart_core::target::clean_stale_temp_files(
+            let removed = kart_core::target::clean_stale_temp_files_now_and_then(
                 &ws_root,
                 std::time::Duration::from_secs(3600),
             );

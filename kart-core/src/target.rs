@@ -234,6 +234,26 @@ pub fn is_temp_file_name(name: &str) -> bool {
     })
 }
 
+/// Like [`clean_stale_temp_files`], at most once per `older_than` per workspace (a marker
+/// under `.kart/` records the last sweep), so a big workspace is not walked on every run.
+pub fn clean_stale_temp_files_now_and_then(
+    root: &Path,
+    older_than: std::time::Duration,
+) -> Vec<PathBuf> {
+    let marker = root.join(".kart").join("temp-sweep");
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().unwrap_or_default() < older_than);
+    if recent {
+        return Vec::new();
+    }
+    let removed = clean_stale_temp_files(root, older_than);
+    if std::fs::create_dir_all(root.join(".kart")).is_ok() {
+        let _ = std::fs::write(&marker, b"");
+    }
+    removed
+}
+
 /// Removes kart temporary files under `root` last modified more than `older_than` ago: what a
 /// process killed mid-write (`kill -9`) left behind. Returns the paths removed.
 pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
