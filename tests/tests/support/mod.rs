@@ -71,10 +71,12 @@ impl Run {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
     }
 
-    /// Files under the workspace, relative, sorted (temp files included).
+    /// Files under the workspace, relative, sorted (temp files included; kart's own state
+    /// under `.kart/` — lock files, the temp-sweep marker — left out).
     pub fn files(&self) -> Vec<String> {
         let mut out = Vec::new();
         walk(&self.workspace(), &self.workspace(), &mut out);
+        out.retain(|f| !f.starts_with(".kart/"));
         out.sort();
         out
     }
