@@ -397,6 +397,37 @@ impl GuardInner {
         }
     }
 
+    /// Releases the lock once (a guard's drop and `release_all` may both try); `true` when
+    /// this call released it. No renewal runs after the `released` mark.
+    fn release(&self) -> bool {
+        if std::mem::replace(
+            &mut self
+                .renewal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .released,
+            true,
+        ) {
+            return false;
+        }
+        match self.locks.backend.release(&self.key, &self.lease) {
+            Ok(true) => {
+                self.locks.emit(
+                    EventKind::LockReleased,
+                    &self.key,
+                    self.task.as_ref(),
+                    Some(self.lease.fence),
+                );
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!("releasing lock `{}`: {e} (it expires by its TTL)", self.key);
+                false
+            }
+        }
+    }
+
     fn mark_lost(&self, why: &str) {
         self.lost.store(true, Ordering::SeqCst);
         if let Some(flag) = &self.cancel {
@@ -563,30 +594,7 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let inner = &self.inner;
-        if std::mem::replace(
-            &mut inner
-                .renewal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .released,
-            true,
-        ) {
-            return; // already released by `release_all`
-        }
-        match inner.locks.backend.release(&inner.key, &inner.lease) {
-            Ok(true) => inner.locks.emit(
-                EventKind::LockReleased,
-                &inner.key,
-                inner.task.as_ref(),
-                Some(inner.lease.fence),
-            ),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(
-                "releasing lock `{}`: {e} (it expires by its TTL)",
-                inner.key
-            ),
-        }
+        self.inner.release();
     }
 }
 
@@ -603,23 +611,7 @@ pub fn release_all() -> usize {
         .iter()
         .filter_map(|Reverse(s)| s.guard.upgrade())
         .collect();
-    let mut released = 0;
-    for g in guards {
-        let mut state = g.renewal.lock().unwrap_or_else(|p| p.into_inner());
-        if std::mem::replace(&mut state.released, true) {
-            continue;
-        }
-        if matches!(g.locks.backend.release(&g.key, &g.lease), Ok(true)) {
-            g.locks.emit(
-                EventKind::LockReleased,
-                &g.key,
-                g.task.as_ref(),
-                Some(g.lease.fence),
-            );
-            released += 1;
-        }
-    }
-    released
+    guards.iter().filter(|g| g.release()).count()
 }
 
 /// A random owner token.
