@@ -44,6 +44,8 @@ pub mod exit_code {
     pub const BAD_INPUT: u8 = 2;
     /// A task never ran because its lock stayed held elsewhere.
     pub const LOCKED_ELSEWHERE: u8 = 3;
+    /// External data a requested task needs is missing (and nothing failed).
+    pub const MISSING_DATA: u8 = 4;
     /// Stopped by SIGINT or SIGTERM.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -141,7 +143,11 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
 fn list(registry: &Registry) {
     let mut out = std::io::stdout().lock();
     for entry in registry.iter() {
-        let kind = if entry.wrapper { " (wrapper)" } else { "" };
+        let kind = match (entry.wrapper, entry.external) {
+            (true, _) => " (wrapper)",
+            (_, true) => " (external)",
+            _ => "",
+        };
         let _ = writeln!(out, "{}{kind}", entry.name);
         if let Some(line) = entry.doc.lines().next().filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "    {line}");
@@ -339,6 +345,9 @@ fn run_task(
                         e.lines().next().unwrap_or("")
                     );
                 }
+                kart_core::summary::TaskOutcome::MissingData(e) => {
+                    eprintln!("error: {}: {e}", task.display);
+                }
                 _ => {}
             }
         }
@@ -355,12 +364,22 @@ fn run_task(
             .tasks
             .iter()
             .any(|t| matches!(t.outcome, kart_core::summary::TaskOutcome::Failed(_)));
+        let missing = report
+            .tasks
+            .iter()
+            .any(|t| matches!(t.outcome, kart_core::summary::TaskOutcome::MissingData(_)));
+        // The most alarming cause wins: a failure, then a lock held elsewhere, then data that
+        // has not landed yet.
         Ok(if report.interrupted {
             codes.interrupted
         } else if report.success() {
             exit_code::SUCCESS
-        } else if locked_out && !failed {
+        } else if failed {
+            codes.task_failed
+        } else if locked_out {
             codes.locked_elsewhere
+        } else if missing {
+            codes.missing_data
         } else {
             codes.task_failed
         })

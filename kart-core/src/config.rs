@@ -72,6 +72,8 @@ pub struct Retcodes {
     pub scheduling_error: u8,
     /// A task never ran because its lock stayed held elsewhere (default 3).
     pub locked_elsewhere: u8,
+    /// External data a requested task needs is missing; nothing failed (default 4).
+    pub missing_data: u8,
     /// The run was stopped by SIGINT/SIGTERM (default 130).
     pub interrupted: u8,
 }
@@ -82,6 +84,7 @@ impl Default for Retcodes {
             task_failed: 1,
             scheduling_error: 2,
             locked_elsewhere: 3,
+            missing_data: 4,
             interrupted: 130,
         }
     }

@@ -18,6 +18,8 @@ pub struct DepNode {
     pub display: String,
     /// Whether its output exists (for a wrapper: whether all it requires is complete).
     pub complete: bool,
+    /// External data (`#[task(external)]`): kart waits for it, never makes it.
+    pub external: bool,
     /// Indexes of its requirements.
     pub requires: Vec<usize>,
 }
@@ -45,6 +47,7 @@ impl DepTree {
             id: root.id(),
             display: root.display(),
             complete: false,
+            external: root.is_external(),
             requires: Vec::new(),
         });
         tasks.push(root.clone());
@@ -59,6 +62,7 @@ impl DepTree {
                         id,
                         display: req.display(),
                         complete: false,
+                        external: req.is_external(),
                         requires: Vec::new(),
                     });
                     tasks.push(req.clone());
@@ -118,7 +122,11 @@ impl DepTree {
         out: &mut String,
     ) {
         let node = &self.nodes[i];
-        let mark = if node.complete { "complete" } else { "PENDING" };
+        let mark = match (node.complete, node.external) {
+            (true, _) => "complete",
+            (false, true) => "MISSING external",
+            (false, false) => "PENDING",
+        };
         let branch = if root {
             ""
         } else if last {
@@ -169,7 +177,9 @@ impl DepTree {
             } else {
                 "style=solid"
             };
-            let _ = writeln!(out, "  n{i} [label=\"{label}\", {style}];");
+            // External data gets a double border: nothing kart can make.
+            let border = if n.external { ", peripheries=2" } else { "" };
+            let _ = writeln!(out, "  n{i} [label=\"{label}\", {style}{border}];");
         }
         for (i, n) in self.nodes.iter().enumerate() {
             for &j in &n.requires {

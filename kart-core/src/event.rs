@@ -49,6 +49,8 @@ pub enum EventKind {
     LockReleased,
     /// A ready task waits for resources (carries `resources`).
     ResourceWait,
+    /// External data a task requires is missing (carries `output`).
+    MissingData,
     /// A task defined its own event.
     Custom,
 }

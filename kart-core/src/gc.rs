@@ -207,6 +207,7 @@ mod tests {
             wrapper: false,
             output: Some(Box::leak(t.to_string().into_boxed_str())),
             intermediate: true,
+            external: false,
             location: "",
             construct: |_| unreachable!(),
         })

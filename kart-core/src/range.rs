@@ -838,6 +838,7 @@ macro_rules! range_entry {
                 wrapper: true,
                 output: None,
                 intermediate: false,
+                external: false,
                 location: concat!(file!(), ":", line!()),
                 construct: |src| construct(src, RangeKind { family: $name, unit: $unit, bulk: $bulk }),
             }

@@ -52,6 +52,8 @@ pub struct TaskEntry {
     pub output: Option<&'static str>,
     /// Whether its outputs are intermediate (`gc` may remove them).
     pub intermediate: bool,
+    /// Whether it is external data (`#[task(external)]`), never run by kart.
+    pub external: bool,
     /// Where it was declared (`file:line`), for duplicate-name errors.
     pub location: &'static str,
     /// Builds an instance from parameter values.

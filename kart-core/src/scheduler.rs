@@ -90,6 +90,8 @@ enum State {
     Failed(String),
     /// Never ran: its run lock stayed held elsewhere through every retry.
     LockedOut(String),
+    /// External data that was still missing at its last check.
+    Missing(String),
     /// Not run because a requirement failed, or rejected as a duplicate.
     Skipped(String),
 }
@@ -370,7 +372,10 @@ fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events) {
         for k in 0..nodes[i].dependents.len() {
             let d = nodes[i].dependents[k];
             if nodes[d].state == State::Pending {
-                let reason = format!("requirement {} did not complete", nodes[failed].id);
+                let reason = match nodes[failed].state {
+                    State::Missing(_) => format!("external data {} is missing", nodes[failed].id),
+                    _ => format!("requirement {} did not complete", nodes[failed].id),
+                };
                 events.emit(
                     Event::new(EventKind::Skipped)
                         .task(&nodes[d].id, nodes[d].task.family())
@@ -594,6 +599,8 @@ enum Attempt {
         counts: bool,
     },
     Failed(String),
+    /// External data not there (yet).
+    Missing(String),
     /// Cancelled by a shutdown.
     Interrupted(String),
 }
@@ -725,6 +732,18 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
                 false
             }
+            Attempt::Missing(reason)
+                if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
+            {
+                // External data may land before the next look.
+                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &reason, env);
+                false
+            }
+            Attempt::Missing(reason) => {
+                g.nodes[i].state = State::Missing(reason);
+                skip_dependents(&mut g.nodes, i, events);
+                false
+            }
             Attempt::Interrupted(error) => {
                 g.nodes[i].state = State::Failed(error);
                 skip_dependents(&mut g.nodes, i, events);
@@ -797,6 +816,25 @@ fn attempt_task(
     let cancelled = stop.cancel.clone();
     let family = task.family();
     let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
+
+    if task.is_external() {
+        return match check_done() {
+            Ok(true) => Attempt::FoundComplete,
+            Ok(false) => {
+                let key = task.output_key().ok().flatten().unwrap_or_default();
+                env.events.emit(
+                    Event::new(EventKind::MissingData)
+                        .task(id, family)
+                        .params(task.params_json())
+                        .worker(worker)
+                        .with("output", key.as_str())
+                        .with("attempt", attempt),
+                );
+                Attempt::Missing(format!("missing external data: {key} does not exist"))
+            }
+            Err(e) => Attempt::Failed(e.to_string()),
+        };
+    }
 
     // A retry may find the task done by someone else.
     if attempt > 1 {
@@ -951,6 +989,7 @@ fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> RunReport {
                 State::Failed(e) => TaskOutcome::Failed(e.clone()),
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
                 State::LockedOut(e) => TaskOutcome::LockedElsewhere(e.clone()),
+                State::Missing(e) => TaskOutcome::MissingData(e.clone()),
                 State::Pending | State::Running | State::RetryWaiting if interrupted => {
                     TaskOutcome::Skipped("interrupted before it started".into())
                 }

@@ -19,6 +19,8 @@ pub enum TaskOutcome {
     LockedElsewhere(String),
     /// Failed (after any retries), with the last error.
     Failed(String),
+    /// External data (`#[task(external)]`) that was missing, with the path looked at.
+    MissingData(String),
     /// Not run, with the reason.
     Skipped(String),
 }
@@ -88,11 +90,12 @@ impl RunReport {
 
     /// The human summary: counts, grouped by family, failures with their first error line.
     pub fn summary(&self) -> String {
-        let mut groups: [(&str, Vec<&TaskReport>); 5] = [
+        let mut groups: [(&str, Vec<&TaskReport>); 6] = [
             ("were already complete", Vec::new()),
             ("ran successfully", Vec::new()),
             ("were completed by another worker meanwhile", Vec::new()),
             ("failed", Vec::new()),
+            ("were missing external data", Vec::new()),
             ("were not run", Vec::new()),
         ];
         for t in &self.tasks {
@@ -101,7 +104,8 @@ impl RunReport {
                 TaskOutcome::Succeeded => 1,
                 TaskOutcome::CompletedElsewhere => 2,
                 TaskOutcome::Failed(_) | TaskOutcome::LockedElsewhere(_) => 3,
-                TaskOutcome::Skipped(_) => 4,
+                TaskOutcome::MissingData(_) => 4,
+                TaskOutcome::Skipped(_) => 5,
             };
             groups[g].1.push(t);
         }
@@ -140,6 +144,8 @@ impl RunReport {
         }
         let verdict = if self.interrupted {
             "This progress looks :( because the run was interrupted"
+        } else if !self.success() && groups[3].1.is_empty() && !groups[4].1.is_empty() {
+            "This progress looks :| because there were missing external dependencies"
         } else if !self.success() {
             "This progress looks :( because not every requested task is complete"
         } else if groups[3].1.is_empty() {
@@ -155,7 +161,9 @@ impl RunReport {
 
 fn detail(t: &TaskReport) -> String {
     match &t.outcome {
-        TaskOutcome::Skipped(reason) | TaskOutcome::LockedElsewhere(reason) => {
+        TaskOutcome::Skipped(reason)
+        | TaskOutcome::LockedElsewhere(reason)
+        | TaskOutcome::MissingData(reason) => {
             format!(": {reason}")
         }
         TaskOutcome::Failed(e) => {

@@ -105,6 +105,8 @@ pub struct TaskSpec {
     pub timeout_ms: Option<u64>,
     /// `intermediate`: outputs `gc` may remove once they are old.
     pub intermediate: bool,
+    /// `external`: data kart never produces; complete when its output exists, never run.
+    pub external: bool,
 }
 
 /// When a unique-job lock is held (Cloudtasker's lock phases).
@@ -202,6 +204,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     fn display(&self) -> String;
     /// True for wrappers (no output of their own).
     fn is_wrapper(&self) -> bool;
+    /// True for external data (`#[task(external)]`): never run, only waited for.
+    fn is_external(&self) -> bool {
+        false
+    }
     /// Where the output lives, relative to the workspace; `None` for wrappers.
     fn output_key(&self) -> Result<Option<String>>;
     /// Requirements.
@@ -297,6 +303,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn is_wrapper(&self) -> bool {
         T::SPEC.wrapper
+    }
+    fn is_external(&self) -> bool {
+        T::SPEC.external
     }
     fn output_key(&self) -> Result<Option<String>> {
         if T::SPEC.wrapper {

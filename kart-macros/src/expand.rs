@@ -37,10 +37,11 @@ pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ignores them (e.g. one only used in `#[requires]`), so they are marked used.
 fn user_fn(t: &TaskFn) -> syn::ItemFn {
     let mut item = t.item.clone();
+    // A declaration without a body (only emitted alongside errors) uses none of its arguments.
     let touch = t
         .args
         .iter()
-        .filter(|a| matches!(a.kind, ArgKind::Param(_)))
+        .filter(|a| t.bodyless.is_some() || matches!(a.kind, ArgKind::Param(_)))
         .map(|a| &a.ident);
     item.block
         .stmts
@@ -108,6 +109,7 @@ fn params(t: &TaskFn) -> Vec<Param<'_>> {
 
 fn generate(t: &TaskFn) -> TokenStream {
     let p = private();
+    let external = t.options.external.is_some();
     let item = &user_fn(t);
     let vis = &item.vis;
     let fn_name = &item.sig.ident;
@@ -317,7 +319,17 @@ fn generate(t: &TaskFn) -> TokenStream {
     });
     let call = quote!(#fn_name(#(#call_args),*));
 
-    let (requires_body, run_body) = if wrapper {
+    let (requires_body, run_body) = if external {
+        (
+            quote!(::std::vec::Vec::new()),
+            quote! {
+                ::core::result::Result::Err(#p::Error::Task(::std::format!(
+                    "{} is external data: kart never runs it",
+                    #family
+                )))
+            },
+        )
+    } else if wrapper {
         (
             quote! {
                 #(#bind_params)*
@@ -422,6 +434,9 @@ fn generate(t: &TaskFn) -> TokenStream {
         quote!(__map.insert(::std::string::String::from(#name), #value);)
     });
 
+    // An external task's declaration has no body to emit.
+    let item = if external { quote!() } else { quote!(#item) };
+
     quote! {
         #item
 
@@ -462,6 +477,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     run_lock: #run_lock,
                     timeout_ms: #timeout_ms,
                     intermediate: #intermediate,
+                    external: #external,
                 };
 
                 fn significant_params(&self) -> #p::ParamList {
@@ -521,6 +537,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     wrapper: #wrapper,
                     output: #output_lit,
                     intermediate: #intermediate,
+                    external: #external,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                     construct: __construct,
                 }

@@ -16,7 +16,16 @@ pub const WRAPPER: &str = "wrapper";
 pub const FORMAT: &str = "format";
 pub const TIMEOUT_OPT: &str = "timeout";
 pub const INTERMEDIATE: &str = "intermediate";
-const TASK_OPTIONS: &[&str] = &[NAME, OUTPUT, WRAPPER, FORMAT, TIMEOUT_OPT, INTERMEDIATE];
+pub const EXTERNAL: &str = "external";
+const TASK_OPTIONS: &[&str] = &[
+    NAME,
+    OUTPUT,
+    WRAPPER,
+    FORMAT,
+    TIMEOUT_OPT,
+    INTERMEDIATE,
+    EXTERNAL,
+];
 
 /// Option keywords of `#[param(...)]` on an argument.
 pub const DEFAULT: &str = "default";
@@ -67,6 +76,8 @@ pub struct TaskOptions {
     /// `timeout = "30m"`, in milliseconds.
     pub timeout_ms: Option<u64>,
     pub intermediate: Option<Span>,
+    /// `external`: data kart never produces (Luigi's `ExternalTask`).
+    pub external: Option<Span>,
 }
 
 pub struct ParamOptions {
@@ -136,6 +147,28 @@ pub struct TaskFn {
     pub args: Vec<Arg>,
     pub doc: String,
     pub returns: Returns,
+    /// The `;` of a function declared without a body (`fn raw(date: NaiveDate) -> Rows;`).
+    pub bodyless: Option<Span>,
+}
+
+/// `fn name(args) -> T;`: how an external task is declared. Rust's parser accepts a free
+/// function without a body until after macro expansion, so `#[task]` sees it.
+struct BodylessFn {
+    attrs: Vec<Attribute>,
+    vis: syn::Visibility,
+    sig: syn::Signature,
+    semi: syn::Token![;],
+}
+
+impl Parse for BodylessFn {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        Ok(BodylessFn {
+            attrs: input.call(Attribute::parse_outer)?,
+            vis: input.parse()?,
+            sig: input.parse()?,
+            semi: input.parse()?,
+        })
+    }
 }
 
 fn unknown_key(path: &syn::Path, what: &str, valid: &[&str]) -> syn::Error {
@@ -198,6 +231,10 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             opts.timeout_ms = duration_lit(&meta, errors)?;
         } else if path.is_ident(INTERMEDIATE) {
             if opts.intermediate.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(EXTERNAL) {
+            if opts.external.replace(path.span()).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(FORMAT) {
@@ -491,10 +528,25 @@ fn non_function_span(item: &syn::Item) -> (TokenStream, &'static str) {
 
 /// Parses the function. `Err` only when the input is not a function at all.
 pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> syn::Result<TaskFn> {
-    let item: syn::Item = syn::parse2(input)?;
+    let mut bodyless = None;
+    let item = match syn::parse2::<syn::Item>(input.clone()) {
+        Ok(syn::Item::Fn(f)) => Ok(f),
+        parsed => match syn::parse2::<BodylessFn>(input) {
+            Ok(f) => {
+                bodyless = Some(f.semi.span);
+                Ok(ItemFn {
+                    attrs: f.attrs,
+                    vis: f.vis,
+                    sig: f.sig,
+                    block: Box::new(syn::parse_quote!({ ::core::unreachable!() })),
+                })
+            }
+            Err(_) => parsed.map(Err)?,
+        },
+    };
     let mut item = match item {
-        syn::Item::Fn(f) => f,
-        other => {
+        Ok(f) => f,
+        Err(other) => {
             let (tokens, what) = non_function_span(&other);
             return Err(syn::Error::new_spanned(
                 tokens,
@@ -621,5 +673,6 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
         run_lock,
         resources,
         args,
+        bodyless,
     })
 }

@@ -49,6 +49,14 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
     if t.options.wrapper.is_some() {
         wrapper(t, errors);
     }
+    match (t.options.external, t.bodyless) {
+        (Some(span), _) => external(t, span, errors),
+        (None, Some(semi)) => errors.push(syn::Error::new(
+            semi,
+            "a task function needs a body; data kart never produces is declared with `#[task(external)]`",
+        )),
+        (None, None) => {}
+    }
     if let Some(output) = &t.options.output {
         output_template(t, output, errors);
     }
@@ -149,6 +157,61 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// An external task is a declaration: parameters, an output path and a type, nothing to run.
+fn external(t: &TaskFn, span: proc_macro2::Span, errors: &mut Errors) {
+    if t.bodyless.is_none() {
+        errors.push(syn::Error::new(
+            t.item.block.brace_token.span.open(),
+            "an external task is never run: declare it without a body, ending with `;`",
+        ));
+    }
+    let never_runs = |what: &str| format!("an external task is never run, so {what}");
+    if t.options.wrapper.is_some() {
+        errors.push(syn::Error::new(
+            span,
+            "a task is either `external` (data that must exist) or a `wrapper` (no output)",
+        ));
+    }
+    if let Some(lock) = &t.run_lock {
+        errors.error_spanned_by(
+            &lock.path,
+            never_runs("it cannot be locked: remove #[run_with_lock]"),
+        );
+    }
+    if let Some(r) = t.resources.first() {
+        let message = never_runs("it uses no resources: remove #[resources]");
+        match &r.name {
+            crate::parse::ResourceName::Fixed(ident) => errors.error_spanned_by(ident, message),
+            crate::parse::ResourceName::Template(lit) => errors.error_spanned_by(lit, message),
+        }
+    }
+    if let Some(span) = t.options.intermediate {
+        errors.push(syn::Error::new(
+            span,
+            never_runs("kart must not collect its output: remove `intermediate`"),
+        ));
+    }
+    if t.options.timeout_ms.is_some() {
+        errors.push(syn::Error::new(
+            span,
+            never_runs("it cannot time out: remove `timeout`"),
+        ));
+    }
+    for arg in &t.args {
+        match arg.kind {
+            ArgKind::Requires(_) => errors.error_spanned_by(
+                &arg.ident,
+                never_runs("it requires nothing: remove this #[requires] argument"),
+            ),
+            ArgKind::Context => errors.error_spanned_by(
+                &arg.ty,
+                never_runs("it has no run context: remove this argument"),
+            ),
+            ArgKind::Param(_) => {}
         }
     }
 }

@@ -579,3 +579,14 @@ pub fn heavy_and_light() -> Vec<AnyTask> {
 pub fn huge(n: u32) -> Result<u32> {
     Ok(n)
 }
+
+/// A day's raw event counts, dropped into the workspace by another system (Luigi's
+/// `ExternalTask`): kart checks that it exists and never makes it.
+#[task(external, output = "raw/{date}.json")]
+pub fn raw_counts(date: NaiveDate) -> Vec<u32>;
+
+/// Sums a day's raw counts.
+#[task(output = "totals/{date}.json")]
+pub fn daily_total(date: NaiveDate, #[requires(RawCounts { date })] counts: Vec<u32>) -> u32 {
+    counts.iter().sum()
+}

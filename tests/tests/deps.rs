@@ -122,3 +122,20 @@ fn without_graphviz_the_error_says_how_to_install_it() {
         "Graphviz `dot` not found: install it",
     ));
 }
+
+#[test]
+fn external_data_is_marked_missing_in_the_tree_and_listed_as_external() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["deps", "DailyTotal", "--date", "2020-01-01"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("└── [MISSING external] RawCounts(date=2020-01-01)"),
+        "{stdout}"
+    );
+    let listed = run.fixture(&["list"]).output().unwrap();
+    assert!(text(&listed).0.contains("RawCounts (external)"));
+}

@@ -430,3 +430,83 @@ fn a_failing_notifier_is_logged_not_fatal() {
         text(&out).1
     );
 }
+
+#[test]
+fn missing_external_data_has_its_own_exit_code_and_nothing_downstream_runs() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["DailyTotal", "--date", "2020-01-01"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "RawCounts(date=2020-01-01): missing external data: raw/2020-01-01.json does not exist"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("* 1 were missing external data:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("external data RawCounts_2020_01_01_"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("there were missing external dependencies"),
+        "{stdout}"
+    );
+    assert!(run.files().is_empty(), "{:?}", run.files());
+    let missing = run.events_of("missing_data");
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["output"], "raw/2020-01-01.json");
+    // An external task is never started, only looked at.
+    assert!(run.events_of("started").is_empty());
+
+    // [retcode] names it `missing_data`.
+    std::fs::write(
+        run.dir.path().join("kart.toml"),
+        "[retcode]\nmissing_data = 7\n",
+    )
+    .unwrap();
+    run.fixture(&["DailyTotal", "--date", "2020-01-01"])
+        .assert()
+        .code(7);
+
+    // Once the data lands, the pipeline runs.
+    std::fs::create_dir_all(run.workspace().join("raw")).unwrap();
+    std::fs::write(run.workspace().join("raw/2020-01-01.json"), "[1, 2, 39]").unwrap();
+    run.fixture(&["DailyTotal", "--date", "2020-01-01"])
+        .assert()
+        .code(0);
+    assert_eq!(run.output("totals/2020-01-01.json"), 42);
+    run.fixture(&["RawCounts", "--date", "2020-01-01"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn retries_wait_for_external_data_to_land() {
+    let run = Run::new();
+    let child = spawn(
+        &run,
+        &[
+            "DailyTotal",
+            "--date",
+            "2020-01-02",
+            "--retry-count",
+            "20",
+            "--retry-delay",
+            "200ms",
+        ],
+        &[],
+    );
+    wait_for(&run, "missing_data", 2);
+    std::fs::create_dir_all(run.workspace().join("raw")).unwrap();
+    std::fs::write(run.workspace().join("raw/2020-01-02.json"), "[5, 5]").unwrap();
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(run.output("totals/2020-01-02.json"), 10);
+}
