@@ -250,12 +250,16 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
         .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
-        .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"));
+        .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"))
+        .subcommand(
+            Command::new("message")
+                .about("Send a message to a running task, print its response (`message --help`)"),
+        );
     for entry in registry.iter() {
         cmd = cmd.subcommand(
             Command::new(entry.name).about(entry.doc.lines().next().unwrap_or("").to_string()),
@@ -304,6 +308,28 @@ pub struct GcCommand {
     /// List what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub backend: BackendFlags,
+}
+
+/// `message`: talks to a running `#[task(accepts_messages)]` task.
+#[derive(Debug, clap::Parser)]
+#[command(
+    about = "Send a message to a running task and print its response (Luigi's scheduler messages)"
+)]
+pub struct MessageCommand {
+    /// The running task's id (`message --list` shows them)
+    #[arg(required_unless_present = "list")]
+    pub task_id: Option<String>,
+    /// The message
+    #[arg(required_unless_present = "list")]
+    pub text: Option<String>,
+    /// How long to wait for the response
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub wait: Duration,
+    /// List the running tasks that accept messages
+    #[arg(long, conflicts_with_all = ["task_id", "text"])]
+    pub list: bool,
     #[command(flatten)]
     pub backend: BackendFlags,
 }

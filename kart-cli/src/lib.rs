@@ -24,6 +24,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::FromArgMatches;
 use kart_core::config::{Config, Settings};
 use kart_core::event::JsonLinesSink;
+use kart_core::message::{Mailboxes, Reply};
 use kart_core::param::{RawValue, ValueSource};
 use kart_core::range::RangeMetrics;
 use kart_core::registry::{registry, ParamDefaults, Registry};
@@ -120,6 +121,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         }
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
+        Some("message") => message_command(bin, &args[1..]),
         Some("deps") => match args.get(2).filter(|a| !a.starts_with('-')) {
             Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Deps),
             None => Err(Failure {
@@ -302,6 +304,7 @@ fn run_task(
             None => events.add(Arc::new(progress::LogLines)),
         }
         let mut options = RunOptions::from(&settings);
+        options.mailboxes = Some(open_mailboxes(&settings)?);
         for (name, limit) in config.resources() {
             let limit = u32::try_from(*limit).map_err(|_| {
                 config.error("resources", name, format!("limit {limit} is too large"))
@@ -587,6 +590,55 @@ fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Result<u8, Fai
         cmd.older_than,
         report.bytes(),
     );
+    Ok(exit_code::SUCCESS)
+}
+
+/// Messages through Redis when configured, else through the workspace.
+fn open_mailboxes(settings: &Settings) -> Result<Mailboxes, Failure> {
+    Ok(match settings.redis_addr() {
+        Some((host, port)) => Mailboxes::redis(&host, port, &settings.redis_prefix)?,
+        None => Mailboxes::local(&settings.workspace),
+    })
+}
+
+fn message_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
+    use clap::Parser;
+    let cmd = match command::MessageCommand::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return Ok(exit_code::SUCCESS);
+        }
+        Err(e) => return Err(clap_failure(bin, "message", e)),
+    };
+    let config = Config::discover(cmd.backend.config.as_deref())?;
+    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let mailboxes = open_mailboxes(&settings)?;
+    let mut out = std::io::stdout().lock();
+    if cmd.list {
+        let listening = mailboxes.backend().list()?;
+        if listening.is_empty() {
+            let _ = writeln!(
+                out,
+                "No running task accepts messages ({}).",
+                mailboxes.backend().describe()
+            );
+        }
+        for l in listening {
+            let _ = writeln!(out, "{:<56} {}", l.task_id, l.holder);
+        }
+        return Ok(exit_code::SUCCESS);
+    }
+    let (task_id, text) = (
+        cmd.task_id.expect("clap requires it without --list"),
+        cmd.text.expect("clap requires it without --list"),
+    );
+    let reply = mailboxes.send(&task_id, &text, cmd.wait.as_std())?;
+    let _ = match reply {
+        Reply::Response(r) => writeln!(out, "{r}"),
+        Reply::Received => writeln!(out, "received (the task did not respond)"),
+        Reply::NoResponse => writeln!(out, "no response within {}", cmd.wait),
+    };
     Ok(exit_code::SUCCESS)
 }
 

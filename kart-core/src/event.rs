@@ -51,6 +51,8 @@ pub enum EventKind {
     ResourceWait,
     /// External data a task requires is missing (carries `output`).
     MissingData,
+    /// A running task took a message from its inbox (carries `content`).
+    MessageReceived,
     /// A task defined its own event.
     Custom,
 }

@@ -36,6 +36,7 @@ mod error;
 pub mod event;
 pub mod gc;
 pub mod lock;
+pub mod message;
 pub mod param;
 pub mod range;
 pub mod registry;

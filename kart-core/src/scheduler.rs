@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::config::Settings;
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
+use crate::message::Mailboxes;
 use crate::resource::{HeldResources, ResourceLimits};
 use crate::shutdown::Shutdown;
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub shutdown: Shutdown,
     /// Resource limits (`[resources]`, `--resource NAME=N`); unknown resources have limit 1.
     pub resource_limits: ResourceLimits,
+    /// Where messages to running tasks travel; default: the workspace (one machine).
+    pub mailboxes: Option<Mailboxes>,
 }
 
 impl Default for RunOptions {
@@ -56,6 +59,7 @@ impl Default for RunOptions {
             task_timeout: None,
             shutdown: Shutdown::default(),
             resource_limits: ResourceLimits::default(),
+            mailboxes: None,
         }
     }
 }
@@ -71,6 +75,7 @@ impl From<&Settings> for RunOptions {
             task_timeout: s.task_timeout.map(|d| d.as_std()),
             shutdown: Shutdown::default(),
             resource_limits: ResourceLimits::default(),
+            mailboxes: None,
         }
     }
 }
@@ -913,6 +918,22 @@ fn attempt_task(
     };
     let guard = run_guard.as_ref().or(schedule_guard.as_ref());
 
+    let inbox = if task.accepts_messages() {
+        let mailboxes = env
+            .opts
+            .mailboxes
+            .clone()
+            .unwrap_or_else(|| Mailboxes::local(std::path::Path::new(env.ws.root())));
+        match mailboxes.open(id, family) {
+            Ok(inbox) => {
+                tracing::info!("{} accepts messages: `message {id} <text>`", task.display());
+                Some(inbox)
+            }
+            Err(e) => return Attempt::Failed(format!("cannot open its inbox: {e}")),
+        }
+    } else {
+        None
+    };
     env.events.emit(
         Event::new(EventKind::Started)
             .task(id, family)
@@ -931,6 +952,7 @@ fn attempt_task(
         locks: env.locks,
         run_guard: guard,
         resources,
+        inbox: inbox.as_ref(),
     };
     let result =
         std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {

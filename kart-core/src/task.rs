@@ -107,6 +107,8 @@ pub struct TaskSpec {
     pub intermediate: bool,
     /// `external`: data kart never produces; complete when its output exists, never run.
     pub external: bool,
+    /// `accepts_messages`: runs get an inbox (`RunContext::next_message`).
+    pub accepts_messages: bool,
 }
 
 /// When a unique-job lock is held (Cloudtasker's lock phases).
@@ -208,6 +210,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     fn is_external(&self) -> bool {
         false
     }
+    /// True when runs listen for messages (`#[task(accepts_messages)]`).
+    fn accepts_messages(&self) -> bool {
+        false
+    }
     /// Where the output lives, relative to the workspace; `None` for wrappers.
     fn output_key(&self) -> Result<Option<String>>;
     /// Requirements.
@@ -306,6 +312,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn is_external(&self) -> bool {
         T::SPEC.external
+    }
+    fn accepts_messages(&self) -> bool {
+        T::SPEC.accepts_messages
     }
     fn output_key(&self) -> Result<Option<String>> {
         if T::SPEC.wrapper {
@@ -459,6 +468,7 @@ pub struct RunContext<'a> {
     pub(crate) locks: Option<&'a Locks>,
     pub(crate) run_guard: Option<&'a LockGuard>,
     pub(crate) resources: Option<&'a std::sync::Mutex<crate::resource::HeldResources>>,
+    pub(crate) inbox: Option<&'a crate::message::Inbox>,
 }
 
 impl<'a> RunContext<'a> {
@@ -552,6 +562,42 @@ impl<'a> RunContext<'a> {
             held.decrease(name, *amount)?;
         }
         Ok(())
+    }
+
+    /// The next message sent to this task (`<bin> message <task id> <text>`), if one is
+    /// waiting. Only `#[task(accepts_messages)]` tasks receive messages; for others this is
+    /// always `None`.
+    pub fn next_message(&self) -> Option<crate::message::Message> {
+        let message = self.inbox?.try_next()?;
+        self.received(&message);
+        Some(message)
+    }
+
+    /// Waits up to `timeout` for the next message; returns early with `None` when the task is
+    /// cancelled.
+    pub fn wait_message(&self, timeout: std::time::Duration) -> Option<crate::message::Message> {
+        let inbox = self.inbox?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let now = std::time::Instant::now();
+            if now >= deadline || self.is_cancelled() {
+                return None;
+            }
+            let slice = (deadline - now).min(std::time::Duration::from_millis(50));
+            if let Some(message) = inbox.next_timeout(slice) {
+                self.received(&message);
+                return Some(message);
+            }
+        }
+    }
+
+    fn received(&self, message: &crate::message::Message) {
+        self.events.emit(
+            Event::new(EventKind::MessageReceived)
+                .task(&self.task_id, self.family)
+                .worker(&self.worker)
+                .with("content", message.content()),
+        );
     }
 
     /// Sends a custom event to the run's event stream.

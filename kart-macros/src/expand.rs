@@ -110,6 +110,7 @@ fn params(t: &TaskFn) -> Vec<Param<'_>> {
 fn generate(t: &TaskFn) -> TokenStream {
     let p = private();
     let external = t.options.external.is_some();
+    let accepts_messages = t.options.accepts_messages.is_some();
     let item = &user_fn(t);
     let vis = &item.vis;
     let fn_name = &item.sig.ident;
@@ -478,6 +479,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     timeout_ms: #timeout_ms,
                     intermediate: #intermediate,
                     external: #external,
+                    accepts_messages: #accepts_messages,
                 };
 
                 fn significant_params(&self) -> #p::ParamList {

@@ -17,6 +17,7 @@ pub const FORMAT: &str = "format";
 pub const TIMEOUT_OPT: &str = "timeout";
 pub const INTERMEDIATE: &str = "intermediate";
 pub const EXTERNAL: &str = "external";
+pub const ACCEPTS_MESSAGES: &str = "accepts_messages";
 const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -25,6 +26,7 @@ const TASK_OPTIONS: &[&str] = &[
     TIMEOUT_OPT,
     INTERMEDIATE,
     EXTERNAL,
+    ACCEPTS_MESSAGES,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.
@@ -78,6 +80,8 @@ pub struct TaskOptions {
     pub intermediate: Option<Span>,
     /// `external`: data kart never produces (Luigi's `ExternalTask`).
     pub external: Option<Span>,
+    /// `accepts_messages`: the run context receives messages (Luigi's scheduler messages).
+    pub accepts_messages: Option<Span>,
 }
 
 pub struct ParamOptions {
@@ -235,6 +239,10 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             }
         } else if path.is_ident(EXTERNAL) {
             if opts.external.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(ACCEPTS_MESSAGES) {
+            if opts.accepts_messages.replace(path.span()).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(FORMAT) {

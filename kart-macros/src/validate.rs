@@ -49,6 +49,19 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
     if t.options.wrapper.is_some() {
         wrapper(t, errors);
     }
+    if let Some(span) = t.options.accepts_messages {
+        if t.options.wrapper.is_some() || t.options.external.is_some() {
+            errors.push(syn::Error::new(
+                span,
+                "only a task that runs can receive messages: remove `accepts_messages` from this wrapper or external task",
+            ));
+        } else if contexts == 0 {
+            errors.push(syn::Error::new(
+                span,
+                "a task reads its messages through its run context: add an argument `ctx: &kart_core::RunContext` and call `ctx.next_message()`",
+            ));
+        }
+    }
     match (t.options.external, t.bodyless) {
         (Some(span), _) => external(t, span, errors),
         (None, Some(semi)) => errors.push(syn::Error::new(

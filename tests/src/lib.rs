@@ -590,3 +590,38 @@ pub fn raw_counts(date: NaiveDate) -> Vec<u32>;
 pub fn daily_total(date: NaiveDate, #[requires(RawCounts { date })] counts: Vec<u32>) -> u32 {
     counts.iter().sum()
 }
+
+/// The seed's loop: works in rounds until told "terminate"; answers anything else. Its output is
+/// the messages it understood.
+#[task(accepts_messages, output = "listener/{n}.json")]
+pub fn listener(n: u32, ctx: &RunContext) -> Result<Vec<String>> {
+    let mut heard = Vec::new();
+    for round in 0.. {
+        if ctx.is_cancelled() {
+            return Err(Error::Task("cancelled".into()));
+        }
+        let Some(msg) = ctx.wait_message(std::time::Duration::from_millis(20)) else {
+            continue;
+        };
+        match msg.content() {
+            "terminate" => {
+                msg.respond(format!("terminating {n} after {round} rounds"))?;
+                break;
+            }
+            "status" => msg.respond(format!("round {round}"))?,
+            other => {
+                heard.push(other.to_string());
+                msg.respond("unknown message")?;
+            }
+        }
+    }
+    Ok(heard)
+}
+
+/// Accepts messages but never reads them: senders get "no response".
+#[task(accepts_messages, output = "deaf/{millis}.json")]
+pub fn deaf(millis: u64, ctx: &RunContext) -> Result<u64> {
+    let _ = ctx.task_id();
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    Ok(millis)
+}
