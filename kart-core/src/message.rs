@@ -250,6 +250,19 @@ struct Envelope {
     content: String,
 }
 
+impl Envelope {
+    /// A new message: its id and its JSON text.
+    fn wrap(content: &str) -> (String, String) {
+        let id = message_id();
+        let text = serde_json::to_string(&Envelope {
+            id: id.clone(),
+            content: content.to_string(),
+        })
+        .expect("a message serializes");
+        (id, text)
+    }
+}
+
 fn not_listening(task_id: &str, backend: &str) -> Error {
     Error::Lock {
         backend: format!("messages through {backend}"),
@@ -391,14 +404,9 @@ impl MailboxBackend for LocalMailboxes {
         let Some(_) = local_listener(&dir) else {
             return Err(not_listening(task_id, &self.describe()));
         };
-        let id = message_id();
-        let envelope = serde_json::to_vec(&Envelope {
-            id: id.clone(),
-            content: content.to_string(),
-        })
-        .expect("a message serializes");
+        let (id, envelope) = Envelope::wrap(content);
         let sent = dir.join("inbox").join(format!("{id}.json"));
-        write_whole(&sent, &envelope).map_err(|e| local_error(&sent, e))?;
+        write_whole(&sent, envelope.as_bytes()).map_err(|e| local_error(&sent, e))?;
         let reply_path = dir.join("replies").join(format!("{id}.json"));
         let deadline = Instant::now() + wait;
         loop {
@@ -617,12 +625,7 @@ impl MailboxBackend for RedisMailboxes {
         if !listening {
             return Err(not_listening(task_id, &self.describe()));
         }
-        let id = message_id();
-        let envelope = serde_json::to_string(&Envelope {
-            id: id.clone(),
-            content: content.to_string(),
-        })
-        .expect("a message serializes");
+        let (id, envelope) = Envelope::wrap(content);
         let inbox = self.key("inbox", task_id);
         redis::pipe()
             .cmd("RPUSH")

@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
 use kart_tests::redis_server::RedisServer;
@@ -12,18 +12,7 @@ use serde_json::Value;
 use support::{read_events, text, Run};
 
 fn spawn(run: &Run, args: &[&str], extra: &[String]) -> Child {
-    Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(args)
-        .args(extra)
-        .arg("--workspace")
-        .arg(run.workspace())
-        .arg("--events")
-        .arg(run.events_path())
-        .env_remove("KART_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fixture")
+    run.spawn(args, extra)
 }
 
 fn wait_for(run: &Run, kind: &str, count: usize) {

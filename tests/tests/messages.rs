@@ -3,25 +3,14 @@
 
 mod support;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use kart_tests::redis_server::RedisServer;
 use support::{text, Run};
 
 fn spawn(run: &Run, args: &[&str], extra: &[String]) -> Child {
-    Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(args)
-        .args(extra)
-        .arg("--workspace")
-        .arg(run.workspace())
-        .arg("--events")
-        .arg(run.events_path())
-        .env_remove("KART_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fixture")
+    run.spawn(args, extra)
 }
 
 /// The id of the first task of `family` that started.

@@ -50,6 +50,23 @@ impl Run {
         cmd
     }
 
+    /// The fixture binary started in the background (stdout and stderr piped), with
+    /// `--workspace` and `--events` set, for tests that act on it while it runs.
+    pub fn spawn(&self, args: &[&str], extra: &[String]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+            .args(args)
+            .args(extra)
+            .arg("--workspace")
+            .arg(self.workspace())
+            .arg("--events")
+            .arg(self.events_path())
+            .env_remove("KART_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn fixture")
+    }
+
     /// Every event written so far.
     pub fn events(&self) -> Vec<Value> {
         read_events(&self.events_path())
