@@ -53,6 +53,10 @@ pub enum EventKind {
     MissingData,
     /// A running task took a message from its inbox (carries `content`).
     MessageReceived,
+    /// A ready task runs as part of a batch (carries `into`: the id of the task that runs).
+    BatchedInto,
+    /// A batch's representative runs for several tasks (carries `members`).
+    BatchRunning,
     /// A task defined its own event.
     Custom,
 }

@@ -70,7 +70,7 @@ pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<R
 /// Support for generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::param::{Param, ParamKind, ParamList};
+    pub use crate::param::{canonical_json, Param, ParamKind, ParamList};
     pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
     pub use crate::target::Format;
     pub use crate::task::{

@@ -749,7 +749,7 @@ impl RawValue {
 pub type ParamList = Vec<(&'static str, Value)>;
 
 /// Serializes parameters canonically: a JSON object with keys sorted, no whitespace.
-pub(crate) fn canonical_json(params: &[(&'static str, Value)]) -> String {
+pub fn canonical_json(params: &[(&'static str, Value)]) -> String {
     let sorted: BTreeMap<&str, &Value> = params.iter().map(|(k, v)| (*k, v)).collect();
     serde_json::to_string(&sorted).expect("JSON values always serialize")
 }

@@ -385,6 +385,9 @@ impl DynTask for RangeTask {
     fn family(&self) -> &'static str {
         self.kind.family
     }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
     fn id(&self) -> TaskId {
         TaskId::new(self.kind.family, &self.params)
     }

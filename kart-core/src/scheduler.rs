@@ -112,6 +112,8 @@ struct Node {
     state: State,
     /// A unique-job lock taken when the task was scheduled (`until_executing`/`until_executed`).
     schedule_guard: Option<LockGuard>,
+    /// The batched run this task was part of, if any.
+    batched_into: Option<TaskId>,
 }
 
 /// The dependency graph of one run.
@@ -148,6 +150,7 @@ impl Graph {
                         attempts: 0,
                         state: State::Pending,
                         schedule_guard: None,
+                        batched_into: None,
                     });
                     queue.push_back(nodes.len() - 1);
                     nodes.len() - 1
@@ -525,13 +528,64 @@ fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
     }
 }
 
-/// Takes the first ready task whose resources can be had now, with them; tasks whose
-/// resources are busy wait aside (one `resource_wait` event each) until units come back.
-fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources)> {
+/// Several ready tasks of one family that run as one (Luigi's `batch_method`).
+struct Batch {
+    /// The graph nodes it stands for; the first is the one the worker took.
+    members: Vec<usize>,
+    /// Their tasks, in the same order.
+    tasks: Vec<AnyTask>,
+    /// The task that runs: batch parameters combined.
+    task: AnyTask,
+}
+
+/// Gathers the ready tasks that can run in one batch with `i` (same family, equal non-batch
+/// parameters, at most `max_batch_size`), taking them off the ready queue.
+fn form_batch(g: &mut Shared, i: usize) -> Option<Batch> {
+    let key = g.nodes[i].task.batch_key()?;
+    let family = g.nodes[i].task.family();
+    let max = g.nodes[i].task.max_batch_size().unwrap_or(usize::MAX);
+    let mut members = vec![i];
+    let mut k = 0;
+    while k < g.ready.len() && members.len() < max {
+        let task = &g.nodes[g.ready[k]].task;
+        if task.family() == family && task.batch_key().as_deref() == Some(key.as_str()) {
+            members.extend(g.ready.remove(k));
+        } else {
+            k += 1;
+        }
+    }
+    if members.len() == 1 {
+        return None;
+    }
+    let tasks: Vec<AnyTask> = members.iter().map(|&m| g.nodes[m].task.clone()).collect();
+    match g.nodes[i].task.combine(&tasks) {
+        Some(task) => Some(Batch {
+            members,
+            tasks,
+            task,
+        }),
+        None => {
+            // Not combinable after all: everyone runs alone.
+            for &m in members[1..].iter().rev() {
+                g.ready.push_front(m);
+            }
+            None
+        }
+    }
+}
+
+/// Takes the first ready task (or batch) whose resources can be had now, with them; tasks
+/// whose resources are busy wait aside (one `resource_wait` event each) until units come back.
+/// A batch takes only its running representative's resources.
+fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources, Option<Batch>)> {
     while let Some(i) = g.ready.pop_front() {
-        let needs = g.nodes[i].task.resources();
+        let batch = form_batch(g, i);
+        let needs = match &batch {
+            Some(b) => b.task.resources(),
+            None => g.nodes[i].task.resources(),
+        };
         if needs.is_empty() {
-            return Some((i, Ok(None)));
+            return Some((i, Ok(None), batch));
         }
         let node = &g.nodes[i];
         let acquired = match env.locks {
@@ -552,9 +606,13 @@ fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources)> {
         match acquired {
             Ok(Some(held)) => {
                 g.announced.remove(&i);
-                return Some((i, Ok(Some(held))));
+                return Some((i, Ok(Some(held)), batch));
             }
             Ok(None) => {
+                // The others may run (or batch) without this one meanwhile.
+                for &m in batch.iter().flat_map(|b| b.members[1..].iter()).rev() {
+                    g.ready.push_front(m);
+                }
                 if g.announced.insert(i) {
                     let names: Vec<&str> = needs.iter().map(|(n, _)| n.as_str()).collect();
                     env.events.emit(
@@ -566,7 +624,7 @@ fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources)> {
                 g.resource_waiting.push(i);
             }
             // The backend failed: the attempt fails with it (and is retried as usual).
-            Err(e) => return Some((i, Err(e.to_string()))),
+            Err(e) => return Some((i, Err(e.to_string()), batch)),
         }
     }
     None
@@ -591,6 +649,7 @@ struct Stop {
 }
 
 /// How one attempt ended.
+#[derive(Clone)]
 enum Attempt {
     /// Ran and committed.
     Ran,
@@ -618,8 +677,8 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 // Start nothing new; running tasks finish on their workers.
                 return;
             }
-            if let Some((i, held)) = take_ready(&mut g, env) {
-                break (i, held);
+            if let Some(taken) = take_ready(&mut g, env) {
+                break taken;
             }
             let now = Instant::now();
             if let Some(&Reverse((due, i))) = g.retries.peek() {
@@ -647,13 +706,24 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             let waiting = std::mem::take(&mut g.resource_waiting);
             g.ready.extend(waiting);
         };
-        let (i, held) = i;
+        let (i, held, batch) = i;
         g.running += 1;
+        let members = batch
+            .as_ref()
+            .map_or_else(|| vec![i], |b| b.members.clone());
+        for &m in &members {
+            g.nodes[m].state = State::Running;
+            g.nodes[m].attempts += 1;
+        }
         let node = &mut g.nodes[i];
-        node.state = State::Running;
-        node.attempts += 1;
-        let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+        let (task, id, attempt) = match &batch {
+            Some(b) => (b.task.clone(), b.task.id(), node.attempts),
+            None => (node.task.clone(), node.id.clone(), node.attempts),
+        };
         let schedule_guard = node.schedule_guard.take();
+        if batch.is_some() {
+            announce_batch(&g.nodes, &members, &task, &id, name, env.events);
+        }
         let timeout = task.timeout().or(env.opts.task_timeout);
         let watched = Watched {
             cancel: Arc::new(AtomicBool::new(false)),
@@ -688,6 +758,11 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             Err(error) => Attempt::Failed(format!("cannot take resources: {error}")),
         };
 
+        // A batch's outputs: each member gets the representative's output.
+        let outcomes: Vec<(usize, Attempt)> = match &batch {
+            Some(b) => settle_batch(b, outcome, name, attempt, env),
+            None => vec![(i, outcome)],
+        };
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
         // Units came back: tasks waiting for them may start.
@@ -696,86 +771,212 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             g.ready.push_front(w);
         }
         g.watched.remove(&i);
-        let events = env.events;
-        let succeeded = match outcome {
-            Attempt::Ran => {
-                g.nodes[i].state = State::Done;
-                true
-            }
-            Attempt::FoundComplete => {
-                events.emit(
-                    Event::new(EventKind::AlreadyComplete)
-                        .task(&id, task.family())
-                        .params(task.params_json())
-                        .worker(name)
-                        .with("reason", "completed by another worker"),
-                );
-                g.nodes[i].state = State::CompletedElsewhere;
-                true
-            }
-            Attempt::Rejected(reason) => {
-                events.emit(
-                    Event::new(EventKind::Skipped)
-                        .task(&id, task.family())
-                        .worker(name)
-                        .with("reason", reason.as_str()),
-                );
-                g.nodes[i].state = State::Skipped(reason);
-                skip_dependents(&mut g.nodes, i, events);
-                false
-            }
-            Attempt::TryLater { error, counts } if !counts || attempt <= env.opts.retry_count => {
-                if !counts {
-                    g.nodes[i].attempts -= 1;
-                }
-                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
-                false
-            }
-            Attempt::TryLater { error, .. } | Attempt::Failed(error)
-                if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
-            {
-                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &error, env);
-                false
-            }
-            Attempt::Missing(reason)
-                if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
-            {
-                // External data may land before the next look.
-                schedule_retry(&mut g, i, &id, task.family(), name, attempt, &reason, env);
-                false
-            }
-            Attempt::Missing(reason) => {
-                g.nodes[i].state = State::Missing(reason);
-                skip_dependents(&mut g.nodes, i, events);
-                false
-            }
-            Attempt::Interrupted(error) => {
-                g.nodes[i].state = State::Failed(error);
-                skip_dependents(&mut g.nodes, i, events);
-                false
-            }
-            Attempt::TryLater { error, .. } => {
-                g.nodes[i].state = State::LockedOut(error);
-                skip_dependents(&mut g.nodes, i, events);
-                false
-            }
-            Attempt::Failed(error) => {
-                g.nodes[i].state = State::Failed(error);
-                skip_dependents(&mut g.nodes, i, events);
-                false
-            }
-        };
-        if succeeded {
-            for k in 0..g.nodes[i].dependents.len() {
-                let d = g.nodes[i].dependents[k];
-                g.nodes[d].remaining -= 1;
-                if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
-                    g.ready.push_back(d);
-                }
-            }
+        for (m, outcome) in outcomes {
+            let node = &mut g.nodes[m];
+            let (task, member_id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+            node.batched_into = batch.is_some().then(|| id.clone());
+            settle(&mut g, m, &task, &member_id, attempt, outcome, name, env);
         }
         drop(g);
         wake.notify_all();
+    }
+}
+
+/// Tells the event stream which tasks run as one: `batched_into` for each member, then one
+/// `batch_running` for the task that runs.
+fn announce_batch(
+    nodes: &[Node],
+    members: &[usize],
+    task: &AnyTask,
+    id: &TaskId,
+    worker: &str,
+    events: &Events,
+) {
+    if events.is_empty() {
+        return;
+    }
+    for &m in members {
+        events.emit(
+            Event::new(EventKind::BatchedInto)
+                .task(&nodes[m].id, nodes[m].task.family())
+                .params(nodes[m].task.params_json())
+                .worker(worker)
+                .with("into", id.as_str()),
+        );
+    }
+    let ids: Vec<serde_json::Value> = members
+        .iter()
+        .map(|&m| nodes[m].id.as_str().into())
+        .collect();
+    events.emit(
+        Event::new(EventKind::BatchRunning)
+            .task(id, task.family())
+            .params(task.params_json())
+            .worker(worker)
+            .with("members", ids),
+    );
+}
+
+/// Each member's outcome from the batch's: when it ran, every member gets the
+/// representative's output (written atomically under its own path) and a `succeeded` event;
+/// when it failed, each member fails with it.
+fn settle_batch(
+    batch: &Batch,
+    outcome: Attempt,
+    worker: &str,
+    attempt: u32,
+    env: &Env<'_>,
+) -> Vec<(usize, Attempt)> {
+    let rep = batch.task.id();
+    batch
+        .members
+        .iter()
+        .zip(&batch.tasks)
+        .map(|(&m, task)| {
+            let id = task.id();
+            let event = |kind: EventKind| {
+                Event::new(kind)
+                    .task(&id, task.family())
+                    .params(task.params_json())
+                    .worker(worker)
+                    .with("attempt", attempt)
+                    .with("batched_into", rep.as_str())
+            };
+            let member_outcome = match &outcome {
+                Attempt::Ran | Attempt::FoundComplete => {
+                    match copy_output(env.ws, &batch.task, task) {
+                        Ok(()) => {
+                            if id != rep {
+                                env.events.emit(event(EventKind::Succeeded));
+                            }
+                            Attempt::Ran
+                        }
+                        Err(e) => {
+                            let error =
+                                format!("batch {rep} ran, but its output could not be copied: {e}");
+                            env.events
+                                .emit(event(EventKind::Failed).with("error", error.as_str()));
+                            Attempt::Failed(error)
+                        }
+                    }
+                }
+                Attempt::Failed(e) => {
+                    let error = format!("batch {rep} failed: {e}");
+                    if id != rep {
+                        env.events
+                            .emit(event(EventKind::Failed).with("error", error.as_str()));
+                    }
+                    Attempt::Failed(error)
+                }
+                other => other.clone(),
+            };
+            (m, member_outcome)
+        })
+        .collect()
+}
+
+/// Writes `from`'s output under `to`'s path too (nothing when they share it).
+fn copy_output(ws: &Workspace, from: &AnyTask, to: &AnyTask) -> Result<()> {
+    let (Some(src), Some(dst)) = (from.output_key()?, to.output_key()?) else {
+        return Ok(());
+    };
+    if src == dst {
+        return Ok(());
+    }
+    let bytes = ws.target(&src).read()?;
+    ws.target(&dst).write_atomic(&bytes)
+}
+
+/// Records how an attempt at node `i` ended: done (its dependents may become ready), retried,
+/// or failed/missing/locked out (its dependents skipped).
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    g: &mut Shared,
+    i: usize,
+    task: &AnyTask,
+    id: &TaskId,
+    attempt: u32,
+    outcome: Attempt,
+    name: &str,
+    env: &Env<'_>,
+) {
+    let events = env.events;
+    let succeeded = match outcome {
+        Attempt::Ran => {
+            g.nodes[i].state = State::Done;
+            true
+        }
+        Attempt::FoundComplete => {
+            events.emit(
+                Event::new(EventKind::AlreadyComplete)
+                    .task(id, task.family())
+                    .params(task.params_json())
+                    .worker(name)
+                    .with("reason", "completed by another worker"),
+            );
+            g.nodes[i].state = State::CompletedElsewhere;
+            true
+        }
+        Attempt::Rejected(reason) => {
+            events.emit(
+                Event::new(EventKind::Skipped)
+                    .task(id, task.family())
+                    .worker(name)
+                    .with("reason", reason.as_str()),
+            );
+            g.nodes[i].state = State::Skipped(reason);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::TryLater { error, counts } if !counts || attempt <= env.opts.retry_count => {
+            if !counts {
+                g.nodes[i].attempts -= 1;
+            }
+            schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
+            false
+        }
+        Attempt::TryLater { error, .. } | Attempt::Failed(error)
+            if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
+        {
+            schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
+            false
+        }
+        Attempt::Missing(reason)
+            if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
+        {
+            // External data may land before the next look.
+            schedule_retry(g, i, id, task.family(), name, attempt, &reason, env);
+            false
+        }
+        Attempt::Missing(reason) => {
+            g.nodes[i].state = State::Missing(reason);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::Interrupted(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::TryLater { error, .. } => {
+            g.nodes[i].state = State::LockedOut(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::Failed(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+    };
+    if succeeded {
+        for k in 0..g.nodes[i].dependents.len() {
+            let d = g.nodes[i].dependents[k];
+            g.nodes[d].remaining -= 1;
+            if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
+                g.ready.push_back(d);
+            }
+        }
     }
 }
 
@@ -1004,6 +1205,7 @@ fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> RunReport {
             display: n.task.display(),
             params: n.task.params_json(),
             attempts: n.attempts,
+            batched_into: n.batched_into.clone(),
             outcome: match &n.state {
                 State::AlreadyComplete => TaskOutcome::AlreadyComplete,
                 State::CompletedElsewhere => TaskOutcome::CompletedElsewhere,

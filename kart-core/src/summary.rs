@@ -40,6 +40,8 @@ pub struct TaskReport {
     pub attempts: u32,
     /// How it ended.
     pub outcome: TaskOutcome,
+    /// The batched run it was part of (Luigi's `batch_method`), if any.
+    pub batched_into: Option<TaskId>,
 }
 
 /// The result of a run.
@@ -138,6 +140,21 @@ impl RunReport {
                     let _ = writeln!(out, "        ... and {} more", ts.len() - LISTED_PER_GROUP);
                 }
             }
+        }
+        let batched: Vec<&TaskId> = self
+            .tasks
+            .iter()
+            .filter_map(|t| t.batched_into.as_ref())
+            .collect();
+        if !batched.is_empty() {
+            let runs: std::collections::BTreeSet<&TaskId> = batched.iter().copied().collect();
+            let _ = writeln!(
+                out,
+                "* {} of them ran batched, in {} run{}",
+                batched.len(),
+                runs.len(),
+                if runs.len() == 1 { "" } else { "s" }
+            );
         }
         for note in &self.notes {
             let _ = writeln!(out, "{note}");

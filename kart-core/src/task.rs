@@ -109,6 +109,8 @@ pub struct TaskSpec {
     pub external: bool,
     /// `accepts_messages`: runs get an inbox (`RunContext::next_message`).
     pub accepts_messages: bool,
+    /// `max_batch_size`: most tasks one batched run stands for (default: no limit).
+    pub max_batch_size: Option<u32>,
 }
 
 /// When a unique-job lock is held (Cloudtasker's lock phases).
@@ -192,6 +194,18 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
     fn resources(&self) -> Vec<(String, u32)> {
         Vec::new()
     }
+
+    /// When the family has batch parameters (`#[param(batch = ...)]`): its other parameters
+    /// in canonical form. Ready tasks with equal keys may run as one batch.
+    fn batch_key(&self) -> Option<String> {
+        None
+    }
+
+    /// The task that runs for a batch: batch parameters combined by their methods, the
+    /// others as in the first (they are equal).
+    fn batch(items: &[&Self]) -> Self {
+        items[0].clone()
+    }
 }
 
 /// The object-safe view of a task the scheduler works with.
@@ -213,6 +227,22 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// True when runs listen for messages (`#[task(accepts_messages)]`).
     fn accepts_messages(&self) -> bool {
         false
+    }
+    /// The task as `Any`, so a batch can recover its concrete members.
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// Ready tasks with the same family and an equal key may run as one batch.
+    fn batch_key(&self) -> Option<String> {
+        None
+    }
+    /// The most tasks one batched run stands for.
+    fn max_batch_size(&self) -> Option<usize> {
+        None
+    }
+    /// The one task that runs for `members` (this task among them), or `None` when a member
+    /// is of another type.
+    fn combine(&self, members: &[AnyTask]) -> Option<AnyTask> {
+        let _ = members;
+        None
     }
     /// Where the output lives, relative to the workspace; `None` for wrappers.
     fn output_key(&self) -> Result<Option<String>>;
@@ -315,6 +345,22 @@ impl<T: TaskDef> DynTask for T {
     }
     fn accepts_messages(&self) -> bool {
         T::SPEC.accepts_messages
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn batch_key(&self) -> Option<String> {
+        TaskDef::batch_key(self)
+    }
+    fn max_batch_size(&self) -> Option<usize> {
+        T::SPEC.max_batch_size.map(|n| n as usize)
+    }
+    fn combine(&self, members: &[AnyTask]) -> Option<AnyTask> {
+        let items: Option<Vec<&T>> = members
+            .iter()
+            .map(|m| m.as_any().downcast_ref::<T>())
+            .collect();
+        Some(AnyTask::from(T::batch(&items?)))
     }
     fn output_key(&self) -> Result<Option<String>> {
         if T::SPEC.wrapper {

@@ -88,6 +88,7 @@ struct Param<'a> {
     doc: &'a str,
     default: Option<&'a syn::Expr>,
     significant: bool,
+    batch: Option<&'a parse::BatchMethod>,
 }
 
 fn params(t: &TaskFn) -> Vec<Param<'_>> {
@@ -101,6 +102,7 @@ fn params(t: &TaskFn) -> Vec<Param<'_>> {
                 doc: &a.doc,
                 default: opts.default.as_ref(),
                 significant: opts.significant,
+                batch: opts.batch.as_ref(),
             }),
             _ => None,
         })
@@ -111,6 +113,10 @@ fn generate(t: &TaskFn) -> TokenStream {
     let p = private();
     let external = t.options.external.is_some();
     let accepts_messages = t.options.accepts_messages.is_some();
+    let max_batch_size = match t.options.max_batch_size {
+        Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
     let item = &user_fn(t);
     let vis = &item.vis;
     let fn_name = &item.sig.ident;
@@ -377,6 +383,47 @@ fn generate(t: &TaskFn) -> TokenStream {
         )
     };
 
+    // Batching: ready tasks equal in every other parameter run as one, these combined.
+    let batch_fns = if params.iter().any(|f| f.batch.is_some()) {
+        let key_parts = params.iter().filter(|f| f.batch.is_none()).map(|f| {
+            let name = &f.name;
+            let value = to_json(f);
+            quote!((#name, #value))
+        });
+        let fields = params.iter().map(|f| {
+            let (ident, ty) = (f.ident, f.ty);
+            let ops = ops(f);
+            let Some(method) = f.batch else {
+                return quote!(#ident: (#ops.clone)(&__items[0].#ident));
+            };
+            let combined = match method {
+                parse::BatchMethod::Max(_) => quote_spanned!(ty.span()=>
+                    ::core::iter::Iterator::max(::core::iter::IntoIterator::into_iter(__values)).expect("a batch is never empty")),
+                parse::BatchMethod::Min(_) => quote_spanned!(ty.span()=>
+                    ::core::iter::Iterator::min(::core::iter::IntoIterator::into_iter(__values)).expect("a batch is never empty")),
+                parse::BatchMethod::List(_) => quote!(__values.join(",")),
+                parse::BatchMethod::Custom(path) => quote_spanned!(path.span()=> #path(::std::vec::Vec::as_slice(&__values))),
+            };
+            quote! {
+                #ident: {
+                    let __values: ::std::vec::Vec<#ty> = __items.iter().map(|__t| (#ops.clone)(&__t.#ident)).collect();
+                    #combined
+                }
+            }
+        });
+        quote! {
+            fn batch_key(&self) -> ::core::option::Option<::std::string::String> {
+                ::core::option::Option::Some(#p::canonical_json(&[#(#key_parts),*]))
+            }
+
+            fn batch(__items: &[&Self]) -> Self {
+                #struct_name { #(#fields,)* }
+            }
+        }
+    } else {
+        quote!()
+    };
+
     // Registry entry.
     let specs = params.iter().map(|f| {
         let (name, ty, doc, significant) = (&f.name, f.ty, f.doc, f.significant);
@@ -480,6 +527,7 @@ fn generate(t: &TaskFn) -> TokenStream {
                     intermediate: #intermediate,
                     external: #external,
                     accepts_messages: #accepts_messages,
+                    max_batch_size: #max_batch_size,
                 };
 
                 fn significant_params(&self) -> #p::ParamList {
@@ -501,6 +549,8 @@ fn generate(t: &TaskFn) -> TokenStream {
                 fn resources(&self) -> ::std::vec::Vec<(::std::string::String, u32)> {
                     ::std::vec![#(#resources),*]
                 }
+
+                #batch_fns
 
                 #[allow(unused_variables, clippy::let_unit_value)]
                 fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<Self::Output> {

@@ -18,6 +18,7 @@ pub const TIMEOUT_OPT: &str = "timeout";
 pub const INTERMEDIATE: &str = "intermediate";
 pub const EXTERNAL: &str = "external";
 pub const ACCEPTS_MESSAGES: &str = "accepts_messages";
+pub const MAX_BATCH_SIZE: &str = "max_batch_size";
 const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -27,12 +28,24 @@ const TASK_OPTIONS: &[&str] = &[
     INTERMEDIATE,
     EXTERNAL,
     ACCEPTS_MESSAGES,
+    MAX_BATCH_SIZE,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.
 pub const DEFAULT: &str = "default";
 pub const SIGNIFICANT: &str = "significant";
-const PARAM_OPTIONS: &[&str] = &[DEFAULT, SIGNIFICANT];
+pub const BATCH: &str = "batch";
+const PARAM_OPTIONS: &[&str] = &[DEFAULT, SIGNIFICANT, BATCH];
+
+/// How a batched run combines one parameter's values (Luigi's `batch_method`).
+pub enum BatchMethod {
+    Max(Span),
+    Min(Span),
+    /// Comma-joined, for `String` parameters.
+    List(Span),
+    /// A user function `fn(&[T]) -> T`.
+    Custom(syn::Path),
+}
 
 /// Option keywords of `#[run_with_lock(...)]`.
 pub const KEY: &str = "key";
@@ -82,6 +95,8 @@ pub struct TaskOptions {
     pub external: Option<Span>,
     /// `accepts_messages`: the run context receives messages (Luigi's scheduler messages).
     pub accepts_messages: Option<Span>,
+    /// `max_batch_size = N`, with its span.
+    pub max_batch_size: Option<(u32, Span)>,
 }
 
 pub struct ParamOptions {
@@ -90,6 +105,8 @@ pub struct ParamOptions {
     /// `significant = false` excludes the parameter from the id and path.
     pub significant: bool,
     pub significant_span: Option<Span>,
+    /// `batch = "max" | "min" | "list" | path::to::function`.
+    pub batch: Option<BatchMethod>,
 }
 
 pub enum ArgKind {
@@ -245,6 +262,19 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             if opts.accepts_messages.replace(path.span()).is_some() {
                 errors.push(duplicate(&path));
             }
+        } else if path.is_ident(MAX_BATCH_SIZE) {
+            let lit: syn::LitInt = meta.value()?.parse()?;
+            match lit.base10_parse::<u32>() {
+                Ok(n) if n >= 1 => {
+                    if opts.max_batch_size.replace((n, lit.span())).is_some() {
+                        errors.push(duplicate(&path));
+                    }
+                }
+                _ => errors.error_spanned_by(
+                    &lit,
+                    "`max_batch_size` is a whole number of tasks, at least 1",
+                ),
+            }
         } else if path.is_ident(FORMAT) {
             let lit: LitStr = meta.value()?.parse()?;
             let format = match lit.value().as_str() {
@@ -278,6 +308,7 @@ fn param_options(attr: &Attribute, errors: &mut Errors) -> ParamOptions {
         default: None,
         significant: true,
         significant_span: None,
+        batch: None,
     };
     let mut seen_default = false;
     let result = attr.parse_nested_meta(|meta| {
@@ -300,6 +331,30 @@ fn param_options(attr: &Attribute, errors: &mut Errors) -> ParamOptions {
             } else {
                 true
             };
+        } else if path.is_ident(BATCH) {
+            let method = match meta.value()?.parse::<Expr>()? {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(lit),
+                    ..
+                }) => match lit.value().as_str() {
+                    "max" => Some(BatchMethod::Max(lit.span())),
+                    "min" => Some(BatchMethod::Min(lit.span())),
+                    "list" => Some(BatchMethod::List(lit.span())),
+                    other => {
+                        errors.error_spanned_by(&lit, format!("unknown batch method \"{other}\"; expected \"max\", \"min\", \"list\" (comma-joined) or a function `fn(&[T]) -> T`"));
+                        None
+                    }
+                },
+                Expr::Path(p) if p.qself.is_none() => Some(BatchMethod::Custom(p.path)),
+                other => {
+                    errors.error_spanned_by(&other, "a batch method is \"max\", \"min\", \"list\" or the path of a function `fn(&[T]) -> T`");
+                    None
+                }
+            };
+            if opts.batch.is_some() {
+                errors.push(duplicate(&path));
+            }
+            opts.batch = method.or(opts.batch.take());
         } else {
             errors.push(unknown_key(&path, "parameter option", PARAM_OPTIONS));
             skip_value(&meta)?;
@@ -663,6 +718,7 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
                 default: None,
                 significant: true,
                 significant_span: None,
+                batch: None,
             }),
         };
         args.push(Arg {

@@ -26,8 +26,8 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
         match &arg.kind {
             ArgKind::Param(opts) => {
                 param_type(&arg.ty, errors);
-                if !opts.significant && opts.default.is_none() {
-                    // Allowed: an insignificant parameter may still be required.
+                if let Some(method) = &opts.batch {
+                    batch_method(t, &arg.ty, method, errors);
                 }
             }
             ArgKind::Requires(_) => {
@@ -48,6 +48,16 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
     }
     if t.options.wrapper.is_some() {
         wrapper(t, errors);
+    }
+    let batches = t
+        .args
+        .iter()
+        .any(|a| matches!(&a.kind, ArgKind::Param(o) if o.batch.is_some()));
+    if let (Some((_, span)), false) = (t.options.max_batch_size, batches) {
+        errors.push(syn::Error::new(
+            span,
+            "`max_batch_size` needs a parameter to batch: add `#[param(batch = \"max\")]` (or min, list, a function) to one",
+        ));
     }
     if let Some(span) = t.options.accepts_messages {
         if t.options.wrapper.is_some() || t.options.external.is_some() {
@@ -171,6 +181,49 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
                 );
             }
         }
+    }
+}
+
+/// Types `max`/`min` can order: kart's ordered parameter types. Other named types (a user's
+/// enum) are left to the compiler's `Ord` check.
+const UNORDERED: &[&str] = &["f32", "f64", "bool", "Value", "Map", "Vec", "Option"];
+
+fn batch_method(t: &TaskFn, ty: &Type, method: &crate::parse::BatchMethod, errors: &mut Errors) {
+    use crate::parse::BatchMethod;
+    if t.options.wrapper.is_some() || t.options.external.is_some() {
+        let span = match method {
+            BatchMethod::Max(s) | BatchMethod::Min(s) | BatchMethod::List(s) => *s,
+            BatchMethod::Custom(p) => syn::spanned::Spanned::span(p),
+        };
+        errors.push(syn::Error::new(
+            span,
+            "only a task that runs can be batched: remove `batch` from this wrapper or external task",
+        ));
+        return;
+    }
+    let name = match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let ty_text = ty.to_token_stream().to_string().replace(' ', "");
+    match method {
+        BatchMethod::Max(span) | BatchMethod::Min(span) => {
+            if name.as_deref().is_some_and(|n| UNORDERED.contains(&n)) {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("batch method \"max\"/\"min\" needs an ordered type, and `{ty_text}` has no order: use integers, String, dates, Month, Duration, or a function `fn(&[{ty_text}]) -> {ty_text}`"),
+                ));
+            }
+        }
+        BatchMethod::List(span) => {
+            if name.as_deref() != Some("String") {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("batch method \"list\" joins values with commas, so the parameter must be `String`, not `{ty_text}`"),
+                ));
+            }
+        }
+        BatchMethod::Custom(_) => {}
     }
 }
 

@@ -625,3 +625,118 @@ pub fn deaf(millis: u64, ctx: &RunContext) -> Result<u64> {
     std::thread::sleep(std::time::Duration::from_millis(millis));
     Ok(millis)
 }
+
+/// The seed's "tasks that regularly overwrite the same data source": loads everything up to
+/// `date` into one table. Ready days run as one batch for the latest of them, and the unique
+/// resource keeps two loads from overwriting the table at once.
+#[task(output = "warehouse/{date}.json")]
+#[kart_core::resources(overwrite_resource = 1)]
+pub fn load_until(#[param(batch = "max")] date: NaiveDate) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    format!("loaded up to {date}")
+}
+
+/// `LoadUntil` for `days` days from `start`.
+#[task(wrapper)]
+pub fn load_days(start: NaiveDate, days: u32) -> Vec<AnyTask> {
+    (0..days)
+        .map(|i| {
+            LoadUntil {
+                date: start + chrono::Days::new(i.into()),
+            }
+            .into()
+        })
+        .collect()
+}
+
+/// The seed's `A(p1, p2, p3)`: two max-batched parameters and one that splits batches.
+#[task(output = "a/{p1}-{p2}-{p3}.json")]
+pub fn seed_a(
+    #[param(batch = "max")] p1: u32,
+    #[param(batch = "max")] p2: u32,
+    p3: u32,
+) -> (u32, u32, u32) {
+    (p1, p2, p3)
+}
+
+/// `A(p1=1, p2=2, p3=0)`, `A(p1=2, p2=3, p3=0)`, `A(p1=3, p2=4, p3=1)`.
+#[task(wrapper)]
+pub fn seed_batches() -> Vec<AnyTask> {
+    tasks![
+        SeedA {
+            p1: 1,
+            p2: 2,
+            p3: 0
+        },
+        SeedA {
+            p1: 2,
+            p2: 3,
+            p3: 0
+        },
+        SeedA {
+            p1: 3,
+            p2: 4,
+            p3: 1
+        },
+    ]
+}
+
+/// Recomputes everything since the earliest requested day.
+#[task(output = "since/{from}.json")]
+pub fn since(#[param(batch = "min")] from: u32) -> u32 {
+    from
+}
+
+/// `Since(from)` for each of `froms`.
+#[task(wrapper)]
+pub fn since_all(froms: Vec<u32>) -> Vec<AnyTask> {
+    froms
+        .into_iter()
+        .map(|from| Since { from }.into())
+        .collect()
+}
+
+/// The sum of a batch's weights: a user batch method.
+pub fn total_weight(weights: &[u64]) -> u64 {
+    weights.iter().sum()
+}
+
+/// Exports several regions in one call, at most two per batch.
+#[task(output = "export/{kind}/{regions}-{weight}.json", max_batch_size = 2)]
+pub fn export_regions(
+    kind: String,
+    #[param(batch = "list")] regions: String,
+    #[param(batch = total_weight)] weight: u64,
+) -> String {
+    format!("{kind}:{regions}:{weight}")
+}
+
+/// `ExportRegions` for each region (weight 1 each), of one kind.
+#[task(wrapper)]
+pub fn export_all(kind: String, regions: Vec<String>) -> Vec<AnyTask> {
+    regions
+        .into_iter()
+        .map(|regions| {
+            ExportRegions {
+                kind: kind.clone(),
+                regions,
+                weight: 1,
+            }
+            .into()
+        })
+        .collect()
+}
+
+/// Always fails; batched by `n`.
+#[task(output = "broken/{n}.json")]
+pub fn broken_batch(#[param(batch = "max")] n: u32) -> Result<u32> {
+    Err(Error::Task(format!("cannot load up to {n}")))
+}
+
+/// Uses `BrokenBatch(n)` for `n` in 0..3.
+#[task(output = "after-broken.json")]
+pub fn after_broken(
+    #[requires((0..3).map(|n| BrokenBatch { n }).collect::<Vec<_>>())] loaded: Vec<u32>,
+) -> usize {
+    loaded.len()
+}
