@@ -65,6 +65,9 @@ pub struct RunFlags {
     /// After SIGINT/SIGTERM, cancel running tasks once this has passed, e.g. 30s (default: at a second signal) [config: worker.shutdown_grace]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
     pub shutdown_grace: Option<Duration>,
+    /// How soon a crashed worker's resource units come back, e.g. 30s (renewed while held) [config: worker.resource_lease, default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
+    pub resource_lease: Option<Duration>,
     /// Limit of a scheduler resource, e.g. --resource warehouse_db=2 (repeatable; default limit 1) [config: resources]
     #[arg(long = "resource", value_name = "NAME=N", value_parser = parse_resource, help_heading = "Run options")]
     pub resources: Vec<(String, u32)>,
@@ -107,6 +110,7 @@ impl RunFlags {
             redis_fail_on_collision: self.redis_fail_on_collision.then_some(true),
             task_timeout: self.task_timeout,
             shutdown_grace: self.shutdown_grace,
+            resource_lease: self.resource_lease,
             ..self.backend.overrides()
         }
     }

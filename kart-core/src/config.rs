@@ -59,6 +59,7 @@ struct WorkerSection {
     keep_alive: Option<bool>,
     task_timeout: Option<Duration>,
     shutdown_grace: Option<Duration>,
+    resource_lease: Option<Duration>,
 }
 
 /// Exit codes (`[retcode]`), so a crontab can tell outcomes apart. Luigi's idea, with
@@ -310,6 +311,7 @@ pub struct SettingsOverrides {
     pub redis_fail_on_collision: Option<bool>,
     pub task_timeout: Option<Duration>,
     pub shutdown_grace: Option<Duration>,
+    pub resource_lease: Option<Duration>,
 }
 
 /// The resolved settings of a run.
@@ -340,6 +342,9 @@ pub struct Settings {
     /// After SIGINT/SIGTERM, how long running tasks may finish before they are cancelled
     /// (default: until a second signal).
     pub shutdown_grace: Option<Duration>,
+    /// TTL of a held resource unit, renewed while its task runs: how soon a crashed holder's
+    /// units come back (default 60s).
+    pub resource_lease: Duration,
 }
 
 impl Settings {
@@ -463,6 +468,11 @@ impl Settings {
                 .shutdown_grace
                 .or(env_value("KART_SHUTDOWN_GRACE")?)
                 .or(k.worker.shutdown_grace),
+            resource_lease: cli
+                .resource_lease
+                .or(env_value("KART_RESOURCE_LEASE")?)
+                .or(k.worker.resource_lease)
+                .unwrap_or(Duration::from_secs(60)),
         })
     }
 }

@@ -14,25 +14,45 @@ use crate::lock::{LockGuard, Locks};
 use crate::task::TaskId;
 use crate::{Error, Result};
 
-/// TTL of a held unit (renewed while held).
-const UNIT_TTL: Duration = Duration::from_secs(60);
+/// Default TTL of a held unit (renewed while held).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
-/// Configured limits; unknown resources have limit 1.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResourceLimits(BTreeMap<String, u32>);
+/// Configured limits; unknown resources have limit 1. Also the lease of a held unit: how
+/// soon a crashed holder's units come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLimits {
+    limits: BTreeMap<String, u32>,
+    lease: Duration,
+}
+
+impl Default for ResourceLimits {
+    fn default() -> Self {
+        ResourceLimits {
+            limits: BTreeMap::new(),
+            lease: DEFAULT_LEASE,
+        }
+    }
+}
 
 impl ResourceLimits {
     /// Limits from `(name, limit)` pairs.
     pub fn new(limits: impl IntoIterator<Item = (String, u32)>) -> Self {
-        ResourceLimits(limits.into_iter().collect())
+        ResourceLimits {
+            limits: limits.into_iter().collect(),
+            lease: DEFAULT_LEASE,
+        }
     }
     /// The limit of `name` (1 when not configured).
     pub fn get(&self, name: &str) -> u32 {
-        self.0.get(name).copied().unwrap_or(1)
+        self.limits.get(name).copied().unwrap_or(1)
     }
     /// Sets a limit.
     pub fn set(&mut self, name: &str, limit: u32) {
-        self.0.insert(name.to_string(), limit);
+        self.limits.insert(name.to_string(), limit);
+    }
+    /// Sets the lease of held units (their lock TTL, renewed while held).
+    pub fn set_lease(&mut self, lease: Duration) {
+        self.lease = lease;
     }
 
     /// The first need no limit can ever satisfy, as an error message.
@@ -70,7 +90,7 @@ impl HeldResources {
                 }
                 if let Some(guard) = locks
                     .lock(format!("res:{name}:{slot}"))
-                    .ttl(UNIT_TTL)
+                    .ttl(limits.lease)
                     .for_task(task.0, task.1)
                     .try_acquire()?
                 {

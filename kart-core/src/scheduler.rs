@@ -74,7 +74,11 @@ impl From<&Settings> for RunOptions {
             fail_on_collision: s.redis_fail_on_collision,
             task_timeout: s.task_timeout.map(|d| d.as_std()),
             shutdown: Shutdown::default(),
-            resource_limits: ResourceLimits::default(),
+            resource_limits: {
+                let mut limits = ResourceLimits::default();
+                limits.set_lease(s.resource_lease.as_std());
+                limits
+            },
             mailboxes: None,
         }
     }

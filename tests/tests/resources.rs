@@ -222,3 +222,54 @@ fn with_redis_a_limit_holds_across_processes() {
         "every unit returned"
     );
 }
+
+#[test]
+fn with_redis_a_killed_holders_units_come_back_when_its_lease_expires() {
+    let redis = RedisServer::start();
+    let run = Run::new();
+    let start = |n: &str, millis: &str, events: &str| {
+        Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+            .args(["Warehouse", "--n", n, "--millis", millis])
+            .args(["--resource-lease", "2s"])
+            .args(redis.flags())
+            .arg("--workspace")
+            .arg(run.workspace())
+            .arg("--events")
+            .arg(run.dir.path().join(events))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut holder = start("0", "60000", "holder.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !read_events(&run.dir.path().join("holder.jsonl"))
+        .iter()
+        .any(|e| e["event"] == "started")
+    {
+        assert!(std::time::Instant::now() < deadline, "holder did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(redis.keys("kart:lock:res:warehouse_db:*").len(), 1);
+    holder.kill().unwrap(); // SIGKILL: nothing is released
+    holder.wait().unwrap();
+    assert_eq!(
+        redis.keys("kart:lock:res:warehouse_db:*").len(),
+        1,
+        "the dead holder's unit is still leased"
+    );
+
+    let waiter = start("1", "0", "waiter.jsonl").wait_with_output().unwrap();
+    assert!(waiter.status.success(), "{}", text(&waiter).1);
+    let events = read_events(&run.dir.path().join("waiter.jsonl"));
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e["family"] == "Warehouse")
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    // It waited for the unit, then ran once the lease ran out.
+    let wait = kinds.iter().position(|k| *k == "resource_wait");
+    let ran = kinds.iter().position(|k| *k == "succeeded");
+    assert!(wait.is_some() && wait < ran, "{kinds:?}");
+    assert!(redis.keys("kart:lock:res:*").is_empty());
+}
