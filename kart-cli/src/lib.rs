@@ -242,13 +242,18 @@ fn run_task(
             .collect();
         let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
 
-        let workspace = Workspace::local_with(&settings.workspace, settings.fsync)?;
+        let workspace = Workspace::open(&settings.workspace_location(), settings.fsync)?;
         if mode == Mode::Deps {
             return show_deps(&root, &workspace, &matches, flags.events.as_deref());
         }
-        // What a process killed mid-write left behind: removed in the background.
+        // What a process killed mid-write left behind: removed in the background. (Object
+        // storage has no temporary files: each output is one PUT.)
         let ws_root = settings.workspace.clone();
+        let local = workspace.is_local();
         let cleanup = std::thread::spawn(move || {
+            if !local {
+                return;
+            }
             let removed = kart_core::target::clean_stale_temp_files_now_and_then(
                 &ws_root,
                 std::time::Duration::from_secs(3600),
@@ -320,6 +325,17 @@ fn run_task(
             codes.interrupted,
         )?;
         let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
+        if let Some(counts) = workspace.store().remote_requests() {
+            let mut event = kart_core::Event::new(kart_core::EventKind::StoreRequests)
+                .with("workspace", workspace.root());
+            let mut text = Vec::new();
+            for (kind, n) in counts.snapshot() {
+                event = event.with(kind, n);
+                text.push(format!("{n} {}", kind.to_uppercase()));
+            }
+            events.emit(event);
+            tracing::info!("requests to {}: {}", workspace.root(), text.join(", "));
+        }
         signals.close();
         if let Some(bar) = &bar {
             bar.finish();
@@ -558,8 +574,9 @@ fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Result<u8, Fai
     let config = Config::discover(cmd.backend.config.as_deref())?;
     let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
     let locks = open_locks(&settings)?;
+    let workspace = Workspace::open(&settings.workspace_location(), true)?;
     let report = kart_core::gc::collect(
-        &settings.workspace,
+        &workspace,
         registry,
         &locks,
         cmd.older_than.as_std(),
@@ -597,7 +614,7 @@ fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Result<u8, Fai
 fn open_mailboxes(settings: &Settings) -> Result<Mailboxes, Failure> {
     Ok(match settings.redis_addr() {
         Some((host, port)) => Mailboxes::redis(&host, port, &settings.redis_prefix)?,
-        None => Mailboxes::local(&settings.workspace),
+        None => Mailboxes::local(&settings.state_dir()),
     })
 }
 
@@ -646,7 +663,7 @@ fn message_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
 fn open_locks(settings: &Settings) -> Result<Locks, Failure> {
     Ok(match settings.redis_addr() {
         Some((host, port)) => Locks::redis(&host, port, &settings.redis_prefix)?,
-        None => Locks::local(&settings.workspace)?,
+        None => Locks::local(&settings.state_dir())?,
     })
 }
 

@@ -348,6 +348,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The workspace as given: a directory, or a URL (`s3://bucket/prefix`, ...).
+    pub fn workspace_location(&self) -> String {
+        self.workspace.to_string_lossy().into_owned()
+    }
+
+    /// Where this machine keeps the workspace's local state (file locks, messages).
+    pub fn state_dir(&self) -> PathBuf {
+        crate::target::Workspace::state_dir_for(&self.workspace_location())
+    }
+
     /// `host:port` of the Redis server, when one is configured.
     pub fn redis_addr(&self) -> Option<(String, u16)> {
         self.redis_host

@@ -92,6 +92,10 @@ pub enum Error {
     #[error("dependency cycle: {0}")]
     Cycle(String),
 
+    /// An object-storage workspace failed (unreachable, missing bucket, denied, ...).
+    #[error("{url}: {message}")]
+    RemoteWorkspace { url: String, message: String },
+
     /// A lock backend failed or a lock could not be had in time.
     #[error("{backend}: {message}")]
     Lock { backend: String, message: String },

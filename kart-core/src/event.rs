@@ -57,6 +57,9 @@ pub enum EventKind {
     BatchedInto,
     /// A batch's representative runs for several tasks (carries `members`).
     BatchRunning,
+    /// Requests a run sent to an object-storage workspace (`head`, `get`, `put`, `list`,
+    /// `delete`).
+    StoreRequests,
     /// A task defined its own event.
     Custom,
 }

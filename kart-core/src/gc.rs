@@ -2,12 +2,13 @@
 //! by `#[task(intermediate)]` families and last modified before a bound are removed — never a
 //! file a non-intermediate family could have written, never one whose cache lock is held.
 
-use std::path::Path;
+
 use std::time::{Duration, SystemTime};
 
 use crate::lock::Locks;
 use crate::registry::{Registry, TaskEntry};
-use crate::{Error, Result};
+use crate::target::Workspace;
+use crate::Result;
 
 /// One piece of an output template.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,10 +115,10 @@ impl GcReport {
     }
 }
 
-/// Removes intermediate outputs under `root` last written more than `older_than` ago; with
-/// `dry_run`, only lists them.
+/// Removes intermediate outputs of the workspace last written more than `older_than` ago;
+/// with `dry_run`, only lists them.
 pub fn collect(
-    root: &Path,
+    ws: &Workspace,
     registry: &Registry,
     locks: &Locks,
     older_than: Duration,
@@ -138,43 +139,14 @@ pub fn collect(
         return Ok(report);
     }
     let now = SystemTime::now();
-    let mut dirs = vec![root.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(dir) = dirs.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("cannot list", &dir, e)),
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue; // kart's own state (.kart) and temporary files
-            }
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => dirs.push(path),
-                Ok(_) => files.push(path),
-                Err(_) => {}
-            }
-        }
-    }
-    files.sort();
-    for path in files {
-        let key = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
+    let mut files = ws.store().list_all()?;
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    for file in files {
+        let key = file.key;
         if !intermediate.iter().any(|p| p.matches(&key)) || others.iter().any(|p| p.matches(&key)) {
             continue;
         }
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io("cannot inspect", &path, e))?;
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .unwrap_or_default();
+        let age = now.duration_since(file.modified).unwrap_or_default();
         if age < older_than {
             continue;
         }
@@ -188,9 +160,9 @@ pub fn collect(
             continue;
         };
         if !dry_run {
-            std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
+            ws.target(&key).remove()?;
         }
-        report.removed.push((key, meta.len()));
+        report.removed.push((key, file.size));
     }
     Ok(report)
 }

@@ -40,6 +40,7 @@ pub mod message;
 pub mod param;
 pub mod range;
 pub mod registry;
+pub mod remote;
 pub mod resource;
 pub mod scheduler;
 mod shutdown;

@@ -1128,7 +1128,7 @@ fn attempt_task(
             .opts
             .mailboxes
             .clone()
-            .unwrap_or_else(|| Mailboxes::local(std::path::Path::new(env.ws.root())));
+            .unwrap_or_else(|| Mailboxes::local(&Workspace::state_dir_for(env.ws.root())));
         match mailboxes.open(id, family) {
             Ok(inbox) => {
                 tracing::info!("{} accepts messages: `message {id} <text>`", task.display());

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::{Error, Result};
 
@@ -65,6 +66,23 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn remove(&self, key: &str) -> Result<()>;
     /// Names of the objects directly under `dir` (`""` for the root); absent dir is empty.
     fn list_dir(&self, dir: &str) -> Result<Vec<String>>;
+    /// Every output in the store (kart's own hidden state and temporary files left out).
+    fn list_all(&self) -> Result<Vec<ObjectInfo>>;
+    /// Requests sent so far, for stores that send them (object storage).
+    fn remote_requests(&self) -> Option<&crate::remote::RequestCounts> {
+        None
+    }
+}
+
+/// One stored output, as [`Store::list_all`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Its key relative to the workspace.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was last written.
+    pub modified: std::time::SystemTime,
 }
 
 /// Rejects keys that would escape the workspace or are not plain relative paths.
@@ -188,6 +206,44 @@ impl Store for LocalStore {
             names.push(entry.file_name().to_string_lossy().into_owned());
         }
         Ok(names)
+    }
+
+    fn list_all(&self) -> Result<Vec<ObjectInfo>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("cannot list", &dir, e)),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue; // kart's own state (.kart) and temporary files
+                }
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => dirs.push(path),
+                    Ok(_) => {
+                        let meta = entry
+                            .metadata()
+                            .map_err(|e| Error::io("cannot inspect", &path, e))?;
+                        let key = path
+                            .strip_prefix(&self.root)
+                            .unwrap_or(&path)
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        out.push(ObjectInfo {
+                            key,
+                            size: meta.len(),
+                            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                        });
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -319,6 +375,37 @@ impl Workspace {
             store: Arc::new(LocalStore::create(root, fsync)?),
             root: root.display().to_string(),
         })
+    }
+
+    /// The workspace at `location`: a directory (or `file://` URL), or object storage
+    /// (`s3://bucket/prefix`, `gs://…`, `az://…`; see [`crate::remote`]).
+    pub fn open(location: &str, fsync: bool) -> Result<Self> {
+        if crate::remote::is_remote(location) {
+            let store = crate::remote::ObjectStoreWorkspace::open(location)?;
+            return Ok(Workspace::with_store(
+                Arc::new(store),
+                location.trim_end_matches('/'),
+            ));
+        }
+        let path = location.strip_prefix("file://").unwrap_or(location);
+        Self::local_with(path, fsync)
+    }
+
+    /// Where kart keeps this workspace's local state (file locks, messages) on this
+    /// machine: the directory itself for a local workspace, a directory under the system's
+    /// temporary directory for object storage.
+    pub fn state_dir_for(location: &str) -> PathBuf {
+        if crate::remote::is_remote(location) {
+            let digest = hex::encode(sha2::Sha256::digest(location.trim_end_matches('/')));
+            std::env::temp_dir().join(format!("kart-state-{}", &digest[..16]))
+        } else {
+            PathBuf::from(location.strip_prefix("file://").unwrap_or(location))
+        }
+    }
+
+    /// Whether the outputs live on the local filesystem.
+    pub fn is_local(&self) -> bool {
+        !crate::remote::is_remote(&self.root)
     }
 
     /// A workspace over any store.
