@@ -2,7 +2,6 @@
 //! by `#[task(intermediate)]` families and last modified before a bound are removed — never a
 //! file a non-intermediate family could have written, never one whose cache lock is held.
 
-
 use std::time::{Duration, SystemTime};
 
 use crate::lock::Locks;

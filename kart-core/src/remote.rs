@@ -177,7 +177,10 @@ impl ObjectStoreWorkspace {
             || text.contains("AccessDenied")
             || text.contains("403")
         {
-            format!("access denied (check the credentials): {}", first_line(&text))
+            format!(
+                "access denied (check the credentials): {}",
+                first_line(&text)
+            )
         } else if text.contains("error sending request") || text.contains("connect") {
             format!(
                 "cannot reach the endpoint{}: {}",

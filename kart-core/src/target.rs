@@ -387,8 +387,18 @@ impl Workspace {
                 location.trim_end_matches('/'),
             ));
         }
-        let path = location.strip_prefix("file://").unwrap_or(location);
-        Self::local_with(path, fsync)
+        if let Some(path) = location.strip_prefix("file://") {
+            return Self::local_with(path, fsync);
+        }
+        if let Some((scheme, _)) = location.split_once("://") {
+            return Err(Error::RemoteWorkspace {
+                url: location.to_string(),
+                message: format!(
+                    "unsupported scheme `{scheme}://`; expected a directory, file://, s3://, gs:// or az://"
+                ),
+            });
+        }
+        Self::local_with(location, fsync)
     }
 
     /// Where kart keeps this workspace's local state (file locks, messages) on this

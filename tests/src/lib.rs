@@ -269,6 +269,7 @@ pub fn minutely(at: NaiveDateTime) -> Result<String> {
 }
 
 pub mod redis_server;
+pub mod s3_server;
 
 // Locks.
 
