@@ -40,7 +40,7 @@ pub struct RequestCounts {
     pub get: AtomicU64,
     /// Writes.
     pub put: AtomicU64,
-    /// Listings (each page counts as one for paginated listings).
+    /// Listings (one per listed directory; the store may fetch it in several pages).
     pub list: AtomicU64,
     /// Deletions.
     pub delete: AtomicU64,
