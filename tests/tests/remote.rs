@@ -304,3 +304,21 @@ fn denied_credentials_fail_with_one_line_naming_the_url() {
     .unwrap();
     fails_cleanly(out, "s3://bucket/kart", "access denied");
 }
+
+#[test]
+fn a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error() {
+    let s3 = S3Server::start();
+    s3.create_bucket("racekey");
+    // In-process, the store reads the environment; other tests pass their own to the
+    // processes they start, so this does not leak into them.
+    for (k, v) in s3.env() {
+        std::env::set_var(k, v);
+    }
+    let ws = kart_core::Workspace::open("s3://racekey/ws", true).unwrap();
+    let target = ws.target("out/1.json");
+    target.write_atomic(b"first").unwrap();
+    target.write_atomic(b"second").unwrap();
+    assert_eq!(target.read().unwrap(), b"first");
+    let counts = ws.store().remote_requests().unwrap().snapshot();
+    assert!(counts.contains(&("put", 2)), "{counts:?}");
+}
