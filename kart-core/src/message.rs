@@ -103,6 +103,13 @@ pub enum Reply {
     NoResponse,
 }
 
+impl Reply {
+    /// What the task's answer (`None`: read, not answered) looks like to the sender.
+    fn answer(text: Option<&str>) -> Self {
+        text.map_or(Reply::Received, |t| Reply::Response(t.to_string()))
+    }
+}
+
 /// A task listening for messages, as `message --list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
@@ -149,13 +156,12 @@ impl Mailboxes {
             message: e.to_string(),
         })?;
         let prefix = if prefix.is_empty() { "kart" } else { prefix };
-        let backend = RedisMailboxes {
+        // Connects on first use: a run's lock backend has already checked the server.
+        Ok(Mailboxes(Arc::new(RedisMailboxes {
             client,
             addr,
             prefix: prefix.to_string(),
-        };
-        backend.connection()?;
-        Ok(Mailboxes(Arc::new(backend)))
+        })))
     }
 
     /// The backend.
@@ -237,11 +243,8 @@ fn message_id() -> String {
 }
 
 fn holder(family: &str) -> String {
-    format!(
-        "{} {} {family}",
-        gethostname::gethostname().to_string_lossy(),
-        std::process::id()
-    )
+    let me = crate::lock::Holder::this_process(None);
+    format!("{} {} {family}", me.host, me.pid)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -320,11 +323,7 @@ fn write_whole(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// The reply file of message `id`; `None` means received without a response.
 fn local_reply(replies: PathBuf, id: String) -> ReplyFn {
     Box::new(move |text: Option<&str>| {
-        let reply = match text {
-            Some(t) => Reply::Response(t.to_string()),
-            None => Reply::Received,
-        };
-        let data = serde_json::to_vec(&reply).expect("a reply serializes");
+        let data = serde_json::to_vec(&Reply::answer(text)).expect("a reply serializes");
         std::fs::create_dir_all(&replies).map_err(|e| local_error(&replies, e))?;
         let path = replies.join(format!("{id}.json"));
         write_whole(&path, &data).map_err(|e| local_error(&path, e))
@@ -467,15 +466,7 @@ struct RedisMailboxes {
 
 impl RedisMailboxes {
     fn error(&self, e: redis::RedisError) -> Error {
-        let message = if e.is_connection_refusal() {
-            "connection refused (is redis-server running there?)".to_string()
-        } else {
-            e.to_string()
-        };
-        Error::Lock {
-            backend: format!("cannot use Redis at {}", self.addr),
-            message,
-        }
+        crate::lock::redis_error(&self.addr, e)
     }
 
     fn connection(&self) -> Result<redis::Connection> {
@@ -513,19 +504,12 @@ impl Drop for RedisRegistration {
     }
 }
 
-fn redis_reply(client: redis::Client, key: String) -> ReplyFn {
+fn redis_reply(client: redis::Client, addr: String, key: String) -> ReplyFn {
     Box::new(move |text: Option<&str>| {
-        let reply = match text {
-            Some(t) => Reply::Response(t.to_string()),
-            None => Reply::Received,
-        };
-        let data = serde_json::to_string(&reply).expect("a reply serializes");
+        let data = serde_json::to_string(&Reply::answer(text)).expect("a reply serializes");
         let mut c = client
             .get_connection_with_timeout(Duration::from_secs(2))
-            .map_err(|e| Error::Lock {
-                backend: "messages through Redis".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| crate::lock::redis_error(&addr, e))?;
         redis::pipe()
             .cmd("RPUSH")
             .arg(&key)
@@ -536,10 +520,7 @@ fn redis_reply(client: redis::Client, key: String) -> ReplyFn {
             .arg(REPLY_TTL_SECS)
             .ignore()
             .query::<()>(&mut c)
-            .map_err(|e| Error::Lock {
-                backend: "messages through Redis".into(),
-                message: e.to_string(),
-            })
+            .map_err(|e| crate::lock::redis_error(&addr, e))
     })
 }
 
@@ -561,7 +542,7 @@ impl MailboxBackend for RedisMailboxes {
             .query::<()>(&mut c)
             .map_err(|e| self.error(e))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let (client, prefix) = (self.client.clone(), self.prefix.clone());
+        let (client, prefix, addr) = (self.client.clone(), self.prefix.clone(), self.addr.clone());
         let (thread_stop, thread_presence) = (stop.clone(), presence.clone());
         std::thread::Builder::new()
             .name("kart-inbox".into())
@@ -596,7 +577,7 @@ impl MailboxBackend for RedisMailboxes {
                             let key = format!("{prefix}:msg:reply:{}", env.id);
                             let message = Message {
                                 content: env.content,
-                                reply: Some(redis_reply(client.clone(), key)),
+                                reply: Some(redis_reply(client.clone(), addr.clone(), key)),
                             };
                             deliver_to(&deliver, message);
                         }

@@ -939,17 +939,11 @@ fn settle(
             schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
             false
         }
-        Attempt::TryLater { error, .. } | Attempt::Failed(error)
+        // Missing external data may land before the next look.
+        Attempt::TryLater { error, .. } | Attempt::Failed(error) | Attempt::Missing(error)
             if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
         {
             schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
-            false
-        }
-        Attempt::Missing(reason)
-            if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
-        {
-            // External data may land before the next look.
-            schedule_retry(g, i, id, task.family(), name, attempt, &reason, env);
             false
         }
         Attempt::Missing(reason) => {

@@ -18,6 +18,7 @@
 
 mod file;
 mod redis;
+pub(crate) use redis::redis_error;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

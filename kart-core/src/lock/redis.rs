@@ -72,6 +72,21 @@ redis.call('PUBLISH', KEYS[2], '1')
 return n
 ";
 
+/// A failed Redis call as kart reports it: `cannot use Redis at ADDR: connection refused ...`.
+pub(crate) fn redis_error(addr: &str, e: redis::RedisError) -> Error {
+    let message = if e.is_connection_refusal() {
+        "connection refused (is redis-server running there?)".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    Error::Lock {
+        backend: format!("cannot use Redis at {addr}"),
+        message,
+    }
+}
+
 /// Locks on a Redis server.
 pub struct RedisBackend {
     client: Client,
@@ -122,17 +137,7 @@ impl RedisBackend {
     }
 
     fn error(&self, e: redis::RedisError) -> Error {
-        let message = if e.is_connection_refusal() {
-            "connection refused (is redis-server running there?)".to_string()
-        } else if e.is_timeout() {
-            "timed out".to_string()
-        } else {
-            e.to_string()
-        };
-        Error::Lock {
-            backend: format!("cannot use Redis at {}", self.addr),
-            message,
-        }
+        redis_error(&self.addr, e)
     }
 
     fn connection(&self) -> Result<Connection> {
