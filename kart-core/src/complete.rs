@@ -2,7 +2,7 @@
 //! bulk from directory listings (one listing per directory that can hold outputs, never one
 //! check per instance). A wrapper is complete when everything it requires is.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::target::Workspace;
 use crate::task::DynTask;
@@ -21,70 +21,176 @@ pub fn is_complete(task: &dyn DynTask, ws: &Workspace) -> Result<bool> {
     task.output_exists(ws)
 }
 
-/// Appends the output keys that make `task` complete (a wrapper's are its requirements').
-fn leaf_keys(task: &dyn DynTask, owner: usize, out: &mut Vec<(String, usize)>) -> Result<()> {
-    if task.is_wrapper() {
-        for req in task.requires() {
-            leaf_keys(&*req, owner, out)?;
-        }
-    } else if let Some(key) = task.output_key()? {
-        out.push((key, owner));
+/// The output names wanted in one directory, packed into one string (a range can want
+/// hundreds of thousands; one allocation each would dominate the decision).
+#[derive(Default)]
+struct DirWants {
+    names: String,
+    /// End of each name in `names`, and the task it completes.
+    entries: Vec<(usize, usize)>,
+}
+
+impl DirWants {
+    fn push(&mut self, name: &str, owner: usize) {
+        self.names.push_str(name);
+        self.entries.push((self.names.len(), owner));
     }
-    Ok(())
+
+    fn append(&mut self, other: DirWants) {
+        let base = self.names.len();
+        self.names.push_str(&other.names);
+        self.entries.extend(
+            other
+                .entries
+                .into_iter()
+                .map(|(end, owner)| (base + end, owner)),
+        );
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
+        let mut start = 0;
+        self.entries.iter().map(move |&(end, owner)| {
+            let name = &self.names[start..end];
+            start = end;
+            (name, owner)
+        })
+    }
+
+    /// The owners whose name is not among those `visit` reports.
+    fn missing(
+        &self,
+        visit: impl FnOnce(&mut dyn FnMut(&str)) -> Result<()>,
+    ) -> Result<Vec<usize>> {
+        // Each distinct name gets one slot, so a name wanted twice is looked up once.
+        let mut slots: FxHashMap<&str, usize> = FxHashMap::default();
+        slots.reserve(self.entries.len());
+        let slot_of: Vec<usize> = self
+            .iter()
+            .map(|(name, _)| {
+                let next = slots.len();
+                *slots.entry(name).or_insert(next)
+            })
+            .collect();
+        let mut seen = vec![false; slots.len()];
+        visit(&mut |name| {
+            if let Some(&slot) = slots.get(name) {
+                seen[slot] = true;
+            }
+        })?;
+        Ok(self
+            .iter()
+            .zip(slot_of)
+            .filter(|(_, slot)| !seen[*slot])
+            .map(|((_, owner), _)| owner)
+            .collect())
+    }
+}
+
+/// Adds the output keys that make `task` complete (a wrapper's are its requirements'),
+/// grouped by directory.
+fn want_leaves(
+    task: &dyn DynTask,
+    owner: usize,
+    wants: &mut FxHashMap<String, DirWants>,
+) -> Result<usize> {
+    if task.is_wrapper() {
+        let mut n = 0;
+        for req in task.requires() {
+            n += want_leaves(&*req, owner, wants)?;
+        }
+        return Ok(n);
+    }
+    let Some(key) = task.output_key()? else {
+        return Ok(0);
+    };
+    let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
+    match wants.get_mut(dir) {
+        Some(w) => w.push(name, owner),
+        None => wants.entry(dir.to_string()).or_default().push(name, owner),
+    }
+    Ok(1)
 }
 
 /// Bulk completeness: which of `tasks` are complete, deciding from directory listings.
 ///
-/// All output keys are computed first and grouped by directory; then each directory is listed
-/// once and its names checked together (directories are spread over the available cores).
-/// Only exact names count: `00.json.tmp` or `00.attempt.1` do not complete `00.json`.
+/// Output keys are computed first (tasks spread over the available cores) and grouped by
+/// directory; then each directory is listed once and its names checked against the keys
+/// wanted there (directories spread over the cores). Only exact names count: `00.json.tmp`
+/// or `00.attempt.1` do not complete `00.json`.
 /// Returns the completeness of each task and the number of directories listed.
 pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool>, usize)> {
-    let mut keys = Vec::with_capacity(tasks.len());
-    for (i, task) in tasks.iter().enumerate() {
-        leaf_keys(*task, i, &mut keys)?;
+    let started = std::time::Instant::now();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = in_parallel(tasks, threads, |offset, part| {
+        let mut wants = FxHashMap::default();
+        let mut keys = 0;
+        for (i, task) in part.iter().enumerate() {
+            keys += want_leaves(*task, offset + i, &mut wants)?;
+        }
+        Ok(vec![(wants, keys)])
+    })?;
+    let mut by_dir: FxHashMap<String, DirWants> = FxHashMap::default();
+    let mut keys = 0;
+    for (wants, n) in parts {
+        keys += n;
+        for (dir, w) in wants {
+            match by_dir.get_mut(&dir) {
+                Some(all) => all.append(w),
+                None => {
+                    by_dir.insert(dir, w);
+                }
+            }
+        }
     }
-    let mut by_dir: FxHashMap<&str, Vec<(&str, usize)>> = FxHashMap::default();
-    for (key, owner) in &keys {
-        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
-        by_dir.entry(dir).or_default().push((name, *owner));
+    let groups: Vec<(String, DirWants)> = by_dir.into_iter().collect();
+    let keyed = started.elapsed();
+    let missing: Vec<usize> = in_parallel(&groups, threads, |_, part| {
+        let mut missing = Vec::new();
+        for (dir, wants) in part {
+            missing.extend(wants.missing(|each| ws.store().visit_dir(dir, each))?);
+        }
+        Ok(missing)
+    })?;
+    tracing::debug!(
+        "bulk completeness: {} output keys in {:.1} ms, {} directories listed in {:.1} ms",
+        keys,
+        keyed.as_secs_f64() * 1000.0,
+        groups.len(),
+        (started.elapsed() - keyed).as_secs_f64() * 1000.0
+    );
+    let mut complete = vec![true; tasks.len()];
+    for owner in missing {
+        complete[owner] = false;
     }
-    let groups: Vec<(&str, Vec<(&str, usize)>)> = by_dir.into_iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(groups.len())
-        .max(1);
-    let chunk = groups.len().div_ceil(threads).max(1);
-    let missing: Vec<Result<Vec<usize>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = groups
+    Ok((complete, groups.len()))
+}
+
+/// Runs `work` over up to `threads` contiguous parts of `items` (with each part's offset),
+/// concatenating the results in order.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(usize, &[T]) -> Result<Vec<R>> + Sync,
+) -> Result<Vec<R>> {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    if items.len() <= chunk {
+        return work(0, items);
+    }
+    let work = &work;
+    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<usize>> {
-                    let mut missing = Vec::new();
-                    for (dir, entries) in part {
-                        let names: FxHashSet<String> =
-                            ws.store().list_dir(dir)?.into_iter().collect();
-                        missing.extend(
-                            entries
-                                .iter()
-                                .filter(|(name, _)| !names.contains(*name))
-                                .map(|(_, owner)| *owner),
-                        );
-                    }
-                    Ok(missing)
-                })
-            })
+            .enumerate()
+            .map(|(i, part)| scope.spawn(move || work(i * chunk, part)))
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("listing thread panicked"))
+            .map(|h| h.join().expect("completeness thread panicked"))
             .collect()
     });
-    let mut complete = vec![true; tasks.len()];
-    for part in missing {
-        for owner in part? {
-            complete[owner] = false;
-        }
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend(part?);
     }
-    Ok((complete, groups.len()))
+    Ok(out)
 }

@@ -78,6 +78,13 @@ pub trait Param: Sized + Clone + fmt::Debug + PartialEq + Send + Sync + 'static 
             )),
         }
     }
+
+    /// Appends [`Param::format_path`]'s text to `out`; types that range tools format by the
+    /// hundred thousand override it to skip the intermediate string.
+    fn write_path(&self, spec: Option<&str>, out: &mut String) -> Result<(), String> {
+        out.push_str(&self.format_path(spec)?);
+        Ok(())
+    }
 }
 
 macro_rules! int_params {
@@ -185,6 +192,35 @@ fn format_checked<D: fmt::Display>(
     Ok(value(spec).to_string())
 }
 
+/// Appends ISO `YYYY-MM-DD`, digit by digit: range tools format hundreds of thousands of
+/// dates, and `Display` goes through the formatting machinery for each.
+fn push_iso_date(d: &NaiveDate, out: &mut String) {
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&d.to_string());
+        return;
+    }
+    let digits = [
+        year / 1000,
+        year / 100 % 10,
+        year / 10 % 10,
+        year % 10,
+        -1,
+        d.month() as i32 / 10,
+        d.month() as i32 % 10,
+        -1,
+        d.day() as i32 / 10,
+        d.day() as i32 % 10,
+    ];
+    out.extend(digits.iter().map(|&n| {
+        if n < 0 {
+            '-'
+        } else {
+            char::from(b'0' + n as u8)
+        }
+    }));
+}
+
 impl Param for NaiveDate {
     fn type_name() -> String {
         "date (YYYY-MM-DD)".into()
@@ -199,15 +235,22 @@ impl Param for NaiveDate {
         Value::String(self.to_param_string())
     }
     fn to_param_string(&self) -> String {
-        // Display is ISO `YYYY-MM-DD`, without parsing a format string on every call: range
-        // tools format hundreds of thousands of these.
-        self.to_string()
+        let mut out = String::with_capacity(10);
+        push_iso_date(self, &mut out);
+        out
     }
     fn format_path(&self, spec: Option<&str>) -> Result<String, String> {
         match spec {
             None => Ok(self.to_param_string()),
             Some(spec) => format_checked(|s| self.format(s).to_string(), spec),
         }
+    }
+    fn write_path(&self, spec: Option<&str>, out: &mut String) -> Result<(), String> {
+        match spec {
+            None => push_iso_date(self, out),
+            Some(_) => out.push_str(&self.format_path(spec)?),
+        }
+        Ok(())
     }
 }
 
@@ -649,7 +692,7 @@ pub struct ParamOps<T> {
     pub from_json: fn(&Value) -> Result<T, String>,
     pub parse: fn(&str) -> Result<T, String>,
     pub to_param_string: fn(&T) -> String,
-    pub format_path: fn(&T, Option<&str>) -> Result<String, String>,
+    pub write_path: fn(&T, Option<&str>, &mut String) -> Result<(), String>,
     pub type_name: fn() -> String,
     pub kind: fn() -> ParamKind,
 }
@@ -671,7 +714,7 @@ pub const fn ops<T: Param>() -> ParamOps<T> {
         from_json: T::from_json,
         parse: T::parse_param,
         to_param_string: T::to_param_string,
-        format_path: T::format_path,
+        write_path: T::write_path,
         type_name: T::type_name,
         kind: T::kind,
     }
@@ -757,6 +800,24 @@ pub fn canonical_json(params: &[(&'static str, Value)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_as_iso_whatever_the_year() {
+        for (y, m, d) in [
+            (2015, 1, 1),
+            (1, 12, 31),
+            (999, 2, 9),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-3, 5, 6),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(date.to_param_string(), date.to_string());
+            let mut path = String::from("daily/");
+            date.write_path(None, &mut path).unwrap();
+            assert_eq!(path, format!("daily/{date}"));
+        }
+    }
 
     #[test]
     fn datetime_forms_round_trip() {

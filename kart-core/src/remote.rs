@@ -264,7 +264,7 @@ impl Store for ObjectStoreWorkspace {
         }
     }
 
-    fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
         self.counts.list.fetch_add(1, Ordering::Relaxed);
         let prefix = if dir.is_empty() {
             self.prefix.clone()
@@ -274,14 +274,17 @@ impl Store for ObjectStoreWorkspace {
         let listed = runtime()
             .block_on(self.store.list_with_delimiter(Some(&prefix)))
             .map_err(|e| self.error("list", dir, e))?;
-        let names = listed
-            .objects
-            .iter()
-            .map(|o| &o.location)
-            .chain(&listed.common_prefixes)
-            .filter_map(|p| p.filename().map(str::to_string))
-            .collect();
-        Ok(names)
+        for path in listed.objects.iter().map(|o| &o.location) {
+            if let Some(name) = path.filename() {
+                each(name);
+            }
+        }
+        for path in &listed.common_prefixes {
+            if let Some(name) = path.filename() {
+                each(name);
+            }
+        }
+        Ok(())
     }
 
     fn list_all(&self) -> Result<Vec<ObjectInfo>> {

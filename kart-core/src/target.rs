@@ -64,8 +64,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()>;
     /// Removes the object; absent is fine.
     fn remove(&self, key: &str) -> Result<()>;
-    /// Names of the objects directly under `dir` (`""` for the root); absent dir is empty.
-    fn list_dir(&self, dir: &str) -> Result<Vec<String>>;
+    /// Calls `each` with the name of every object directly under `dir` (`""` for the root);
+    /// an absent dir has none. Names that are not UTF-8 are left out (no key can match them).
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()>;
+    /// Names of the objects directly under `dir`, collected from [`Store::visit_dir`].
+    fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        self.visit_dir(dir, &mut |name| names.push(name.to_string()))?;
+        Ok(names)
+    }
     /// Every output in the store (kart's own hidden state and temporary files left out).
     fn list_all(&self) -> Result<Vec<ObjectInfo>>;
     /// Requests sent so far, for stores that send them (object storage).
@@ -189,23 +196,13 @@ impl Store for LocalStore {
         }
     }
 
-    fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
         let path = if dir.is_empty() {
             self.root.clone()
         } else {
             self.path(dir)
         };
-        let entries = match std::fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("cannot list", path, e)),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("cannot list", &path, e))?;
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-        Ok(names)
+        visit_local_dir(&path, each).map_err(|e| Error::io("cannot list", path, e))
     }
 
     fn list_all(&self) -> Result<Vec<ObjectInfo>> {
@@ -245,6 +242,51 @@ impl Store for LocalStore {
         }
         Ok(out)
     }
+}
+
+/// Lists a local directory without allocating per entry: range completeness reads hundreds of
+/// thousands of names, and `std::fs::read_dir` copies each into its own allocation.
+#[cfg(target_os = "linux")]
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags, RawDir};
+    let fd = match rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    // 256 KiB: one getdents64 call returns thousands of names.
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 256 * 1024];
+    let mut dir = RawDir::new(fd, &mut buf);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if let Ok(name) = std::str::from_utf8(name) {
+            each(name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        if let Some(name) = entry?.file_name().to_str() {
+            each(name);
+        }
+    }
+    Ok(())
 }
 
 /// Temporary files being written right now, so a forced exit can remove them.

@@ -367,13 +367,14 @@ impl<T: TaskDef> DynTask for T {
             return Ok(None);
         }
         match self.templated_output() {
-            Some(Ok(path)) => crate::target::check_key(&path)
-                .map(|()| Some(path.clone()))
-                .map_err(|message| Error::OutputPath {
+            Some(Ok(path)) => match crate::target::check_key(&path) {
+                Ok(()) => Ok(Some(path)),
+                Err(message) => Err(Error::OutputPath {
                     task_id: self.id().to_string(),
                     path,
                     message,
                 }),
+            },
             Some(Err(message)) => Err(Error::OutputPath {
                 task_id: self.id().to_string(),
                 path: T::SPEC.output.unwrap_or_default().to_string(),

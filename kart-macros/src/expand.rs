@@ -253,6 +253,8 @@ fn generate(t: &TaskFn) -> TokenStream {
     // `Result<String, String>`; used for output paths and resource names.
     let fill = |lit: &syn::LitStr| -> TokenStream {
         let segments = template::parse(&lit.value()).expect("validated");
+        // Room for the literal parts and a few parameters without regrowing.
+        let capacity = lit.value().len() + 32;
         let pushes = segments.iter().map(|seg| match seg {
             Segment::Literal(s) => quote!(__text.push_str(#s);),
             Segment::Param { name, spec } => {
@@ -263,12 +265,12 @@ fn generate(t: &TaskFn) -> TokenStream {
                     Some(s) => quote!(::core::option::Option::Some(#s)),
                     None => quote!(::core::option::Option::None),
                 };
-                quote!(__text.push_str(&(#ops.format_path)(&self.#ident, #spec)?);)
+                quote!((#ops.write_path)(&self.#ident, #spec, &mut __text)?;)
             }
         });
         quote! {
             (|| -> ::core::result::Result<::std::string::String, ::std::string::String> {
-                let mut __text = ::std::string::String::new();
+                let mut __text = ::std::string::String::with_capacity(#capacity);
                 #(#pushes)*
                 ::core::result::Result::Ok(__text)
             })()

@@ -100,3 +100,23 @@ fn bulk_completeness_lists_each_directory_once_and_matches_exact_names() {
     );
     assert_eq!(complete, (0..48).map(|i| i % 2 == 0).collect::<Vec<_>>());
 }
+
+#[test]
+fn bulk_completeness_answers_every_task_that_wants_the_same_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::local(dir.path()).unwrap();
+    let at = |h: i64| day(1).and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(h);
+    for family in ["TaskA/2015-01-01/00", "TaskB/no/worries2015-01-01/00"] {
+        let path = dir.path().join(family);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "1").unwrap();
+    }
+    // Hour 0 complete, hour 1 not; each asked for twice, interleaved.
+    let tasks: Vec<CommonWrapperTask> = [0, 1, 0, 1, 1]
+        .into_iter()
+        .map(|h| CommonWrapperTask { dh: at(h) })
+        .collect();
+    let refs: Vec<&dyn DynTask> = tasks.iter().map(|t| t as &dyn DynTask).collect();
+    let (complete, _) = bulk_complete(&refs, &ws).unwrap();
+    assert_eq!(complete, [true, false, true, false, false]);
+}
