@@ -3,10 +3,11 @@
 # of 100 daily families (the `AllDaily` wrapper of bench/src/main.rs), with 90 % of the days
 # complete. Prints kart's decision time (bulk and one-by-one, single family and all 100) next
 # to the raw cost of listing the same directories, measured in the same run.
+# DIR=/dev/shm puts the data set on another filesystem (default: the system's temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
-ws=$(mktemp -d)
+ws=$(mktemp -d "${DIR:-${TMPDIR:-/tmp}}/kart-range.XXXXXX")
 trap 'rm -rf "$ws"' EXIT
 
 cargo build --release -q -p kart-bench
@@ -35,6 +36,12 @@ printf '%-46s %10s\n' "what (median of $runs runs)" "ms"
 for spec in "RangeDaily --of AllDaily" "RangeDailyBase --of AllDaily" "RangeDaily --of D07" "RangeDailyBase --of D07"; do
   t=$(for _ in $(seq "$runs"); do decide $spec; done | median)
   printf '%-46s %10s\n' "$spec" "$t"
+done
+dirs=$(cd "$ws" && echo daily/D*)
+for t in 1 "$(nproc)"; do
+  # shellcheck disable=SC2086
+  floor=$(for _ in $(seq "$runs"); do target/release/list_floor "$ws" $dirs --threads "$t" 2>/dev/null; done | median)
+  printf '%-46s %10s\n' "floor: kart's listing alone, $t thread(s)" "$floor"
 done
 floor=$(for _ in $(seq "$runs"); do python3 -c "
 import os, sys, time

@@ -121,7 +121,8 @@ fn want_leaves(
 pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool>, usize)> {
     let started = std::time::Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parts = in_parallel(tasks, threads, |offset, part| {
+    // Small ranges stay on this thread: a spawn costs more than a few hundred keys.
+    let parts = in_parallel(tasks, threads, 256, |offset, part| {
         let mut wants = FxHashMap::default();
         let mut keys = 0;
         for (i, task) in part.iter().enumerate() {
@@ -144,7 +145,7 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     }
     let groups: Vec<(String, DirWants)> = by_dir.into_iter().collect();
     let keyed = started.elapsed();
-    let missing: Vec<usize> = in_parallel(&groups, threads, |_, part| {
+    let missing: Vec<usize> = in_parallel(&groups, threads, 1, |_, part| {
         let mut missing = Vec::new();
         for (dir, wants) in part {
             missing.extend(wants.missing(|each| ws.store().visit_dir(dir, each))?);
@@ -165,14 +166,15 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     Ok((complete, groups.len()))
 }
 
-/// Runs `work` over up to `threads` contiguous parts of `items` (with each part's offset),
-/// concatenating the results in order.
+/// Runs `work` over up to `threads` contiguous parts of `items` of at least `min_chunk`
+/// items (with each part's offset), concatenating the results in order.
 fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
+    min_chunk: usize,
     work: impl Fn(usize, &[T]) -> Result<Vec<R>> + Sync,
 ) -> Result<Vec<R>> {
-    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    let chunk = items.len().div_ceil(threads.max(1)).max(min_chunk).max(1);
     if items.len() <= chunk {
         return work(0, items);
     }

@@ -90,19 +90,25 @@ pub struct Event {
     pub extra: Map<String, Value>,
 }
 
+/// This process's id, asked of the kernel once.
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
 impl Event {
     /// A new event of this kind, stamped now.
     pub fn new(event: EventKind) -> Self {
         Event {
-            ts: chrono::Utc::now()
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string(),
+            // RFC 3339 in UTC with milliseconds, written without parsing a strftime pattern:
+            // a run stamps several events per task.
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             event,
             task_id: None,
             family: None,
             params: None,
             worker: None,
-            pid: std::process::id(),
+            pid: process_id(),
             extra: Map::new(),
         }
     }

@@ -111,12 +111,13 @@ fn bulk_completeness_answers_every_task_that_wants_the_same_output() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "1").unwrap();
     }
-    // Hour 0 complete, hour 1 not; each asked for twice, interleaved.
-    let tasks: Vec<CommonWrapperTask> = [0, 1, 0, 1, 1]
-        .into_iter()
-        .map(|h| CommonWrapperTask { dh: at(h) })
+    // Hour 0 complete, hour 1 not; each asked for 300 times, interleaved (enough tasks to be
+    // split over threads).
+    let tasks: Vec<CommonWrapperTask> = (0..600)
+        .map(|i| CommonWrapperTask { dh: at(i % 2) })
         .collect();
     let refs: Vec<&dyn DynTask> = tasks.iter().map(|t| t as &dyn DynTask).collect();
-    let (complete, _) = bulk_complete(&refs, &ws).unwrap();
-    assert_eq!(complete, [true, false, true, false, false]);
+    let (complete, listings) = bulk_complete(&refs, &ws).unwrap();
+    assert_eq!(listings, 2);
+    assert_eq!(complete, (0..600).map(|i| i % 2 == 0).collect::<Vec<_>>());
 }
