@@ -200,25 +200,21 @@ fn push_iso_date(d: &NaiveDate, out: &mut String) {
         out.push_str(&d.to_string());
         return;
     }
-    let digits = [
-        year / 1000,
-        year / 100 % 10,
-        year / 10 % 10,
-        year % 10,
-        -1,
-        d.month() as i32 / 10,
-        d.month() as i32 % 10,
-        -1,
-        d.day() as i32 / 10,
-        d.day() as i32 % 10,
+    let (year, month, day) = (year as u32, d.month(), d.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let text = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
     ];
-    out.extend(digits.iter().map(|&n| {
-        if n < 0 {
-            '-'
-        } else {
-            char::from(b'0' + n as u8)
-        }
-    }));
+    out.push_str(std::str::from_utf8(&text).expect("ASCII digits"));
 }
 
 impl Param for NaiveDate {

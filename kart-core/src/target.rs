@@ -102,18 +102,14 @@ pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
     }
     // One pass over the bytes: range checks run this on hundreds of thousands of keys.
     let bytes = key.as_bytes();
-    let mut start = 0;
-    for i in 0..=bytes.len() {
-        match bytes.get(i) {
-            Some(b'\\') => return Err("must be a relative path with `/` separators".into()),
-            Some(b'/') | None => {
-                if matches!(&bytes[start..i], b"" | b"." | b"..") {
-                    return Err("must not contain empty, `.` or `..` components".into());
-                }
-                start = i + 1;
-            }
-            Some(_) => {}
-        }
+    if bytes.contains(&b'\\') {
+        return Err("must be a relative path with `/` separators".into());
+    }
+    if bytes
+        .split(|&b| b == b'/')
+        .any(|part| matches!(part, b"" | b"." | b".."))
+    {
+        return Err("must not contain empty, `.` or `..` components".into());
     }
     Ok(())
 }
