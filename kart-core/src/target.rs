@@ -100,7 +100,7 @@ pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
     if key.starts_with('/') {
         return Err("must be a relative path with `/` separators".into());
     }
-    // One pass over the bytes: range checks run this on hundreds of thousands of keys.
+    // Byte-level checks: range completeness runs this on hundreds of thousands of keys.
     let bytes = key.as_bytes();
     if bytes.contains(&b'\\') {
         return Err("must be a relative path with `/` separators".into());
