@@ -92,23 +92,22 @@ fn want_leaves(
     task: &dyn DynTask,
     owner: usize,
     wants: &mut FxHashMap<String, DirWants>,
-) -> Result<usize> {
+) -> Result<()> {
     if task.is_wrapper() {
-        let mut n = 0;
         for req in task.requires() {
-            n += want_leaves(&*req, owner, wants)?;
+            want_leaves(&*req, owner, wants)?;
         }
-        return Ok(n);
+        return Ok(());
     }
     let Some(key) = task.output_key()? else {
-        return Ok(0);
+        return Ok(());
     };
     let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
     match wants.get_mut(dir) {
         Some(w) => w.push(name, owner),
         None => wants.entry(dir.to_string()).or_default().push(name, owner),
     }
-    Ok(1)
+    Ok(())
 }
 
 /// Bulk completeness: which of `tasks` are complete, deciding from directory listings.
@@ -124,16 +123,13 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     // Small ranges stay on this thread: a spawn costs more than a few hundred keys.
     let parts = in_parallel(tasks, threads, 256, |offset, part| {
         let mut wants = FxHashMap::default();
-        let mut keys = 0;
         for (i, task) in part.iter().enumerate() {
-            keys += want_leaves(*task, offset + i, &mut wants)?;
+            want_leaves(*task, offset + i, &mut wants)?;
         }
-        Ok(vec![(wants, keys)])
+        Ok(vec![wants])
     })?;
     let mut by_dir: FxHashMap<String, DirWants> = FxHashMap::default();
-    let mut keys = 0;
-    for (wants, n) in parts {
-        keys += n;
+    for wants in parts {
         for (dir, w) in wants {
             match by_dir.get_mut(&dir) {
                 Some(all) => all.append(w),
@@ -154,7 +150,7 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     })?;
     tracing::debug!(
         "bulk completeness: {} output keys in {:.1} ms, {} directories listed in {:.1} ms",
-        keys,
+        groups.iter().map(|(_, w)| w.entries.len()).sum::<usize>(),
         keyed.as_secs_f64() * 1000.0,
         groups.len(),
         (started.elapsed() - keyed).as_secs_f64() * 1000.0
