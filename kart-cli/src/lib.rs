@@ -12,6 +12,7 @@
 
 mod command;
 mod notify;
+mod out;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use kart_core::scheduler::{self, Graph, RunOptions};
 use kart_core::{Error, Events, Locks, Workspace};
 
 use command::RunFlags;
+use out::{say, say_raw, tell, tell_raw};
 
 /// Exit codes (defaults; `[retcode]` in `kart.toml` changes those of a run). A crontab can
 /// tell them apart.
@@ -81,7 +83,7 @@ where
     match dispatch(&bin, &args) {
         Ok(code) => ExitCode::from(code),
         Err(Failure { message, code }) => {
-            eprintln!("error: {message}");
+            tell!("error: {message}");
             ExitCode::from(code)
         }
     }
@@ -108,11 +110,11 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
     match first {
         None | Some("-h" | "--help" | "help") => {
             let mut cmd = command::top_command(bin, registry);
-            println!("{}", cmd.render_help());
+            say!("{}", cmd.render_help());
             Ok(exit_code::SUCCESS)
         }
         Some("-V" | "--version") => {
-            println!("{bin} (kart {})", env!("CARGO_PKG_VERSION"));
+            say!("{bin} (kart {})", env!("CARGO_PKG_VERSION"));
             Ok(exit_code::SUCCESS)
         }
         Some("list") => {
@@ -199,6 +201,8 @@ fn init_logging(flags: &RunFlags) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
+        // Its own report of a failed write is an `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
         .try_init();
 }
 
@@ -347,31 +351,31 @@ fn run_task(
             &report,
             flags.events.as_deref().and_then(|p| p.to_str()),
         );
-        print!("{}", report.summary());
+        say_raw!("{}", report.summary());
         for task in &report.tasks {
             match &task.outcome {
                 kart_core::summary::TaskOutcome::Failed(e) => {
-                    eprintln!(
+                    tell!(
                         "error: {} failed: {}",
                         task.display,
                         e.lines().next().unwrap_or("")
                     );
                 }
                 kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
-                    eprintln!(
+                    tell!(
                         "error: {} never ran: {}",
                         task.display,
                         e.lines().next().unwrap_or("")
                     );
                 }
                 kart_core::summary::TaskOutcome::MissingData(e) => {
-                    eprintln!("error: {}: {e}", task.display);
+                    tell!("error: {}: {e}", task.display);
                 }
                 _ => {}
             }
         }
         if let (Some(path), false) = (&flags.events, report.success()) {
-            eprintln!("events of this run: {}", path.display());
+            tell!("events of this run: {}", path.display());
         }
         let locked_out = report.tasks.iter().any(|t| {
             matches!(
@@ -474,11 +478,11 @@ fn show_deps(
                 code: exit_code::TASK_FAILED,
             });
         }
-        println!("wrote {}", svg.display());
+        say!("wrote {}", svg.display());
     } else if m.get_flag("dot") {
-        print!("{}", tree.render_dot(&failed));
+        say_raw!("{}", tree.render_dot(&failed));
     } else {
-        print!("{}", tree.render_text());
+        say_raw!("{}", tree.render_text());
     }
     Ok(exit_code::SUCCESS)
 }
@@ -513,25 +517,21 @@ fn watch_signals(
                         || "send it again to cancel them".to_string(),
                         |g| format!("cancelling them in {g}"),
                     );
-                    eprintln!(
-                        "{name}: starting no new tasks; letting running ones finish ({bound})"
-                    );
+                    tell!("{name}: starting no new tasks; letting running ones finish ({bound})");
                     shutdown.stop();
                     if let Some(grace) = grace {
                         let shutdown = shutdown.clone();
                         std::thread::spawn(move || {
                             std::thread::sleep(grace.as_std());
                             if !shutdown.is_cancelling() {
-                                eprintln!(
-                                    "shutdown grace of {grace} over: cancelling running tasks"
-                                );
+                                tell!("shutdown grace of {grace} over: cancelling running tasks");
                                 cancel_then_force_exit(&shutdown, interrupted);
                             }
                         });
                     }
                 }
                 2 => {
-                    eprintln!("{name} again: cancelling running tasks");
+                    tell!("{name} again: cancelling running tasks");
                     cancel_then_force_exit(&shutdown, interrupted);
                 }
                 _ => force_exit(interrupted),
@@ -545,7 +545,7 @@ fn cancel_then_force_exit(shutdown: &kart_core::Shutdown, code: u8) {
     shutdown.cancel();
     std::thread::spawn(move || {
         std::thread::sleep(FORCED_EXIT_AFTER);
-        eprintln!(
+        tell!(
             "running tasks did not stop within {}: exiting",
             kart_core::Duration(FORCED_EXIT_AFTER)
         );
@@ -557,7 +557,7 @@ fn cancel_then_force_exit(shutdown: &kart_core::Shutdown, code: u8) {
 fn force_exit(code: u8) -> ! {
     let locks = kart_core::lock::release_all();
     let temps = kart_core::target::remove_in_flight_temp_files();
-    eprintln!("released {locks} lock(s), removed {temps} temporary file(s); exiting");
+    tell!("released {locks} lock(s), removed {temps} temporary file(s); exiting");
     std::process::exit(i32::from(code))
 }
 
@@ -744,7 +744,7 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
                 vec![key]
             };
             if targets.is_empty() {
-                println!("No locks held ({}).", backend.describe());
+                say!("No locks held ({}).", backend.describe());
                 return Ok(exit_code::SUCCESS);
             }
             if !yes {
@@ -754,7 +754,7 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
                         code: exit_code::BAD_INPUT,
                     });
                 }
-                eprint!(
+                tell_raw!(
                     "Clear {} lock(s) ({})? Only do this when their holders have crashed or finished. [y/N] ",
                     targets.len(),
                     targets.join(", ")
@@ -762,13 +762,13 @@ fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
                 let mut answer = String::new();
                 let _ = std::io::stdin().read_line(&mut answer);
                 if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    println!("Nothing cleared.");
+                    say!("Nothing cleared.");
                     return Ok(exit_code::SUCCESS);
                 }
             }
             for key in &targets {
                 if backend.clear(key)? {
-                    println!("cleared {key}");
+                    say!("cleared {key}");
                 }
             }
             Ok(exit_code::SUCCESS)

@@ -68,7 +68,7 @@ impl Bar {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
         let failures = self.failures.load(Ordering::Relaxed);
-        eprintln!(
+        crate::out::tell!(
             "{}/{} tasks done in {}{}",
             self.bar.position(),
             self.bar.length().unwrap_or(0),

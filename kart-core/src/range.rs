@@ -466,7 +466,10 @@ impl DynTask for RangeTask {
         self.emit_metrics(cx, &evaluation);
         if evaluation.unchecked_before > 0 {
             let unit = self.window.unit;
-            eprintln!(
+            // Never `eprintln!`: it panics when stderr is a closed pipe.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "note: {} {}{} of {} between --start {} and the {}-{} window were not checked; widen it with {} {}",
                 evaluation.unchecked_before,
                 unit.name(),

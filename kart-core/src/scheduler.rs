@@ -472,7 +472,8 @@ pub fn run(
         .copied()
         .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
         .collect();
-    let workers = opts.workers.max(1);
+    // More workers than pending tasks would only idle.
+    let workers = opts.workers.clamp(1, order.len().max(1));
     let shared = Mutex::new(Shared {
         nodes,
         ready,
@@ -491,24 +492,75 @@ pub fn run(
         opts,
     };
     std::thread::scope(|scope| {
+        let monitor = std::thread::Builder::new()
+            .name("kart-monitor".into())
+            .spawn_scoped(scope, || monitor(&shared, opts));
+        if let Err(e) = monitor {
+            tracing::warn!(
+                "cannot start the timeout monitor ({e}): task timeouts are not enforced"
+            );
+        }
+        let mut started = 0;
         for w in 0..workers {
             let (shared, wake, env) = (&shared, &wake, &env);
-            scope.spawn(move || {
-                worker_loop(&format!("worker-{}", w + 1), shared, wake, env);
-                shared
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .workers_left -= 1;
-                wake.notify_all();
-            });
+            let name = format!("worker-{}", w + 1);
+            let spawned = std::thread::Builder::new()
+                .name(format!("kart-{name}"))
+                .spawn_scoped(scope, move || {
+                    let _exit = WorkerExit { shared, wake };
+                    worker_loop(&name, shared, wake, env);
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => {
+                    // The machine cannot give more threads: run with those it gave.
+                    tracing::warn!(
+                        "could start only {started} of {workers} worker threads ({e}); running with {}",
+                        started.max(1)
+                    );
+                    shared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .workers_left -= workers - started;
+                    break;
+                }
+            }
         }
-        scope.spawn(|| monitor(&shared, opts));
+        if started == 0 {
+            // Not even one thread: this one works.
+            shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .workers_left += 1;
+            let _exit = WorkerExit {
+                shared: &shared,
+                wake: &wake,
+            };
+            worker_loop("worker-1", &shared, &wake, &env);
+        }
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.shutdown.is_stopping();
     let mut report = report(shared.nodes, &roots, interrupted);
     report.interrupted = interrupted;
     report
+}
+
+/// Counts a worker out when its loop ends, even by a panic, so the monitor and the other
+/// workers never wait for a worker that is gone.
+struct WorkerExit<'a> {
+    shared: &'a Mutex<Shared>,
+    wake: &'a Condvar,
+}
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .workers_left -= 1;
+        self.wake.notify_all();
+    }
 }
 
 /// Cancels running tasks past their timeout, and all of them when the run is cancelled.
@@ -544,8 +596,15 @@ struct Batch {
 
 /// Gathers the ready tasks that can run in one batch with `i` (same family, equal non-batch
 /// parameters, at most `max_batch_size`), taking them off the ready queue.
-fn form_batch(g: &mut Shared, i: usize) -> Option<Batch> {
-    let key = g.nodes[i].task.batch_key()?;
+/// A batch function that panics fails every member with the panic message: `Err(members,
+/// message)`.
+fn form_batch(
+    g: &mut Shared,
+    i: usize,
+) -> std::result::Result<Option<Batch>, (Vec<usize>, String)> {
+    let Some(key) = g.nodes[i].task.batch_key() else {
+        return Ok(None);
+    };
     let family = g.nodes[i].task.family();
     let max = g.nodes[i].task.max_batch_size().unwrap_or(usize::MAX);
     let mut members = vec![i];
@@ -559,31 +618,78 @@ fn form_batch(g: &mut Shared, i: usize) -> Option<Batch> {
         }
     }
     if members.len() == 1 {
-        return None;
+        return Ok(None);
     }
     let tasks: Vec<AnyTask> = members.iter().map(|&m| g.nodes[m].task.clone()).collect();
-    match g.nodes[i].task.combine(&tasks) {
-        Some(task) => Some(Batch {
+    // The batch function is the user's code.
+    let combined = std::panic::catch_unwind(AssertUnwindSafe(|| g.nodes[i].task.combine(&tasks)));
+    match combined {
+        Ok(Some(task)) => Ok(Some(Batch {
             members,
             tasks,
             task,
-        }),
-        None => {
+        })),
+        Ok(None) => {
             // Not combinable after all: everyone runs alone.
             for &m in members[1..].iter().rev() {
                 g.ready.push_front(m);
             }
-            None
+            Ok(None)
         }
+        Err(panic) => Err((
+            members,
+            format!("its batch function panicked: {}", panic_message(&*panic)),
+        )),
     }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Takes the first ready task (or batch) whose resources can be had now, with them; tasks
 /// whose resources are busy wait aside (one `resource_wait` event each) until units come back.
 /// A batch takes only its running representative's resources.
-fn take_ready(g: &mut Shared, env: &Env<'_>) -> Option<(usize, Resources, Option<Batch>)> {
+fn take_ready(
+    g: &mut Shared,
+    worker: &str,
+    env: &Env<'_>,
+) -> Option<(usize, Resources, Option<Batch>)> {
     while let Some(i) = g.ready.pop_front() {
-        let batch = form_batch(g, i);
+        let batch = match form_batch(g, i) {
+            Ok(batch) => batch,
+            Err((members, error)) => {
+                for m in members {
+                    g.nodes[m].attempts += 1;
+                    let node = &g.nodes[m];
+                    let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+                    env.events.emit(
+                        Event::new(EventKind::Failed)
+                            .task(&id, task.family())
+                            .params(task.params_json())
+                            .worker(worker)
+                            .with("error", error.as_str())
+                            .with("attempt", attempt),
+                    );
+                    settle(
+                        g,
+                        m,
+                        &task,
+                        &id,
+                        attempt,
+                        Attempt::Failed(error.clone()),
+                        worker,
+                        env,
+                    );
+                }
+                continue;
+            }
+        };
         let needs = match &batch {
             Some(b) => b.task.resources(),
             None => g.nodes[i].task.resources(),
@@ -681,7 +787,7 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                 // Start nothing new; running tasks finish on their workers.
                 return;
             }
-            if let Some(taken) = take_ready(&mut g, env) {
+            if let Some(taken) = take_ready(&mut g, name, env) {
                 break taken;
             }
             let now = Instant::now();
@@ -1153,15 +1259,8 @@ fn attempt_task(
         resources,
         inbox: inbox.as_ref(),
     };
-    let result =
-        std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx))).unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::Task(format!("panicked: {msg}")))
-        });
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
+        .unwrap_or_else(|panic| Err(Error::Task(format!("panicked: {}", panic_message(&*panic)))));
     // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
     let interrupted = env.opts.shutdown.is_cancelling();
     let result = result.map_err(|e| {

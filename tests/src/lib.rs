@@ -741,3 +741,24 @@ pub fn after_broken(
 ) -> usize {
     loaded.len()
 }
+
+/// A batch method that panics: a bug in user code the scheduler must survive.
+pub fn panicking_weight(weights: &[u64]) -> u64 {
+    panic!("cannot combine {} weights", weights.len())
+}
+
+/// Batched by a function that panics.
+#[task(output = "panicky/{weight}.json")]
+pub fn panicky_batch(#[param(batch = panicking_weight)] weight: u64) -> u64 {
+    weight
+}
+
+/// `PanickyBatch(1..=3)` beside a healthy `Chain(2)`: the chain still completes.
+#[task(wrapper)]
+pub fn panicky_and_healthy() -> Vec<AnyTask> {
+    let mut all: Vec<AnyTask> = (1..=3)
+        .map(|weight| PanickyBatch { weight }.into())
+        .collect();
+    all.push(Chain { n: 2 }.into());
+    all
+}

@@ -3,62 +3,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use kart_tests::redis_server::{free_port, RedisServer};
 use serde_json::Value;
-use support::read_events;
-
-/// One fixture process with its own events file, sharing `ws`.
-struct Proc {
-    child: Child,
-    events: PathBuf,
-}
-
-fn spawn(ws: &Path, name: &str, args: &[&str], extra: &[String]) -> Proc {
-    let events = ws.parent().unwrap().join(format!("events-{name}.jsonl"));
-    let child = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(args)
-        .args(extra)
-        .arg("--workspace")
-        .arg(ws)
-        .arg("--events")
-        .arg(&events)
-        .env_remove("KART_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fixture");
-    Proc { child, events }
-}
-
-impl Proc {
-    fn finish(self) -> (Output, Vec<Value>) {
-        let out = self.child.wait_with_output().expect("wait for fixture");
-        let events = read_events(&self.events);
-        (out, events)
-    }
-    fn events(&self) -> Vec<Value> {
-        read_events(&self.events)
-    }
-    /// Waits until an event of `kind` appears.
-    fn wait_for(&self, kind: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(e) = self.events().into_iter().find(|e| e["event"] == kind) {
-                return e;
-            }
-            assert!(Instant::now() < deadline, "no `{kind}` event within 20 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["event"] == kind).collect()
-}
+use support::{of_kind, spawn, Proc};
 
 fn ts(e: &Value) -> chrono::DateTime<chrono::Utc> {
     e["ts"].as_str().unwrap().parse().unwrap()

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -134,4 +136,70 @@ pub fn text(output: &std::process::Output) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// One fixture process with its own events file, sharing `ws`.
+pub struct Proc {
+    pub child: Child,
+    pub events: PathBuf,
+}
+
+pub fn spawn(ws: &Path, name: &str, args: &[&str], extra: &[String]) -> Proc {
+    let events = ws.parent().unwrap().join(format!("events-{name}.jsonl"));
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(args)
+        .args(extra)
+        .arg("--workspace")
+        .arg(ws)
+        .arg("--events")
+        .arg(&events)
+        .env_remove("KART_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fixture");
+    Proc { child, events }
+}
+
+impl Proc {
+    pub fn finish(self) -> (Output, Vec<Value>) {
+        let out = self.child.wait_with_output().expect("wait for fixture");
+        let events = read_events(&self.events);
+        (out, events)
+    }
+    pub fn events(&self) -> Vec<Value> {
+        read_events(&self.events)
+    }
+    /// Waits until an event of `kind` appears.
+    pub fn wait_for(&self, kind: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(e) = self.events().into_iter().find(|e| e["event"] == kind) {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "no `{kind}` event within 20 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// Waits for `child` to exit; a process still running after `limit` is a hang: it is killed
+/// and the test fails saying what it was doing. (A bound on a hang, not a timing assertion.)
+pub fn exit_within(mut child: Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
