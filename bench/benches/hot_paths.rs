@@ -86,7 +86,7 @@ fn range_completeness(c: &mut Criterion) {
     for (i, d) in days.iter().enumerate() {
         if i % 10 != 3 {
             ws.target(&d.output_key().unwrap().unwrap())
-                .write_atomic(b"1")
+                .publish(b"1")
                 .unwrap();
         }
     }

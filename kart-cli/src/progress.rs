@@ -93,7 +93,7 @@ impl EventSink for Bar {
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(id, name);
             }
-            EventKind::Succeeded => {
+            EventKind::Succeeded | EventKind::AlreadyCommitted => {
                 self.running
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -125,6 +125,9 @@ impl EventSink for LogLines {
         match e.event {
             EventKind::Started => tracing::info!("started {task}"),
             EventKind::Succeeded => tracing::info!("succeeded {task}"),
+            EventKind::AlreadyCommitted => {
+                tracing::info!("ran {task}, but another worker committed it first; kept theirs")
+            }
             EventKind::Failed => tracing::warn!(
                 "failed {task}: {}",
                 e.get("error").and_then(|v| v.as_str()).unwrap_or("")

@@ -25,6 +25,9 @@ pub enum EventKind {
     Started,
     /// A task finished and its output is committed.
     Succeeded,
+    /// A task ran, but another worker committed its output first; that output is kept and
+    /// the task counts as complete (carries `output`).
+    AlreadyCommitted,
     /// A task failed (carries `error` and `attempt`).
     Failed,
     /// A failed task will be retried (carries `attempt` and `delay_secs`).

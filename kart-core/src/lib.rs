@@ -34,6 +34,7 @@ pub mod config;
 pub mod deps;
 mod error;
 pub mod event;
+mod failpoint;
 pub mod gc;
 pub mod lock;
 pub mod message;

@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig};
 
-use crate::target::{ObjectInfo, Store};
+use crate::target::{ObjectInfo, Published, Store};
 use crate::{Error, Result};
 
 /// Schemes served by object storage.
@@ -239,18 +239,26 @@ impl Store for ObjectStoreWorkspace {
 
     /// One `PUT`, created only if absent: a lost race means someone else wrote the output,
     /// which is then complete.
-    fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn publish(
+        &self,
+        key: &str,
+        data: &[u8],
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let payload = PutPayload::from(data.to_vec());
+        crate::failpoint::hit("publish-durable");
+        before()?;
+        crate::failpoint::hit("publish-checked");
         self.counts.put.fetch_add(1, Ordering::Relaxed);
         let opts = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
-        let payload = PutPayload::from(data.to_vec());
         match runtime().block_on(self.store.put_opts(&self.path(key), payload, opts)) {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Published::Written),
             Err(object_store::Error::AlreadyExists { .. }) => {
                 tracing::debug!("{} was written by another worker first", self.location(key));
-                Ok(())
+                Ok(Published::AlreadyThere)
             }
             Err(e) => Err(self.error("write", key, e)),
         }

@@ -279,15 +279,17 @@ impl Graph {
             {
                 Some(guard) => node.schedule_guard = Some(guard),
                 None => {
+                    let holder = locks.holder_of(&key);
                     let why = format!(
-                        "unique job: an identical {} holds lock `{key}`",
+                        "unique job: an identical {} holds lock `{key}` ({holder})",
                         node.task.family()
                     );
                     let family = node.task.family();
                     events.emit(
                         Event::new(EventKind::LockedElsewhere)
                             .task(&node.id, family)
-                            .with("key", key.as_str()),
+                            .with("key", key.as_str())
+                            .with("holder", holder.as_str()),
                     );
                     let (state, event) = match on_conflict {
                         OnConflict::Raise => (
@@ -643,6 +645,16 @@ fn form_batch(
     }
 }
 
+/// The `failed` event of one attempt.
+fn failed_event(task: &AnyTask, id: &TaskId, worker: &str, attempt: u32, error: &str) -> Event {
+    Event::new(EventKind::Failed)
+        .task(id, task.family())
+        .params(task.params_json())
+        .worker(worker)
+        .with("error", error)
+        .with("attempt", attempt)
+}
+
 /// The text of a caught panic.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -668,14 +680,8 @@ fn take_ready(
                     g.nodes[m].attempts += 1;
                     let node = &g.nodes[m];
                     let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
-                    env.events.emit(
-                        Event::new(EventKind::Failed)
-                            .task(&id, task.family())
-                            .params(task.params_json())
-                            .worker(worker)
-                            .with("error", error.as_str())
-                            .with("attempt", attempt),
-                    );
+                    env.events
+                        .emit(failed_event(&task, &id, worker, attempt, &error));
                     settle(
                         g,
                         m,
@@ -746,7 +752,8 @@ type Resources = std::result::Result<Option<HeldResources>, String>;
 /// What an attempt holds from the worker: a unique job's scheduling lock, its stop switch,
 /// its resources.
 struct Holdings<'a> {
-    schedule_guard: Option<LockGuard>,
+    /// Given back after the attempt: `until_executed` holds it across retries.
+    schedule_guard: &'a mut Option<LockGuard>,
     stop: &'a Stop,
     resources: Option<&'a Mutex<HeldResources>>,
 }
@@ -765,8 +772,10 @@ enum Attempt {
     Ran,
     /// Found complete before running (another worker made it).
     FoundComplete,
-    /// Rejected as a duplicate unique job.
-    Rejected(String),
+    /// Ran, but another worker committed the output first; theirs is kept.
+    AlreadyCommitted,
+    /// Not run: rejected as a duplicate unique job, or the run stopped before it started.
+    NotRun(String),
     /// Held elsewhere: try again later; `counts` says whether it uses up a retry.
     TryLater {
         error: String,
@@ -830,7 +839,7 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             Some(b) => (b.task.clone(), b.task.id(), node.attempts),
             None => (node.task.clone(), node.id.clone(), node.attempts),
         };
-        let schedule_guard = node.schedule_guard.take();
+        let mut schedule_guard = node.schedule_guard.take();
         if batch.is_some() {
             announce_batch(&g.nodes, &members, &task, &id, name, env.events);
         }
@@ -858,14 +867,19 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
                     &id,
                     attempt,
                     Holdings {
-                        schedule_guard,
+                        schedule_guard: &mut schedule_guard,
                         stop: &stop,
                         resources: held.as_ref(),
                     },
                     env,
                 )
             }
-            Err(error) => Attempt::Failed(format!("cannot take resources: {error}")),
+            Err(error) => {
+                let error = format!("cannot take resources: {error}");
+                env.events
+                    .emit(failed_event(&task, &id, name, attempt, &error));
+                Attempt::Failed(error)
+            }
         };
 
         // A batch's outputs: each member gets the representative's output.
@@ -881,6 +895,8 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             g.ready.push_front(w);
         }
         g.watched.remove(&i);
+        // Kept for a retry; `settle` lets it go once the task is done with.
+        g.nodes[i].schedule_guard = schedule_guard;
         for (m, outcome) in outcomes {
             let node = &mut g.nodes[m];
             let (task, member_id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
@@ -953,7 +969,7 @@ fn settle_batch(
                     .with("batched_into", rep.as_str())
             };
             let member_outcome = match &outcome {
-                Attempt::Ran | Attempt::FoundComplete => {
+                Attempt::Ran | Attempt::FoundComplete | Attempt::AlreadyCommitted => {
                     match copy_output(env.ws, &batch.task, task) {
                         Ok(()) => {
                             if id != rep {
@@ -994,7 +1010,8 @@ fn copy_output(ws: &Workspace, from: &AnyTask, to: &AnyTask) -> Result<()> {
         return Ok(());
     }
     let bytes = ws.target(&src).read()?;
-    ws.target(&dst).write_atomic(&bytes)
+    // A member another worker committed meanwhile keeps its output.
+    ws.target(&dst).publish(&bytes).map(drop)
 }
 
 /// Records how an attempt at node `i` ended: done (its dependents may become ready), retried,
@@ -1027,7 +1044,11 @@ fn settle(
             g.nodes[i].state = State::CompletedElsewhere;
             true
         }
-        Attempt::Rejected(reason) => {
+        Attempt::AlreadyCommitted => {
+            g.nodes[i].state = State::CompletedElsewhere;
+            true
+        }
+        Attempt::NotRun(reason) => {
             events.emit(
                 Event::new(EventKind::Skipped)
                     .task(id, task.family())
@@ -1063,6 +1084,10 @@ fn settle(
             false
         }
         Attempt::TryLater { error, .. } => {
+            events.emit(
+                failed_event(task, id, name, attempt, &format!("never ran: {error}"))
+                    .with("locked_elsewhere", true),
+            );
             g.nodes[i].state = State::LockedOut(error);
             skip_dependents(&mut g.nodes, i, events);
             false
@@ -1073,6 +1098,10 @@ fn settle(
             false
         }
     };
+    if g.nodes[i].state != State::RetryWaiting {
+        // A unique job's lock lives until the task is done with (succeeded or given up).
+        g.nodes[i].schedule_guard = None;
+    }
     if succeeded {
         for k in 0..g.nodes[i].dependents.len() {
             let d = g.nodes[i].dependents[k];
@@ -1126,6 +1155,12 @@ fn attempt_task(
     let cancelled = stop.cancel.clone();
     let family = task.family();
     let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
+    // Failing before the task runs: the event says why, as after a run.
+    let refuse = |error: String| {
+        env.events
+            .emit(failed_event(task, id, worker, attempt, &error));
+        Attempt::Failed(error)
+    };
 
     if task.is_external() {
         return match check_done() {
@@ -1142,7 +1177,7 @@ fn attempt_task(
                 );
                 Attempt::Missing(format!("missing external data: {key} does not exist"))
             }
-            Err(e) => Attempt::Failed(e.to_string()),
+            Err(e) => refuse(e.to_string()),
         };
     }
 
@@ -1151,7 +1186,7 @@ fn attempt_task(
         match check_done() {
             Ok(true) => return Attempt::FoundComplete,
             Ok(false) => {}
-            Err(e) => return Attempt::Failed(e.to_string()),
+            Err(e) => return refuse(e.to_string()),
         }
     }
 
@@ -1163,7 +1198,7 @@ fn attempt_task(
         );
         if take_now {
             let Some(locks) = env.locks else {
-                return Attempt::Failed(no_lock_backend(id).to_string());
+                return refuse(no_lock_backend(id).to_string());
             };
             let key = task.run_lock_key().expect("run_lock is set");
             let builder = locks
@@ -1171,7 +1206,8 @@ fn attempt_task(
                 .ttl(lock.ttl())
                 .timeout(lock.timeout())
                 .for_task(id, family)
-                .cancel_on_loss(cancelled.clone());
+                .cancel_on_loss(cancelled.clone())
+                .until_stopped(&env.opts.shutdown);
             let fail_fast = lock.unique.is_some() || env.opts.fail_on_collision;
             let acquired = if fail_fast {
                 builder.try_acquire()
@@ -1181,22 +1217,21 @@ fn attempt_task(
             match acquired {
                 Ok(Some(guard)) => run_guard = Some(guard),
                 Ok(None) => {
+                    let holder = locks.holder_of(&key);
                     env.events.emit(
                         Event::new(EventKind::LockedElsewhere)
                             .task(id, family)
                             .worker(worker)
-                            .with("key", key.as_str()),
+                            .with("key", key.as_str())
+                            .with("holder", holder.as_str()),
                     );
-                    let error =
-                        Error::LockedElsewhere(format!("lock `{key}` is held by another worker"))
-                            .to_string();
+                    let error = Error::LockedElsewhere(format!("lock `{key}` is held by {holder}"))
+                        .to_string();
                     return match lock.unique.map(|(_, c)| c) {
-                        Some(OnConflict::Reject) => Attempt::Rejected(format!(
-                            "rejected: an identical {family} is running elsewhere"
+                        Some(OnConflict::Reject) => Attempt::NotRun(format!(
+                            "rejected: an identical {family} is running elsewhere ({holder})"
                         )),
-                        Some(OnConflict::Raise) => {
-                            Attempt::Failed(format!("unique job conflict: {error}"))
-                        }
+                        Some(OnConflict::Raise) => refuse(format!("unique job conflict: {error}")),
                         Some(OnConflict::Reschedule) => Attempt::TryLater {
                             error,
                             counts: false,
@@ -1207,21 +1242,29 @@ fn attempt_task(
                         },
                     };
                 }
-                Err(e) => return Attempt::Failed(e.to_string()),
+                // The first SIGINT/SIGTERM ends the wait: the task never starts.
+                Err(e) if env.opts.shutdown.is_stopping() => {
+                    return Attempt::NotRun(format!("interrupted before it started: {e}"))
+                }
+                Err(e) => return refuse(e.to_string()),
             }
             match check_done() {
                 Ok(true) => return Attempt::FoundComplete,
                 Ok(false) => {}
-                Err(e) => return Attempt::Failed(e.to_string()),
+                Err(e) => return refuse(e.to_string()),
             }
         }
     }
-    // `until_executing` ends when the run starts; `until_executed` guards the run itself.
+    // `until_executing` ends when the run starts; `until_executed` guards every attempt until
+    // the task has run.
     let schedule_guard = match task.run_lock().and_then(|l| l.unique) {
-        Some((UniquePhase::UntilExecuted, _)) => schedule_guard,
-        _ => None,
+        Some((UniquePhase::UntilExecuted, _)) => schedule_guard.as_ref(),
+        _ => {
+            *schedule_guard = None;
+            None
+        }
     };
-    let guard = run_guard.as_ref().or(schedule_guard.as_ref());
+    let guard = run_guard.as_ref().or(schedule_guard);
 
     let inbox = if task.accepts_messages() {
         let mailboxes = env
@@ -1234,11 +1277,14 @@ fn attempt_task(
                 tracing::info!("{} accepts messages: `message {id} <text>`", task.display());
                 Some(inbox)
             }
-            Err(e) => return Attempt::Failed(format!("cannot open its inbox: {e}")),
+            Err(e) => return refuse(format!("cannot open its inbox: {e}")),
         }
     } else {
         None
     };
+    if env.opts.shutdown.is_stopping() {
+        return Attempt::NotRun("interrupted before it started".into());
+    }
     env.events.emit(
         Event::new(EventKind::Started)
             .task(id, family)
@@ -1258,6 +1304,7 @@ fn attempt_task(
         run_guard: guard,
         resources,
         inbox: inbox.as_ref(),
+        already_committed: AtomicBool::new(false),
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
         .unwrap_or_else(|panic| Err(Error::Task(format!("panicked: {}", panic_message(&*panic)))));
@@ -1273,7 +1320,12 @@ fn attempt_task(
             e.to_string()
         }
     });
+    let lost_race = ctx.already_committed.load(Ordering::SeqCst);
     let mut event = match &result {
+        Ok(()) if lost_race => Event::new(EventKind::AlreadyCommitted).with(
+            "output",
+            task.output_key().ok().flatten().unwrap_or_default(),
+        ),
         Ok(()) => Event::new(EventKind::Succeeded),
         Err(e) => Event::new(EventKind::Failed).with("error", e.as_str()),
     };
@@ -1287,6 +1339,7 @@ fn attempt_task(
     }
     env.events.emit(event);
     match result {
+        Ok(()) if lost_race => Attempt::AlreadyCommitted,
         Ok(()) => Attempt::Ran,
         Err(e) if interrupted && !stop.timed_out.load(Ordering::SeqCst) => Attempt::Interrupted(e),
         Err(e) => Attempt::Failed(e),

@@ -60,8 +60,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn exists(&self, key: &str) -> Result<bool>;
     /// The whole object.
     fn read(&self, key: &str) -> Result<Vec<u8>>;
-    /// Replaces the object atomically: readers see the old object or the new one, never a part.
-    fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()>;
+    /// Publishes the object unless one is already there (the first commit wins, and a
+    /// committed output is never replaced): readers see nothing or the whole object, never a
+    /// part. `before` runs once the data is durable, immediately before it becomes visible;
+    /// its error abandons the write (a holder that lost its lock must not publish).
+    fn publish(
+        &self,
+        key: &str,
+        data: &[u8],
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published>;
     /// Removes the object; absent is fine.
     fn remove(&self, key: &str) -> Result<()>;
     /// Calls `each` with the name of every object directly under `dir` (`""` for the root);
@@ -79,6 +87,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn remote_requests(&self) -> Option<&crate::remote::RequestCounts> {
         None
     }
+}
+
+/// How [`Store::publish`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// This write put the object in place.
+    Written,
+    /// An object was already there (another worker committed first); it was left as it is.
+    AlreadyThere,
 }
 
 /// One stored output, as [`Store::list_all`] finds it.
@@ -164,7 +181,12 @@ impl Store for LocalStore {
         std::fs::read(&path).map_err(|e| Error::io("cannot read", path, e))
     }
 
-    fn write_atomic(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn publish(
+        &self,
+        key: &str,
+        data: &[u8],
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
@@ -187,9 +209,17 @@ impl Store for LocalStore {
                 .sync_all()
                 .map_err(|e| Error::io("cannot sync", &path, e))?;
         }
-        tmp.persist(&path)
-            .map_err(|e| Error::io("cannot rename into place", &path, e.error))?;
-        Ok(())
+        crate::failpoint::hit("publish-durable");
+        before()?;
+        crate::failpoint::hit("publish-checked");
+        // renameat2(RENAME_NOREPLACE): an output that appeared meanwhile is kept.
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(Published::Written),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(Published::AlreadyThere)
+            }
+            Err(e) => Err(Error::io("cannot rename into place", &path, e.error)),
+        }
     }
 
     fn remove(&self, key: &str) -> Result<()> {
@@ -399,8 +429,11 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let ws = kart_core::Workspace::local(dir.path()).unwrap();
-/// ws.target("a/b.json").write_atomic(b"{}").unwrap();
+/// use kart_core::target::Published;
+/// assert_eq!(ws.target("a/b.json").publish(b"{}").unwrap(), Published::Written);
 /// assert!(ws.exists("a/b.json").unwrap());
+/// // A committed output is never replaced.
+/// assert_eq!(ws.target("a/b.json").publish(b"[]").unwrap(), Published::AlreadyThere);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Workspace {
@@ -517,9 +550,19 @@ impl Target {
     pub fn read(&self) -> Result<Vec<u8>> {
         self.store.read(&self.key)
     }
-    /// Writes the content atomically.
-    pub fn write_atomic(&self, data: &[u8]) -> Result<()> {
-        self.store.write_atomic(&self.key, data)
+    /// Writes the content atomically unless the target already exists (see
+    /// [`Store::publish`]).
+    pub fn publish(&self, data: &[u8]) -> Result<Published> {
+        self.store.publish(&self.key, data, &mut || Ok(()))
+    }
+    /// Like [`publish`](Self::publish), with `before` run immediately before the content
+    /// becomes visible; its error abandons the write.
+    pub fn publish_checked(
+        &self,
+        data: &[u8],
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        self.store.publish(&self.key, data, before)
     }
     /// Removes it.
     pub fn remove(&self) -> Result<()> {
@@ -559,7 +602,7 @@ mod tests {
     fn atomic_write_leaves_only_the_output() {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::local(dir.path()).unwrap();
-        ws.target("x/y.json").write_atomic(b"1").unwrap();
+        ws.target("x/y.json").publish(b"1").unwrap();
         let names = ws.store().list_dir("x").unwrap();
         assert_eq!(names, ["y.json"]);
     }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockBuilder, LockGuard, Locks};
 use crate::param::{canonical_json, ParamList};
-use crate::target::{Format, Target, Workspace};
+use crate::target::{Format, Published, Target, Workspace};
 use crate::{Error, Result};
 
 /// Hex digits of the parameter hash in a task id.
@@ -503,6 +503,10 @@ impl<T: TaskDef> Requirement for Vec<T> {
     }
 }
 
+/// TTL of the cache lock around a load or a commit: renewed while held, so it only bounds
+/// how long a committer killed mid-write blocks that output for everyone else.
+pub const CACHE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a running task sees: its workspace, its id, cancellation.
 pub struct RunContext<'a> {
     pub(crate) workspace: &'a Workspace,
@@ -516,6 +520,8 @@ pub struct RunContext<'a> {
     pub(crate) run_guard: Option<&'a LockGuard>,
     pub(crate) resources: Option<&'a std::sync::Mutex<crate::resource::HeldResources>>,
     pub(crate) inbox: Option<&'a crate::message::Inbox>,
+    /// Set when the commit found the output already there: another worker committed first.
+    pub(crate) already_committed: AtomicBool,
 }
 
 impl<'a> RunContext<'a> {
@@ -573,7 +579,7 @@ impl<'a> RunContext<'a> {
         match self.locks {
             Some(locks) if locks.backend().distributed() => locks
                 .lock(format!("cache:{key}"))
-                .ttl(std::time::Duration::from_secs(60))
+                .ttl(CACHE_LOCK_TTL)
                 .for_task(&self.task_id, self.family)
                 .acquire()
                 .map(Some),
@@ -581,20 +587,28 @@ impl<'a> RunContext<'a> {
         }
     }
 
-    /// Writes the task's output: under the cache lock, only while the run lock (if any) is
-    /// still ours, recording the run lock's fencing token with the commit.
+    /// Writes the task's output: under the cache lock, never over an output that appeared
+    /// meanwhile (the first commit wins), and only while the run lock (if any) is still ours —
+    /// checked with the data durable, immediately before it becomes visible, recording the run
+    /// lock's fencing token with the commit.
     pub(crate) fn commit(&self, key: &str, bytes: &[u8]) -> Result<()> {
         let _cache = self.cache_lock(key)?;
-        if let Some(guard) = self.run_guard {
-            guard.commit(key)?;
+        let published = self.workspace.target(key).publish_checked(bytes, &mut || {
+            if let Some(guard) = self.run_guard {
+                guard.commit(key)?;
+            }
+            if self.is_cancelled() {
+                return Err(Error::Cancelled(format!(
+                    "output {key} not written: {} was cancelled",
+                    self.task_id
+                )));
+            }
+            Ok(())
+        })?;
+        if published == Published::AlreadyThere {
+            self.already_committed.store(true, Ordering::SeqCst);
         }
-        if self.is_cancelled() {
-            return Err(Error::Cancelled(format!(
-                "output {key} not written: {} was cancelled",
-                self.task_id
-            )));
-        }
-        self.workspace.target(key).write_atomic(bytes)
+        Ok(())
     }
 
     /// Gives back part of the task's resources while it goes on (Luigi's

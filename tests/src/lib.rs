@@ -762,3 +762,24 @@ pub fn panicky_and_healthy() -> Vec<AnyTask> {
     all.push(Chain { n: 2 }.into());
     all
 }
+
+/// A unique job from scheduling until it has run; its first attempt fails. Every run appends
+/// its pid to `runs/unique-retried-<n>`.
+#[task(output = "unique/retried/{n}.json")]
+#[run_with_lock(lock = until_executed, on_conflict = raise)]
+pub fn unique_retried(
+    n: u32,
+    #[param(default = 0.5, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    let runs = append_line(
+        ctx,
+        &format!("runs/unique-retried-{n}"),
+        &std::process::id().to_string(),
+    )?;
+    if runs == 1 {
+        return Err(Error::msg("the first attempt fails"));
+    }
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Ok(n)
+}

@@ -8,7 +8,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{exit_within, of_kind, text, Run};
+use kart_tests::redis_server::RedisServer;
+use support::{
+    exit_within, of_kind, send_signal, spawn, spawn_with_env, text, wait_until_stopped, Run,
+};
 
 /// Long enough that only a hang reaches it.
 const HANG: Duration = Duration::from_secs(60);
@@ -151,4 +154,268 @@ fn more_workers_than_the_machine_can_start_is_not_a_crash() {
             .count(),
         3000
     );
+}
+
+// Double runs and stale writes.
+
+/// Waits until no key matches `pattern` (a lock whose lease ran out).
+fn wait_until_gone(redis: &RedisServer, pattern: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !redis.keys(pattern).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pattern} still held after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_holder_whose_lease_ran_out_during_its_write_never_commits() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "t", "--secs", "0"];
+    // A freezes with its output durable but not yet visible, and stays frozen past its lease.
+    let a = spawn_with_env(
+        &ws,
+        "a",
+        &args,
+        &redis.flags(),
+        &[("KART_FAILPOINTS", "publish-durable")],
+    );
+    wait_until_stopped(a.child.id());
+    wait_until_gone(&redis, "*:lock:run:HoldLock_*");
+    let (b, b_events) = spawn(&ws, "b", &args, &redis.flags()).finish();
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b).1);
+    assert_eq!(of_kind(&b_events, "lock_acquired")[0]["fence"], 2);
+    let b_pid = b_events[0]["pid"].as_u64().unwrap();
+    send_signal(a.child.id(), "CONT");
+    let (a_out, a_events) = a.finish();
+    assert_eq!(a_out.status.code(), Some(1), "{}", text(&a_out).1);
+    assert!(of_kind(&a_events, "succeeded").is_empty(), "{a_events:?}");
+    let failed = of_kind(&a_events, "failed");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not written: the lock was lost"),
+        "{failed:?}"
+    );
+    let kept = std::fs::read_to_string(ws.join("held/t.json")).unwrap();
+    assert!(kept.contains(&format!("held by {b_pid}")), "{kept}");
+}
+
+#[test]
+fn a_commit_never_replaces_an_output_committed_meanwhile() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "t", "--secs", "0"];
+    // A passed its lease check and freezes just before the rename; B commits meanwhile.
+    let a = spawn_with_env(
+        &ws,
+        "a",
+        &args,
+        &redis.flags(),
+        &[("KART_FAILPOINTS", "publish-checked")],
+    );
+    wait_until_stopped(a.child.id());
+    wait_until_gone(&redis, "*:lock:run:HoldLock_*");
+    let (b, b_events) = spawn(&ws, "b", &args, &redis.flags()).finish();
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b).1);
+    let b_pid = b_events[0]["pid"].as_u64().unwrap();
+    send_signal(a.child.id(), "CONT");
+    let (a_out, a_events) = a.finish();
+    assert!(of_kind(&a_events, "succeeded").is_empty(), "{a_events:?}");
+    assert_eq!(
+        of_kind(&a_events, "already_committed").len(),
+        1,
+        "{a_events:?}"
+    );
+    assert_eq!(a_out.status.code(), Some(0), "{}", text(&a_out).1);
+    let kept = std::fs::read_to_string(ws.join("held/t.json")).unwrap();
+    assert!(kept.contains(&format!("held by {b_pid}")), "{kept}");
+}
+
+#[test]
+fn eight_processes_running_one_plain_task_commit_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["Sleepy", "--n", "1", "--millis", "1500"];
+    let procs: Vec<_> = (0..8)
+        .map(|p| spawn(&ws, &format!("p{p}"), &args, &[]))
+        .collect();
+    let mut counts = std::collections::BTreeMap::new();
+    for p in procs {
+        let (out, events) = p.finish();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        for kind in ["succeeded", "already_committed", "already_complete"] {
+            *counts.entry(kind).or_insert(0) += of_kind(&events, kind).len();
+        }
+    }
+    assert_eq!(counts["succeeded"], 1, "{counts:?}");
+    assert!(counts["already_committed"] >= 1, "{counts:?}");
+    assert_eq!(
+        counts["succeeded"] + counts["already_committed"] + counts["already_complete"],
+        8,
+        "{counts:?}"
+    );
+    assert_eq!(run_output(&ws, "sleepy/1.json"), 1);
+}
+
+fn run_output(ws: &std::path::Path, key: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(ws.join(key)).unwrap()).unwrap()
+}
+
+#[test]
+fn a_committer_killed_mid_write_frees_its_output_within_seconds() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "k", "--secs", "0"];
+    let a = spawn_with_env(
+        &ws,
+        "a",
+        &args,
+        &redis.flags(),
+        &[("KART_FAILPOINTS", "publish-durable")],
+    );
+    wait_until_stopped(a.child.id());
+    // The output's cache lock expires by a short TTL (renewed while a commit runs), not 60 s.
+    let cache = redis.keys("*:lock:cache:held/k.json");
+    assert_eq!(cache.len(), 1, "{:?}", redis.keys("*"));
+    let mut c = redis.connection().unwrap();
+    let pttl: i64 = redis::cmd("PTTL").arg(&cache[0]).query(&mut c).unwrap();
+    assert!(
+        (1..=kart_core::task::CACHE_LOCK_TTL.as_millis() as i64).contains(&pttl),
+        "{pttl}"
+    );
+    send_signal(a.child.id(), "KILL");
+    let _ = a.finish();
+    let (b, b_events) = spawn(&ws, "b", &args, &redis.flags()).finish();
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b).1);
+    assert_eq!(of_kind(&b_events, "succeeded").len(), 1);
+    assert!(ws.join("held/k.json").exists());
+}
+
+#[test]
+fn an_until_executed_job_keeps_its_lock_through_its_retries() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = [
+        "UniqueRetried",
+        "--n",
+        "1",
+        "--retry-count",
+        "1",
+        "--retry-delay",
+        "3s",
+    ];
+    let first = spawn(&ws, "first", &args, &redis.flags());
+    first.wait_for("retried");
+    // A duplicate scheduled during the retry delay finds the job still locked.
+    let (dup, dup_events) = spawn(&ws, "dup", &args, &redis.flags()).finish();
+    assert_eq!(dup.status.code(), Some(1), "{}", text(&dup).1);
+    assert!(of_kind(&dup_events, "started").is_empty(), "{dup_events:?}");
+    let (out, events) = first.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(of_kind(&events, "succeeded").len(), 1);
+    let runs = std::fs::read_to_string(ws.join("runs/unique-retried-1")).unwrap();
+    let pid = events[0]["pid"].to_string();
+    assert_eq!(
+        runs.lines().collect::<Vec<_>>(),
+        [pid.as_str(), pid.as_str()]
+    );
+}
+
+// Signals.
+
+#[test]
+fn sigterm_ends_a_wait_for_a_lock_and_the_task_never_starts() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "w", "--secs", "30"];
+    let holder = spawn(&ws, "holder", &args, &redis.flags());
+    holder.wait_for("started");
+    let waiter = spawn(&ws, "waiter", &args, &redis.flags());
+    waiter.wait_for("lock_waiting");
+    send_signal(waiter.child.id(), "TERM");
+    // The holder dies: its lock comes free (by TTL) while the waiter would still be waiting.
+    send_signal(holder.child.id(), "KILL");
+    let _ = holder.finish();
+    let (out, events) = waiter.finish();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out).1);
+    assert!(of_kind(&events, "started").is_empty(), "{events:?}");
+    let skipped = of_kind(&events, "skipped");
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted before it started"),
+        "{skipped:?}"
+    );
+    assert!(!ws.join("held/w.json").exists());
+}
+
+// Smaller.
+
+#[test]
+fn every_task_that_does_not_succeed_ends_with_an_event_naming_the_holder() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let first = spawn(
+        &ws,
+        "first",
+        &["UniqueRaise", "--n", "1", "--secs", "30"],
+        &redis.flags(),
+    );
+    first.wait_for("started");
+    let first_pid = first.child.id();
+    let host = gethostname();
+    // A unique job that raises on conflict.
+    let (out, events) = spawn(&ws, "raise", &["UniqueRaise", "--n", "1"], &redis.flags()).finish();
+    assert_eq!(out.status.code(), Some(1));
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "failed", "{events:?}");
+    let error = last["error"].as_str().unwrap();
+    assert!(error.contains("unique job conflict"), "{error}");
+    assert!(error.contains(&format!("{host}:{first_pid}")), "{error}");
+    assert!(error.contains("(task UniqueRaise_1_"), "{error}");
+    // A lock held through every retry.
+    let mut flags = redis.flags().to_vec();
+    flags.push("--redis-fail-on-collision".into());
+    let holder = spawn(
+        &ws,
+        "holder",
+        &["HoldLock", "--name", "y", "--secs", "30"],
+        &redis.flags(),
+    );
+    holder.wait_for("started");
+    let (out, events) = spawn(&ws, "locked", &["HoldLock", "--name", "y"], &flags).finish();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out).1);
+    let elsewhere = of_kind(&events, "locked_elsewhere");
+    let named = format!("{host}:{}", holder.child.id());
+    assert!(
+        elsewhere[0]["holder"].as_str().unwrap().starts_with(&named),
+        "{elsewhere:?}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "failed", "{events:?}");
+    assert_eq!(last["locked_elsewhere"], true);
+    assert!(text(&out).1.contains(&named), "{}", text(&out).1);
+    for p in [first, holder] {
+        send_signal(p.child.id(), "KILL");
+        let _ = p.finish();
+    }
+}
+
+fn gethostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
 }

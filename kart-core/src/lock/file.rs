@@ -89,6 +89,30 @@ impl FileBackend {
         Ok(next)
     }
 
+    /// The record of the lock file at `path` while someone holds it.
+    fn read_held(&self, path: &Path) -> Result<Option<LockInfo>> {
+        let Ok(mut file) = File::open(path) else {
+            return Ok(None);
+        };
+        match file.try_lock_shared() {
+            // Free: nobody holds it (our shared lock goes away with the file).
+            Ok(()) => return Ok(None),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(self.io(path, e)),
+        }
+        let mut text = String::new();
+        let _ = file.read_to_string(&mut text);
+        Ok(serde_json::from_str::<Record>(&text)
+            .ok()
+            .map(|r| LockInfo {
+                key: r.key,
+                holder: Some(r.holder),
+                age: Some(Duration::from_millis(now_ms().saturating_sub(r.since_ms))),
+                ttl: None,
+                fence: Some(r.fence),
+            }))
+    }
+
     fn holds(&self, key: &str, lease: &Lease) -> bool {
         let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         held.get(&lease.token)
@@ -200,32 +224,16 @@ impl LockBackend for FileBackend {
         let entries = std::fs::read_dir(&self.dir).map_err(|e| self.io(&self.dir, e))?;
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("lock") {
-                continue;
-            }
-            let Ok(mut file) = File::open(&path) else {
-                continue;
-            };
-            match file.try_lock_shared() {
-                // Free: nobody holds it (our shared lock goes away with the file).
-                Ok(()) => continue,
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(e)) => return Err(self.io(&path, e)),
-            }
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            if let Ok(r) = serde_json::from_str::<Record>(&text) {
-                out.push(LockInfo {
-                    key: r.key,
-                    holder: Some(r.holder),
-                    age: Some(Duration::from_millis(now_ms().saturating_sub(r.since_ms))),
-                    ttl: None,
-                    fence: Some(r.fence),
-                });
+            if path.extension().and_then(|e| e.to_str()) == Some("lock") {
+                out.extend(self.read_held(&path)?);
             }
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    fn info(&self, key: &str) -> Result<Option<LockInfo>> {
+        self.read_held(&self.path(key, "lock"))
     }
 
     fn clear(&self, key: &str) -> Result<bool> {

@@ -27,6 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventKind, Events};
+use crate::shutdown::Shutdown;
 use crate::task::TaskId;
 use crate::{Error, Result};
 
@@ -114,6 +115,8 @@ pub trait LockBackend: Send + Sync + std::fmt::Debug {
     fn commit(&self, key: &str, lease: &Lease, target: &str) -> Result<CommitCheck>;
     /// Every held lock.
     fn list(&self) -> Result<Vec<LockInfo>>;
+    /// The lock `key` if it is held: who holds it, since when.
+    fn info(&self, key: &str) -> Result<Option<LockInfo>>;
     /// Removes a lock whatever its holder (for stale locks); `false` if it was not held.
     fn clear(&self, key: &str) -> Result<bool>;
 }
@@ -127,6 +130,26 @@ pub enum CommitCheck {
     Lost,
     /// A newer holder already committed this target: do not replace it.
     Stale,
+}
+
+impl LockInfo {
+    /// `host:pid (task T) for 12s`, for messages about a lock held elsewhere.
+    pub fn describe_holder(&self) -> String {
+        let mut text = match &self.holder {
+            Some(h) => format!("{}:{}", h.host, h.pid),
+            None => "an unknown holder".into(),
+        };
+        if let Some(task) = self.holder.as_ref().and_then(|h| h.task_id.as_deref()) {
+            text.push_str(&format!(" (task {task})"));
+        }
+        if let Some(age) = self.age {
+            text.push_str(&format!(
+                " for {}",
+                crate::Duration::from_secs(age.as_secs())
+            ));
+        }
+        text
+    }
 }
 
 /// The locks of a run: a backend plus the event stream they report to.
@@ -170,6 +193,15 @@ impl Locks {
         &self.backend
     }
 
+    /// Who holds `key`, for messages: `host:pid (task T) for 12s`, or "another worker" when
+    /// that cannot be told (released meanwhile, or the backend failed).
+    pub fn holder_of(&self, key: &str) -> String {
+        match self.backend.info(key) {
+            Ok(Some(info)) => info.describe_holder(),
+            _ => "another worker".into(),
+        }
+    }
+
     /// A lock called `key`, to configure and acquire.
     pub fn lock(&self, key: impl Into<String>) -> LockBuilder<'_> {
         LockBuilder {
@@ -179,6 +211,7 @@ impl Locks {
             timeout: DEFAULT_TIMEOUT,
             task: None,
             cancel: None,
+            shutdown: None,
         }
     }
 
@@ -238,6 +271,7 @@ pub struct LockBuilder<'a> {
     timeout: Duration,
     task: Option<(TaskId, &'static str)>,
     cancel: Option<Arc<AtomicBool>>,
+    shutdown: Option<Shutdown>,
 }
 
 impl LockBuilder<'_> {
@@ -259,6 +293,13 @@ impl LockBuilder<'_> {
     /// A flag set when the lock is lost, so the holder's work can stop.
     pub fn cancel_on_loss(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
+        self
+    }
+
+    /// Stop waiting as soon as the run stops (the first SIGINT/SIGTERM): a task that has
+    /// not started yet must not start after it.
+    pub fn until_stopped(mut self, shutdown: &Shutdown) -> Self {
+        self.shutdown = Some(shutdown.clone());
         self
     }
 
@@ -301,11 +342,11 @@ impl LockBuilder<'_> {
             {
                 break Some(lease);
             }
-            if self
+            let cancelled = self
                 .cancel
                 .as_ref()
-                .is_some_and(|c| c.load(Ordering::SeqCst))
-            {
+                .is_some_and(|c| c.load(Ordering::SeqCst));
+            if cancelled || self.shutdown.as_ref().is_some_and(Shutdown::is_stopping) {
                 return Err(Error::Cancelled(format!(
                     "stopped waiting for lock `{}`",
                     self.key

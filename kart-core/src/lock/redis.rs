@@ -341,36 +341,44 @@ impl LockBackend for RedisBackend {
         })?;
         let mut out = Vec::new();
         for full in keys {
-            let key = full.strip_prefix(&prefix).unwrap_or(&full).to_string();
-            let (value, pttl): (Option<String>, i64) = self.with(|c| {
-                redis::pipe()
-                    .cmd("GET")
-                    .arg(&full)
-                    .cmd("PTTL")
-                    .arg(&full)
-                    .query(c)
-            })?;
-            let Some(value) = value else { continue }; // released meanwhile
-                                                       // token|fence|since|pid|host|task
-            let fields: Vec<&str> = value.splitn(6, '|').collect();
-            let field = |i: usize| fields.get(i).copied().unwrap_or("");
-            out.push(LockInfo {
-                key,
-                holder: Some(Holder {
-                    host: field(4).to_string(),
-                    pid: field(3).parse().unwrap_or(0),
-                    task_id: Some(field(5)).filter(|t| !t.is_empty()).map(str::to_string),
-                }),
-                age: field(2)
-                    .parse::<u64>()
-                    .ok()
-                    .map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
-                ttl: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
-                fence: field(1).parse().ok(),
-            });
+            let key = full.strip_prefix(&prefix).unwrap_or(&full);
+            // Released meanwhile: gone.
+            out.extend(self.info(key)?);
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    fn info(&self, key: &str) -> Result<Option<LockInfo>> {
+        let full = self.k("lock", key);
+        let (value, pttl): (Option<String>, i64) = self.with(|c| {
+            redis::pipe()
+                .cmd("GET")
+                .arg(&full)
+                .cmd("PTTL")
+                .arg(&full)
+                .query(c)
+        })?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        // token|fence|since|pid|host|task
+        let fields: Vec<&str> = value.splitn(6, '|').collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or("");
+        Ok(Some(LockInfo {
+            key: key.to_string(),
+            holder: Some(Holder {
+                host: field(4).to_string(),
+                pid: field(3).parse().unwrap_or(0),
+                task_id: Some(field(5)).filter(|t| !t.is_empty()).map(str::to_string),
+            }),
+            age: field(2)
+                .parse::<u64>()
+                .ok()
+                .map(|since| Duration::from_millis(now_ms().saturating_sub(since))),
+            ttl: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
+            fence: field(1).parse().ok(),
+        }))
     }
 
     fn clear(&self, key: &str) -> Result<bool> {

@@ -145,8 +145,20 @@ pub struct Proc {
 }
 
 pub fn spawn(ws: &Path, name: &str, args: &[&str], extra: &[String]) -> Proc {
+    spawn_with_env(ws, name, args, extra, &[])
+}
+
+/// [`spawn`] with environment variables set (`KART_FAILPOINTS`, ...).
+pub fn spawn_with_env(
+    ws: &Path,
+    name: &str,
+    args: &[&str],
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> Proc {
     let events = ws.parent().unwrap().join(format!("events-{name}.jsonl"));
     let child = StdCommand::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .envs(env.iter().copied())
         .args(args)
         .args(extra)
         .arg("--workspace")
@@ -202,4 +214,32 @@ pub fn exit_within(mut child: Child, limit: Duration, what: &str) -> std::proces
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until `pid` is stopped (SIGSTOP, or a failpoint that stopped itself).
+pub fn wait_until_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // `pid (comm) STATE ...`: the state follows the last `)`.
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        if state.is_some_and(|s| s.starts_with('T')) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} did not stop within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `kill -NAME` to `pid`.
+pub fn send_signal(pid: u32, name: &str) {
+    let ok = StdCommand::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name} {pid}");
 }
