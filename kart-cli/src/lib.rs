@@ -278,14 +278,22 @@ fn run_task(
         events.add(range_metrics.clone());
         let locks = open_locks(&settings)?.with_events(events.clone());
         kart_core::lock::install(locks.clone());
-        let graph = Graph::build(
+        let mut options = RunOptions::from(&settings);
+        // Signals are watched from here on: a stop while the graph is built is a stop too.
+        let signals = watch_signals(
+            options.shutdown.clone(),
+            settings.shutdown_grace,
+            codes.interrupted,
+        )?;
+        let graph = Graph::build_until(
             std::slice::from_ref(&root),
             &workspace,
             &events,
             Some(&locks),
+            &options.shutdown,
         )?;
 
-        if flags.dry_run {
+        if flags.dry_run && !graph.interrupted() {
             let plan = graph.plan();
             let mut out = std::io::stdout().lock();
             if plan.is_empty() {
@@ -312,7 +320,6 @@ fn run_task(
             Some(bar) => events.add(bar.clone()),
             None => events.add(Arc::new(progress::LogLines)),
         }
-        let mut options = RunOptions::from(&settings);
         options.mailboxes = Some(open_mailboxes(&settings)?);
         for (name, limit) in config.resources() {
             let limit = u32::try_from(*limit).map_err(|_| {
@@ -323,11 +330,6 @@ fn run_task(
         for (name, limit) in &flags.resources {
             options.resource_limits.set(name, *limit);
         }
-        let signals = watch_signals(
-            options.shutdown.clone(),
-            settings.shutdown_grace,
-            codes.interrupted,
-        )?;
         let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
         if let Some(counts) = workspace.store().remote_requests() {
             let mut event = kart_core::Event::new(kart_core::EventKind::StoreRequests)

@@ -126,6 +126,8 @@ pub struct Graph {
     roots: Vec<usize>,
     /// Pending nodes in an order where every requirement comes first.
     order: Vec<usize>,
+    /// The run was stopped while the graph was built: it is partial, and nothing may run.
+    interrupted: bool,
 }
 
 impl Graph {
@@ -137,6 +139,18 @@ impl Graph {
         ws: &Workspace,
         events: &Events,
         locks: Option<&Locks>,
+    ) -> Result<Self> {
+        Self::build_until(roots, ws, events, locks, &Shutdown::default())
+    }
+
+    /// [`build`](Self::build), stopping early when `shutdown` is stopping: the graph is then
+    /// partial and [`interrupted`](Self::interrupted), and a run of it starts nothing.
+    pub fn build_until(
+        roots: &[AnyTask],
+        ws: &Workspace,
+        events: &Events,
+        locks: Option<&Locks>,
+        shutdown: &Shutdown,
     ) -> Result<Self> {
         let mut nodes: Vec<Node> = Vec::new();
         let mut index: HashMap<TaskId, usize> = HashMap::new();
@@ -165,7 +179,13 @@ impl Graph {
             .map(|t| add(t, &mut nodes, &mut queue))
             .collect();
 
+        let mut interrupted = false;
         while let Some(i) = queue.pop_front() {
+            crate::failpoint::hit("graph-build");
+            if shutdown.is_stopping() {
+                interrupted = true;
+                break;
+            }
             let task = nodes[i].task.clone();
             if !task.is_wrapper() {
                 match task.output_exists(ws) {
@@ -199,6 +219,15 @@ impl Graph {
             }
         }
 
+        if interrupted {
+            // Partial: requirements are missing, so no completeness is decided from them.
+            return Ok(Graph {
+                nodes,
+                roots: root_ids,
+                order: Vec::new(),
+                interrupted,
+            });
+        }
         let order = topological_order(&nodes)?;
         // Wrappers whose requirements are all complete are complete; `order` visits
         // requirements first, so nested wrappers resolve in one pass.
@@ -221,6 +250,7 @@ impl Graph {
                 .collect(),
             nodes,
             roots: root_ids,
+            interrupted,
         };
         for i in 0..graph.nodes.len() {
             let node = &graph.nodes[i];
@@ -319,6 +349,11 @@ impl Graph {
             .filter(|&&i| self.nodes[i].state == State::Pending)
             .map(|&i| self.nodes[i].task.display())
             .collect()
+    }
+
+    /// Whether building was stopped early (SIGINT/SIGTERM): the graph is partial.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// Number of tasks in the graph.
@@ -450,7 +485,14 @@ pub fn run(
         nodes,
         roots,
         order,
+        interrupted,
     } = graph;
+    if interrupted {
+        // A partial graph: requirements may be missing from it, so nothing runs.
+        let mut report = report(nodes, &roots, true);
+        report.interrupted = true;
+        return report;
+    }
     let mut nodes = nodes;
     // A task needing more of a resource than its limit would wait forever: it fails now.
     for &i in &order {

@@ -419,3 +419,41 @@ fn gethostname() -> String {
         .trim()
         .to_string()
 }
+
+#[test]
+fn sigterm_while_the_graph_is_built_is_a_stop_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    // A long window: building its graph takes a while after the stop arrives.
+    let args = [
+        "RangeDailyBase",
+        "--of",
+        "Daily",
+        "--start",
+        "1800-01-01",
+        "--days-back",
+        "100000",
+    ];
+    let p = spawn_with_env(&ws, "p", &args, &[], &[("KART_FAILPOINTS", "graph-build")]);
+    wait_until_stopped(p.child.id());
+    send_signal(p.child.id(), "TERM");
+    send_signal(p.child.id(), "CONT");
+    let (out, events) = p.finish();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("SIGTERM: starting no new tasks"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("because the run was interrupted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("interrupted before it started"), "{stdout}");
+    assert!(of_kind(&events, "started").is_empty());
+    assert!(
+        of_kind(&events, "scheduled").is_empty(),
+        "the graph was never finished"
+    );
+    assert!(!ws.join("daily").exists());
+}
