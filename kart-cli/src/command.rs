@@ -23,7 +23,7 @@ pub struct BackendFlags {
     /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
     #[arg(long, value_name = "PORT", help_heading = "Run options", global = true)]
     pub redis_port: Option<u16>,
-    /// Prefix of kart's Redis keys, so pipelines can share a server [config: redis.prefix, default: kart]
+    /// Prefix of kart's Redis keys [config: redis.prefix, default: kart:<hash of the workspace>, so workspaces sharing a server never contend]
     #[arg(
         long,
         value_name = "PREFIX",

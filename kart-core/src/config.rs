@@ -333,7 +333,9 @@ pub struct Settings {
     pub redis_host: Option<String>,
     /// Redis port (default 6379 when a host is set).
     pub redis_port: Option<u16>,
-    /// Prefix of every Redis key (default `kart`).
+    /// Prefix of every Redis key: as configured, else `kart:<workspace identity>` (see
+    /// [`Workspace::identity`](crate::Workspace::identity)), so two workspaces sharing one
+    /// Redis never share a lock.
     pub redis_prefix: String,
     /// A locked task fails fast and is retried instead of waiting.
     pub redis_fail_on_collision: bool,
@@ -420,13 +422,23 @@ impl Settings {
             Ok(u) if !u.is_empty() => Some(parse_redis_url(&u)?),
             _ => None,
         };
+        let workspace = cli
+            .workspace
+            .clone()
+            .or(env_value::<String>("KART_WORKSPACE")?.map(PathBuf::from))
+            .or(k.core.workspace.clone())
+            .unwrap_or_else(|| PathBuf::from("workspace"));
+        let redis_prefix = cli
+            .redis_prefix
+            .clone()
+            .or(env_value("KART_REDIS_PREFIX")?)
+            .or(k.redis.prefix.clone())
+            .unwrap_or_else(|| {
+                let location = workspace.to_string_lossy();
+                format!("kart:{}", crate::Workspace::identity(&location))
+            });
         Ok(Settings {
-            workspace: cli
-                .workspace
-                .clone()
-                .or(env_value::<String>("KART_WORKSPACE")?.map(PathBuf::from))
-                .or(k.core.workspace.clone())
-                .unwrap_or_else(|| PathBuf::from("workspace")),
+            workspace,
             workers,
             retry_count: cli
                 .retry_count
@@ -459,12 +471,7 @@ impl Settings {
                 .or(env_value("KART_REDIS_PORT")?)
                 .or(url.as_ref().map(|u| u.1))
                 .or(k.redis.port),
-            redis_prefix: cli
-                .redis_prefix
-                .clone()
-                .or(env_value("KART_REDIS_PREFIX")?)
-                .or(k.redis.prefix.clone())
-                .unwrap_or_else(|| "kart".into()),
+            redis_prefix,
             redis_fail_on_collision: cli
                 .redis_fail_on_collision
                 .or(env_value("KART_REDIS_FAIL_ON_COLLISION")?)

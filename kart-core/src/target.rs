@@ -493,6 +493,24 @@ impl Workspace {
         }
     }
 
+    /// A short, stable name of the workspace at `location`: 8 hex digits of SHA-256 over its
+    /// canonical form (an object-storage URL without a trailing `/`; a directory's absolute
+    /// path, symlinks resolved when it exists). Redis keys carry it, so two workspaces sharing
+    /// one server never contend.
+    pub fn identity(location: &str) -> String {
+        let canonical = if crate::remote::is_remote(location) {
+            location.trim_end_matches('/').to_string()
+        } else {
+            let path = Path::new(location.strip_prefix("file://").unwrap_or(location));
+            std::fs::canonicalize(path)
+                .or_else(|_| std::path::absolute(path))
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string()
+        };
+        hex::encode(&sha2::Sha256::digest(canonical.as_bytes())[..4])
+    }
+
     /// Whether the outputs live on the local filesystem.
     pub fn is_local(&self) -> bool {
         !crate::remote::is_remote(&self.root)

@@ -457,3 +457,26 @@ fn sigterm_while_the_graph_is_built_is_a_stop_with_a_summary() {
     );
     assert!(!ws.join("daily").exists());
 }
+
+// Redis trouble.
+
+#[test]
+fn one_task_in_two_workspaces_sharing_redis_never_contends() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = redis.flags().to_vec();
+    flags.push("--redis-fail-on-collision".into());
+    let args = ["HoldLock", "--name", "s", "--secs", "30"];
+    let first = spawn(&dir.path().join("one/ws"), "one", &args, &flags);
+    first.wait_for("started");
+    let second = spawn(&dir.path().join("two/ws"), "two", &args, &flags);
+    second.wait_for("started");
+    // Two locks under two workspace prefixes.
+    let held = redis.keys("kart:*:lock:run:HoldLock_*");
+    assert_eq!(held.len(), 2, "{held:?}");
+    for p in [first, second] {
+        assert!(of_kind(&p.events(), "locked_elsewhere").is_empty());
+        send_signal(p.child.id(), "KILL");
+        let _ = p.finish();
+    }
+}

@@ -87,9 +87,9 @@ fn sigint_lets_running_tasks_finish_starts_nothing_new_and_releases_every_lock()
     // Every task that started, finished: nothing was cut off.
     assert_eq!(run.events_of("succeeded").len(), started);
     assert!(
-        redis.keys("kart:lock:*").is_empty(),
+        redis.keys("kart:*:lock:*").is_empty(),
         "locks left: {:?}",
-        redis.keys("kart:lock:*")
+        redis.keys("kart:*:lock:*")
     );
     assert!(temp_files(&run.workspace()).is_empty());
     for e in run.events_of("succeeded") {
@@ -146,7 +146,7 @@ fn a_second_sigint_cancels_running_tasks_and_still_releases_everything() {
         !run.workspace().join("held/x.json").exists(),
         "nothing half-done committed"
     );
-    assert!(redis.keys("kart:lock:*").is_empty());
+    assert!(redis.keys("kart:*:lock:*").is_empty());
     assert_eq!(
         run.events_of("lock_released").len(),
         run.events_of("lock_acquired").len()

@@ -90,9 +90,9 @@ fn four_processes_share_a_dag_through_redis_and_run_each_task_once() {
     extra.push("--redis-fail-on-collision".into());
     four_processes_share_one_dag(&extra, true);
     assert!(
-        redis.keys("kart:lock:*").is_empty(),
+        redis.keys("kart:*:lock:*").is_empty(),
         "every lock released: {:?}",
-        redis.keys("kart:lock:*")
+        redis.keys("kart:*:lock:*")
     );
 }
 
@@ -230,7 +230,9 @@ fn lost_lock_fails_the_task(extra: &[String], remove: impl FnOnce(&str)) {
 fn a_redis_lock_deleted_from_under_its_holder_is_noticed() {
     let redis = RedisServer::start();
     lost_lock_fails_the_task(&redis.flags(), |key| {
-        assert!(redis.del(&format!("kart:lock:{key}")))
+        let held = redis.keys(&format!("kart:*:lock:{key}"));
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(redis.del(&held[0]))
     });
 }
 
@@ -454,9 +456,9 @@ fn unique_args_lock_from_scheduling_until_executing() {
     let (first, _) = first.finish();
     assert!(first.status.success());
     assert!(
-        redis.keys("kart:lock:*").is_empty(),
+        redis.keys("kart:*:lock:*").is_empty(),
         "released when the run started: {:?}",
-        redis.keys("kart:lock:*")
+        redis.keys("kart:*:lock:*")
     );
 }
 
@@ -587,5 +589,5 @@ fn with_redis_every_load_and_commit_takes_the_cache_lock() {
         ],
         "Stats commits, StatsReport loads it, then commits its own"
     );
-    assert!(redis.keys("kart:lock:*").is_empty());
+    assert!(redis.keys("kart:*:lock:*").is_empty());
 }

@@ -100,7 +100,10 @@ fn a_message_round_trips_to_a_task_running_in_another_process_through_redis() {
     round_trip(&redis.flags());
     // Nothing left behind in Redis.
     let mut c = redis.connection().unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("kart:msg:*").query(&mut c).unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("kart:*:msg:*")
+        .query(&mut c)
+        .unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
 

@@ -218,7 +218,7 @@ fn with_redis_a_limit_holds_across_processes() {
         "two units across all processes"
     );
     assert!(
-        redis.keys("kart:lock:res:*").is_empty(),
+        redis.keys("kart:*:lock:res:*").is_empty(),
         "every unit returned"
     );
 }
@@ -250,11 +250,11 @@ fn with_redis_a_killed_holders_units_come_back_when_its_lease_expires() {
         assert!(std::time::Instant::now() < deadline, "holder did not start");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert_eq!(redis.keys("kart:lock:res:warehouse_db:*").len(), 1);
+    assert_eq!(redis.keys("kart:*:lock:res:warehouse_db:*").len(), 1);
     holder.kill().unwrap(); // SIGKILL: nothing is released
     holder.wait().unwrap();
     assert_eq!(
-        redis.keys("kart:lock:res:warehouse_db:*").len(),
+        redis.keys("kart:*:lock:res:warehouse_db:*").len(),
         1,
         "the dead holder's unit is still leased"
     );
@@ -271,5 +271,5 @@ fn with_redis_a_killed_holders_units_come_back_when_its_lease_expires() {
     let wait = kinds.iter().position(|k| *k == "resource_wait");
     let ran = kinds.iter().position(|k| *k == "succeeded");
     assert!(wait.is_some() && wait < ran, "{kinds:?}");
-    assert!(redis.keys("kart:lock:res:*").is_empty());
+    assert!(redis.keys("kart:*:lock:res:*").is_empty());
 }
