@@ -202,6 +202,11 @@ impl Store for LocalStore {
             .tempfile_in(dir)
             .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
         let _in_flight = InFlight::register(tmp.path());
+        // Held until the file is renamed or removed: the stale-temp sweep of another process
+        // (whose clock may be hours off) skips a file someone is still writing.
+        tmp.as_file()
+            .lock()
+            .map_err(|e| Error::io("cannot lock temporary file for", &path, e))?;
         tmp.write_all(data)
             .map_err(|e| Error::io("cannot write", &path, e))?;
         if self.fsync {
@@ -416,12 +421,22 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
-            if stale && std::fs::remove_file(entry.path()).is_ok() {
+            // Old by the clocks is not enough: a live writer holds its file's lock.
+            if stale && !being_written(&entry.path()) && std::fs::remove_file(entry.path()).is_ok()
+            {
                 removed.push(entry.path());
             }
         }
     }
     removed
+}
+
+/// Whether a live writer holds the lock of the temporary file at `path`.
+fn being_written(path: &Path) -> bool {
+    match std::fs::File::open(path) {
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
 }
 
 /// The place all outputs of a run are written to.

@@ -480,3 +480,39 @@ fn one_task_in_two_workspaces_sharing_redis_never_contends() {
         let _ = p.finish();
     }
 }
+
+#[test]
+fn a_worker_with_a_clock_hours_ahead_never_sweeps_a_file_being_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    // The writer freezes with its temporary file written, not yet renamed.
+    let writer = spawn_with_env(
+        &ws,
+        "writer",
+        &["Chain", "--n", "0"],
+        &[],
+        &[("KART_FAILPOINTS", "publish-durable")],
+    );
+    wait_until_stopped(writer.child.id());
+    let temp = support::temp_files(&ws);
+    assert_eq!(temp.len(), 1, "{temp:?}");
+    // Another worker whose clock is two hours ahead sweeps stale temporary files at start.
+    let out = Command::new("faketime")
+        .args(["-f", "+2h"])
+        .arg(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["Sleepy", "--n", "1", "--millis", "0", "--workspace"])
+        .arg(&ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .expect("faketime runs (apt-get install -y faketime)");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(
+        support::temp_files(&ws),
+        temp,
+        "the in-flight file was kept"
+    );
+    send_signal(writer.child.id(), "CONT");
+    let (out, events) = writer.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(of_kind(&events, "succeeded").len(), 1);
+}

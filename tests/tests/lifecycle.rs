@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kart_tests::redis_server::RedisServer;
 use serde_json::Value;
-use support::{read_events, text, Run};
+use support::{read_events, temp_files, text, Run};
 
 fn spawn(run: &Run, args: &[&str], extra: &[String]) -> Child {
     run.spawn(args, extra)
@@ -37,21 +37,6 @@ fn signal(child: &Child, name: &str) {
 
 fn finish(child: Child) -> Output {
     child.wait_with_output().unwrap()
-}
-
-fn temp_files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            } else if kart_core::target::is_temp_file_name(&e.file_name().to_string_lossy()) {
-                out.push(e.path().display().to_string());
-            }
-        }
-    }
-    out
 }
 
 #[test]
