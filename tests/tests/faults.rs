@@ -516,3 +516,57 @@ fn a_worker_with_a_clock_hours_ahead_never_sweeps_a_file_being_written() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(of_kind(&events, "succeeded").len(), 1);
 }
+
+#[test]
+fn a_redis_stall_longer_than_a_command_timeout_during_a_commit_loses_nothing() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let writer = spawn_with_env(
+        &ws,
+        "writer",
+        &["LockedLeaf", "--i", "1"],
+        &redis.flags(),
+        &[("KART_FAILPOINTS", "publish-durable")],
+    );
+    wait_until_stopped(writer.child.id());
+    // Every command stalls for 8 s, past kart's 5 s command timeout, while the lease (the
+    // default TTL of 10 minutes) stays valid.
+    let mut c = redis.connection().unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(8000)
+        .arg("ALL")
+        .query(&mut c)
+        .unwrap();
+    send_signal(writer.child.id(), "CONT");
+    let (out, events) = writer.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(of_kind(&events, "succeeded").len(), 1, "{events:?}");
+    // The run lock held through the stall (the short cache lock may lapse: no-clobber covers it).
+    assert!(of_kind(&events, "lock_lost")
+        .iter()
+        .all(|e| e["key"].as_str().unwrap().starts_with("cache:")));
+    assert!(ws.join("locked/1.json").exists());
+}
+
+#[test]
+fn a_worker_waiting_for_a_lock_survives_a_redis_restart() {
+    let mut redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "r", "--secs", "3"];
+    let holder = spawn(&ws, "holder", &args, &redis.flags());
+    holder.wait_for("started");
+    let waiter = spawn(&ws, "waiter", &args, &redis.flags());
+    waiter.wait_for("lock_waiting");
+    // The restart loses every key (persistence is off): the holder's lock with them.
+    redis.restart();
+    let (out, events) = waiter.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert!(!of_kind(&events, "lock_acquired").is_empty());
+    let done = of_kind(&events, "succeeded").len() + of_kind(&events, "already_complete").len();
+    assert!(done >= 1, "{events:?}");
+    let _ = holder.finish();
+    assert!(ws.join("held/r.json").exists());
+}

@@ -623,7 +623,29 @@ impl LockGuard {
         if self.is_lost() {
             return refuse("the lock was lost");
         }
-        match backend.commit(&self.inner.key, &self.inner.lease, target)? {
+        // The backend retries a stall for a while; past that, keep trying for as long as the
+        // lease may still be valid, and fail only when it can no longer be confirmed.
+        let checked = loop {
+            match backend.commit(&self.inner.key, &self.inner.lease, target) {
+                Ok(check) => break check,
+                Err(e) => {
+                    let last_ok = self
+                        .inner
+                        .renewal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .last_ok;
+                    if last_ok.elapsed() >= self.inner.ttl {
+                        self.inner
+                            .mark_lost(&format!("could not be confirmed: {e}"));
+                        return refuse("its lease could not be confirmed");
+                    }
+                    tracing::warn!("committing {target}: {e}; the lease still holds, retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        };
+        match checked {
             CommitCheck::Ok => Ok(()),
             CommitCheck::Lost => {
                 self.inner.mark_lost("found lost at commit");

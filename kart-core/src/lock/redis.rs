@@ -19,12 +19,22 @@ use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call keeps retrying while Redis is stalled or restarting (timeouts, refused or
+/// dropped connections) before it fails.
+const STALL_BUDGET: Duration = Duration::from_secs(30);
+/// Longest pause between two retries of a stalled call.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
 
 // Returns {fence, 0} when taken, or {0, remaining ms} when held (-1: no expiry). Scripts run
-// atomically, so checking first and then setting is safe.
+// atomically, so checking first and then setting is safe. A retry with the same token (its
+// reply was lost to a timeout) finds its own lock and gets the same fence back.
 const ACQUIRE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 32) == ARGV[1] then
+  return {tonumber(string.match(v, '^[^|]*|(%d+)|')), 0}
+end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl ~= -2 then
   return {0, pttl}
@@ -72,18 +82,28 @@ redis.call('PUBLISH', KEYS[2], '1')
 return n
 ";
 
+/// Whether a failed call may succeed when retried: Redis stalled (`CLIENT PAUSE`, a slow
+/// fork), restarting, or the network dropped the connection.
+pub(crate) fn transient(e: &redis::RedisError) -> bool {
+    e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error()
+}
+
 /// A failed Redis call as kart reports it: `cannot use Redis at ADDR: connection refused ...`.
 pub(crate) fn redis_error(addr: &str, e: redis::RedisError) -> Error {
-    let message = if e.is_connection_refusal() {
+    Error::Lock {
+        backend: format!("cannot use Redis at {addr}"),
+        message: describe(&e),
+    }
+}
+
+/// What went wrong, in a few words.
+fn describe(e: &redis::RedisError) -> String {
+    if e.is_connection_refusal() {
         "connection refused (is redis-server running there?)".to_string()
     } else if e.is_timeout() {
         "timed out".to_string()
     } else {
         e.to_string()
-    };
-    Error::Lock {
-        backend: format!("cannot use Redis at {addr}"),
-        message,
     }
 }
 
@@ -132,7 +152,8 @@ impl RedisBackend {
             commit: Script::new(COMMIT),
             clear: Script::new(CLEAR),
         };
-        backend.with(|c| redis::cmd("PING").query::<String>(c))?;
+        // At start an unreachable server is bad input: said at once, not retried.
+        backend.retrying(Duration::ZERO, |c| redis::cmd("PING").query::<String>(c))?;
         Ok(backend)
     }
 
@@ -140,30 +161,45 @@ impl RedisBackend {
         redis_error(&self.addr, e)
     }
 
-    fn connection(&self) -> Result<Connection> {
+    fn connection(&self) -> redis::RedisResult<Connection> {
         if let Some(c) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(c);
         }
-        let c = self
-            .client
-            .get_connection_with_timeout(CONNECT_TIMEOUT)
-            .map_err(|e| self.error(e))?;
-        c.set_read_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| self.error(e))?;
-        c.set_write_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| self.error(e))?;
+        let c = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        c.set_read_timeout(Some(IO_TIMEOUT))?;
+        c.set_write_timeout(Some(IO_TIMEOUT))?;
         Ok(c)
     }
 
-    /// Runs `f` on a pooled connection; a connection that failed is not reused.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let mut c = self.connection()?;
-        match f(&mut c) {
-            Ok(v) => {
+    /// Runs `f` on a pooled connection, retrying for a while if Redis is stalled or
+    /// restarting. A connection that failed is not reused.
+    fn with<T>(&self, f: impl FnMut(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        self.retrying(STALL_BUDGET, f)
+    }
+
+    /// [`with`](Self::with), retrying transient failures for up to `budget` with backoff.
+    fn retrying<T>(
+        &self,
+        budget: Duration,
+        mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let outcome = self.connection().and_then(|mut c| {
+                let v = f(&mut c)?;
                 self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(c);
                 Ok(v)
+            });
+            match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) && started.elapsed() + backoff < budget => {
+                    tracing::warn!("Redis at {}: {}; retrying", self.addr, describe(&e));
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(self.error(e)),
             }
-            Err(e) => Err(self.error(e)),
         }
     }
 
@@ -171,6 +207,8 @@ impl RedisBackend {
         format!("{}:{kind}:{key}", self.prefix)
     }
 
+    /// Waits on `sub` for the lock. The inner error is the subscription's own (its connection
+    /// is then not reused); the outer one is an attempt that failed past the stall budget.
     fn wait_on(
         &self,
         sub: &mut Connection,
@@ -178,34 +216,43 @@ impl RedisBackend {
         ttl: Duration,
         holder: &Holder,
         deadline: Instant,
-    ) -> Result<Option<Lease>> {
+    ) -> Result<redis::RedisResult<Option<Lease>>> {
         // Subscribe before trying, so a release between the try and the wait is not missed.
         let mut pubsub = sub.as_pubsub();
-        pubsub
-            .subscribe(self.k("released", key))
-            .map_err(|e| self.error(e))?;
+        if let Err(e) = pubsub.subscribe(self.k("released", key)) {
+            return Ok(Err(e));
+        }
         loop {
             let expires = match self.attempt(key, ttl, holder)? {
-                Ok(lease) => return Ok(Some(lease)),
+                Ok(lease) => return Ok(Ok(Some(lease))),
                 Err(left) => left,
             };
             let now = Instant::now();
             if now >= deadline {
-                return Ok(None);
+                return Ok(Ok(None));
             }
             // A crashed holder never publishes: wake by its TTL at the latest.
             let slice = (deadline - now)
                 .min(expires + Duration::from_millis(1))
                 .min(MAX_WAIT_SLICE);
-            pubsub
-                .set_read_timeout(Some(slice))
-                .map_err(|e| self.error(e))?;
+            if let Err(e) = pubsub.set_read_timeout(Some(slice)) {
+                return Ok(Err(e));
+            }
             match pubsub.get_message() {
                 Ok(_) => {}
                 Err(e) if e.is_timeout() => {}
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Ok(Err(e)),
             }
         }
+    }
+
+    /// A waiter's connection failed transiently (Redis restarting): pause briefly, then the
+    /// caller looks again on a fresh connection.
+    fn pause_waiting(&self, e: &redis::RedisError, deadline: Instant) -> Result<Option<Lease>> {
+        tracing::warn!("Redis at {}: {}; still waiting", self.addr, describe(e));
+        let left = deadline.saturating_duration_since(Instant::now());
+        std::thread::sleep(left.min(Duration::from_millis(250)));
+        Ok(None)
     }
 
     /// One acquisition attempt: the lease, or how long the current holder's lock has left.
@@ -229,7 +276,7 @@ impl RedisBackend {
                 .key(self.k("fence", key))
                 .arg(&token)
                 .arg(ttl.as_millis() as u64)
-                .arg(info)
+                .arg(&info)
                 .invoke(c)
         })?;
         Ok(if fence > 0 {
@@ -264,20 +311,24 @@ impl LockBackend for RedisBackend {
         let pooled = self.waiters.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut sub = match pooled {
             Some(c) => c,
-            None => self
-                .client
-                .get_connection_with_timeout(CONNECT_TIMEOUT)
-                .map_err(|e| self.error(e))?,
+            None => match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
+                Ok(c) => c,
+                Err(e) if transient(&e) => return self.pause_waiting(&e, deadline),
+                Err(e) => return Err(self.error(e)),
+            },
         };
-        let result = self.wait_on(&mut sub, key, ttl, holder, deadline);
-        if result.is_ok() {
-            // Leaving the pub/sub scope unsubscribed the connection; reuse it for the next wait.
-            self.waiters
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(sub);
+        match self.wait_on(&mut sub, key, ttl, holder, deadline)? {
+            Ok(lease) => {
+                // Leaving the pub/sub scope unsubscribed the connection; reuse it next time.
+                self.waiters
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(sub);
+                Ok(lease)
+            }
+            Err(e) if transient(&e) => self.pause_waiting(&e, deadline),
+            Err(e) => Err(self.error(e)),
         }
-        result
     }
 
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool> {
