@@ -614,8 +614,8 @@ fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Result<u8, Fai
 
 /// Messages through Redis when configured, else through the workspace.
 fn open_mailboxes(settings: &Settings) -> Result<Mailboxes, Failure> {
-    Ok(match settings.redis_addr() {
-        Some((host, port)) => Mailboxes::redis(&host, port, &settings.redis_prefix)?,
+    Ok(match &settings.redis {
+        Some(endpoint) => Mailboxes::redis(endpoint, &settings.redis_prefix)?,
         None => Mailboxes::local(&settings.state_dir()),
     })
 }
@@ -663,8 +663,8 @@ fn message_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
 
 /// Redis when configured, else file locks in the workspace.
 fn open_locks(settings: &Settings) -> Result<Locks, Failure> {
-    Ok(match settings.redis_addr() {
-        Some((host, port)) => Locks::redis(&host, port, &settings.redis_prefix)?,
+    Ok(match &settings.redis {
+        Some(endpoint) => Locks::redis(endpoint, &settings.redis_prefix)?,
         None => Locks::local(&settings.state_dir())?,
     })
 }

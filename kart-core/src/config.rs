@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::param::{Duration, Param};
+use crate::redis_endpoint::{RedisEndpoint, RedisUrl, Secret};
 use crate::{Error, Result};
 
 /// File name looked up in the working directory.
@@ -94,8 +95,15 @@ impl Default for Retcodes {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RedisSection {
+    url: Option<String>,
     host: Option<String>,
     port: Option<u16>,
+    db: Option<i64>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    tls: Option<bool>,
+    ca_file: Option<PathBuf>,
     prefix: Option<String>,
     fail_on_collision: Option<bool>,
 }
@@ -329,10 +337,8 @@ pub struct Settings {
     pub keep_alive: bool,
     /// fsync every output before renaming it into place (default true).
     pub fsync: bool,
-    /// Redis host, when locks go through Redis.
-    pub redis_host: Option<String>,
-    /// Redis port (default 6379 when a host is set).
-    pub redis_port: Option<u16>,
+    /// The shared Redis, when locks and messages go through one (a host is configured).
+    pub redis: Option<RedisEndpoint>,
     /// Prefix of every Redis key: as configured, else `kart:<workspace identity>` (see
     /// [`Workspace::identity`](crate::Workspace::identity)), so two workspaces sharing one
     /// Redis never share a lock.
@@ -359,34 +365,106 @@ impl Settings {
     pub fn state_dir(&self) -> PathBuf {
         crate::target::Workspace::state_dir_for(&self.workspace_location())
     }
+}
 
-    /// `host:port` of the Redis server, when one is configured.
-    pub fn redis_addr(&self) -> Option<(String, u16)> {
-        self.redis_host
-            .clone()
-            .map(|h| (h, self.redis_port.unwrap_or(6379)))
+/// One layer of Redis settings (a URL, a config section, the environment, the command line);
+/// later layers override earlier ones field by field.
+#[derive(Default)]
+struct RedisLayer {
+    host: Option<String>,
+    port: Option<u16>,
+    db: Option<i64>,
+    username: Option<String>,
+    password: Option<Secret>,
+    tls: Option<bool>,
+    ca_file: Option<PathBuf>,
+}
+
+impl RedisLayer {
+    fn over(self, top: RedisLayer) -> RedisLayer {
+        RedisLayer {
+            host: top.host.or(self.host),
+            port: top.port.or(self.port),
+            db: top.db.or(self.db),
+            username: top.username.or(self.username),
+            password: top.password.or(self.password),
+            tls: top.tls.or(self.tls),
+            ca_file: top.ca_file.or(self.ca_file),
+        }
+    }
+
+    fn from_url(url: Option<&str>, what: &str) -> Result<RedisLayer> {
+        let Some(url) = url.filter(|u| !u.is_empty()) else {
+            return Ok(RedisLayer::default());
+        };
+        let u = RedisUrl::parse(url, what)?;
+        Ok(RedisLayer {
+            host: u.host,
+            port: u.port,
+            db: u.db,
+            username: u.username,
+            password: u.password,
+            tls: Some(u.tls),
+            ca_file: None,
+        })
     }
 }
 
-/// Splits `redis://host:port[/db]` into host and port.
-fn parse_redis_url(url: &str) -> Result<(String, u16)> {
-    let bad = |message: &str| Error::InvalidOption {
-        what: format!("KART_REDIS_URL={url:?}"),
-        message: message.to_string(),
-    };
-    let rest = url
-        .strip_prefix("redis://")
-        .ok_or_else(|| bad("expected redis://host:port"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    match authority.rsplit_once(':') {
-        Some((host, port)) => Ok((
-            host.to_string(),
-            port.parse().map_err(|_| bad("invalid port"))?,
-        )),
-        None if !authority.is_empty() => Ok((authority.to_string(), 6379)),
-        None => Err(bad("missing host")),
-    }
+/// A password read from a file (trailing newline dropped), so it stays out of config files,
+/// process lists and shell history.
+fn read_password_file(path: &Path) -> Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io("cannot read the Redis password file", path, e))?;
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// The Redis settings: config file (its `url`, then its fields), then the environment
+/// (`KART_REDIS_URL`, then `KART_REDIS_*`), then the command line. Redis is used when a host
+/// results.
+fn resolve_redis(cli: &SettingsOverrides, k: &RedisSection) -> Result<Option<RedisEndpoint>> {
+    let config = RedisLayer::from_url(k.url.as_deref(), "[redis] url")?.over(RedisLayer {
+        host: k.host.clone(),
+        port: k.port,
+        db: k.db,
+        username: k.username.clone(),
+        password: match (&k.password, &k.password_file) {
+            (_, Some(file)) => Some(read_password_file(file)?),
+            (Some(p), None) => Some(Secret::new(p.clone())),
+            (None, None) => None,
+        },
+        tls: k.tls,
+        ca_file: k.ca_file.clone(),
+    });
+    let env_url = std::env::var("KART_REDIS_URL").ok();
+    let env = RedisLayer::from_url(env_url.as_deref(), "KART_REDIS_URL")?.over(RedisLayer {
+        host: env_value("KART_REDIS_HOST")?,
+        port: env_value("KART_REDIS_PORT")?,
+        db: env_value("KART_REDIS_DB")?,
+        username: env_value("KART_REDIS_USERNAME")?,
+        password: match env_value::<String>("KART_REDIS_PASSWORD_FILE")? {
+            Some(file) => Some(read_password_file(Path::new(&file))?),
+            None => std::env::var("KART_REDIS_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(Secret::new),
+        },
+        tls: env_value("KART_REDIS_TLS")?,
+        ca_file: env_value::<String>("KART_REDIS_CA_FILE")?.map(PathBuf::from),
+    });
+    let all = config.over(env).over(RedisLayer {
+        host: cli.redis_host.clone(),
+        port: cli.redis_port,
+        ..RedisLayer::default()
+    });
+    Ok(all.host.map(|host| RedisEndpoint {
+        host,
+        port: all.port.unwrap_or(6379),
+        db: all.db.unwrap_or(0),
+        username: all.username,
+        password: all.password,
+        tls: all.tls.unwrap_or(false),
+        ca_file: all.ca_file,
+    }))
 }
 
 fn env_value<T: Param>(name: &str) -> Result<Option<T>> {
@@ -418,10 +496,6 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
-        let url = match std::env::var("KART_REDIS_URL") {
-            Ok(u) if !u.is_empty() => Some(parse_redis_url(&u)?),
-            _ => None,
-        };
         let workspace = cli
             .workspace
             .clone()
@@ -460,17 +534,7 @@ impl Settings {
                 .or(env_value("KART_FSYNC")?)
                 .or(k.core.fsync)
                 .unwrap_or(true),
-            redis_host: cli
-                .redis_host
-                .clone()
-                .or(env_value("KART_REDIS_HOST")?)
-                .or(url.as_ref().map(|u| u.0.clone()))
-                .or(k.redis.host.clone()),
-            redis_port: cli
-                .redis_port
-                .or(env_value("KART_REDIS_PORT")?)
-                .or(url.as_ref().map(|u| u.1))
-                .or(k.redis.port),
+            redis: resolve_redis(cli, &k.redis)?,
             redis_prefix,
             redis_fail_on_collision: cli
                 .redis_fail_on_collision

@@ -40,6 +40,7 @@ pub mod lock;
 pub mod message;
 pub mod param;
 pub mod range;
+pub mod redis_endpoint;
 pub mod registry;
 pub mod remote;
 pub mod resource;

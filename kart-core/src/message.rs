@@ -148,13 +148,10 @@ impl Mailboxes {
         }))
     }
 
-    /// Messages through Redis at `host:port`, keys under `prefix:` (default `kart`).
-    pub fn redis(host: &str, port: u16, prefix: &str) -> Result<Self> {
-        let addr = format!("{host}:{port}");
-        let client = redis::Client::open(format!("redis://{addr}/")).map_err(|e| Error::Lock {
-            backend: format!("cannot use Redis at {addr}"),
-            message: e.to_string(),
-        })?;
+    /// Messages through Redis at `endpoint`, keys under `prefix:` (default `kart`).
+    pub fn redis(endpoint: &crate::redis_endpoint::RedisEndpoint, prefix: &str) -> Result<Self> {
+        let addr = endpoint.addr();
+        let client = endpoint.client()?;
         let prefix = if prefix.is_empty() { "kart" } else { prefix };
         // Connects on first use: a run's lock backend has already checked the server.
         Ok(Mailboxes(Arc::new(RedisMailboxes {

@@ -2,6 +2,7 @@
 //! stopped when dropped. No mocks: when the binary is missing, tests fail saying so.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,9 @@ pub struct RedisServer {
     /// Its port on 127.0.0.1.
     pub port: u16,
     dir: tempfile::TempDir,
+    /// Extra server options (`--requirepass`, TLS).
+    options: Vec<String>,
+    password: Option<String>,
 }
 
 /// A loopback port nothing listens on right now.
@@ -22,21 +26,144 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A test certificate authority and a server certificate it signed for `localhost` and
+/// 127.0.0.1, made with the `openssl` command.
+pub struct TestCerts {
+    /// The CA's certificate (PEM): what clients trust.
+    pub ca: PathBuf,
+    /// The server's certificate and key (PEM).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TestCerts {
+    /// Makes them in `dir`.
+    pub fn make(dir: &Path) -> Self {
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run openssl ({e}): apt-get install -y openssl"));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            dir.join("server.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=kart test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        TestCerts {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        }
+    }
+}
+
 impl RedisServer {
-    /// Starts a server on a free port and waits until it answers PING.
+    /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(Vec::new(), None)
+    }
+
+    /// A server that requires `password` (`--requirepass`).
+    pub fn start_with_password(password: &str) -> Self {
+        Self::start_with(
+            vec!["--requirepass".into(), password.into()],
+            Some(password.to_string()),
+        )
+    }
+
+    /// A server that speaks TLS only, with a certificate signed by `certs.ca`.
+    pub fn start_tls(certs: &TestCerts) -> Self {
+        let path = |p: &PathBuf| p.display().to_string();
+        Self::start_with(
+            vec![
+                "--tls-cert-file".into(),
+                path(&certs.cert),
+                "--tls-key-file".into(),
+                path(&certs.key),
+                "--tls-ca-cert-file".into(),
+                path(&certs.ca),
+                "--tls-auth-clients".into(),
+                "no".into(),
+            ],
+            None,
+        )
+    }
+
+    fn start_with(options: Vec<String>, password: Option<String>) -> Self {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().expect("temp dir for redis"),
+            options,
+            password,
         };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
+        let tls = self.options.iter().any(|o| o == "--tls-cert-file");
+        let port = self.port.to_string();
+        let ports: Vec<&str> = if tls {
+            vec!["--port", "0", "--tls-port", &port]
+        } else {
+            vec!["--port", &port]
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&ports)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.options)
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -45,15 +172,10 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install redis-server (apt-get install -y redis-server)"));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut c) = self.connection() {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return;
-                }
-            }
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server on port {} did not answer within 10 s",
+                "redis-server on port {} did not listen within 10 s",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -74,9 +196,14 @@ impl RedisServer {
         self.spawn();
     }
 
-    /// A connection to it.
+    /// A connection to it (plain TCP; logged in when it has a password).
     pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?
+        let login = self
+            .password
+            .as_ref()
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        redis::Client::open(format!("redis://{login}127.0.0.1:{}/", self.port))?
             .get_connection_with_timeout(Duration::from_secs(2))
     }
 

@@ -570,3 +570,143 @@ fn a_worker_waiting_for_a_lock_survives_a_redis_restart() {
     let _ = holder.finish();
     assert!(ws.join("held/r.json").exists());
 }
+
+/// Runs the fixture with `env` and `args` against `ws`; returns the output and everything it
+/// wrote (stdout, stderr, events) as one text, to look for leaked secrets.
+fn run_fixture(
+    ws: &std::path::Path,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Output, String) {
+    let (out, events) = spawn_with_env(ws, name, args, &[], env).finish();
+    let (stdout, stderr) = text(&out);
+    let all = format!("{stdout}{stderr}{}", serde_json::Value::from(events));
+    (out, all)
+}
+
+#[test]
+fn redis_with_a_password_from_a_url_or_a_file_and_the_password_never_shows() {
+    let password = "s3cr3t-Pw";
+    let redis = RedisServer::start_with_password(password);
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let leaf = ["LockedLeaf", "--i", "1", "-v"];
+    // In KART_REDIS_URL.
+    let url = format!("redis://:{password}@127.0.0.1:{}", redis.port);
+    let (out, all) = run_fixture(&ws, "url", &leaf, &[("KART_REDIS_URL", &url)]);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(password), "{all}");
+    assert_eq!(redis.keys("kart:*:fence:run:LockedLeaf_1_*").len(), 1);
+    // In a password file named by kart.toml, with the ACL user.
+    std::fs::write(dir.path().join("redis-password"), format!("{password}\n")).unwrap();
+    let config = dir.path().join("kart.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[redis]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"default\"\npassword_file = \"{}\"\n",
+            redis.port,
+            dir.path().join("redis-password").display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let two = ["LockedLeaf", "--i", "2", "--config", config];
+    let (out, all) = run_fixture(&ws, "file", &two, &[]);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert_eq!(redis.keys("kart:*:fence:run:LockedLeaf_2_*").len(), 1);
+    // `locks list` logs in the same way.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["locks", "list", "--config", config, "--workspace"])
+        .arg(&ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    // A wrong password and no password: one clear line each, the password nowhere.
+    let wrong = format!("redis://:{password}x@127.0.0.1:{}", redis.port);
+    let (out, all) = run_fixture(
+        &ws,
+        "wrong",
+        &["LockedLeaf", "--i", "3"],
+        &[("KART_REDIS_URL", &wrong)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains(&format!("cannot use Redis at 127.0.0.1:{}", redis.port)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("authentication failed"), "{stderr}");
+    assert!(!all.contains(password), "{all}");
+    let (out, _) = run_fixture(
+        &ws,
+        "none",
+        &["LockedLeaf", "--i", "3"],
+        &[(
+            "KART_REDIS_URL",
+            &format!("redis://127.0.0.1:{}", redis.port),
+        )],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("NOAUTH"), "{}", text(&out).1);
+    // A malformed URL is reported without its password.
+    let (out, all) = run_fixture(
+        &ws,
+        "bad",
+        &["LockedLeaf", "--i", "3"],
+        &[(
+            "KART_REDIS_URL",
+            &format!("redis://:{password}@127.0.0.1:notaport"),
+        )],
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(!all.contains(password), "{all}");
+    assert!(!ws.join("locked/3.json").exists());
+}
+
+#[test]
+fn redis_over_tls_with_a_private_certificate_authority() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = kart_tests::redis_server::TestCerts::make(dir.path());
+    let redis = RedisServer::start_tls(&certs);
+    let ws = dir.path().join("ws");
+    let url = format!("rediss://localhost:{}", redis.port);
+    let ca = certs.ca.display().to_string();
+    let (out, all) = run_fixture(
+        &ws,
+        "tls",
+        &["LockedLeaf", "--i", "1"],
+        &[("KART_REDIS_URL", &url), ("KART_REDIS_CA_FILE", &ca)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let events = support::read_events(&dir.path().join("events-tls.jsonl"));
+    assert_eq!(
+        of_kind(&events, "lock_acquired").len(),
+        2,
+        "run and cache locks: {events:?}"
+    );
+    // Without the CA the server's certificate is not trusted.
+    let (out, all) = run_fixture(
+        &ws,
+        "untrusted",
+        &["LockedLeaf", "--i", "2"],
+        &[("KART_REDIS_URL", &url)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        text(&out)
+            .1
+            .contains(&format!("cannot use Redis at localhost:{}", redis.port)),
+        "{all}"
+    );
+    // Plain TCP to a TLS port fails too, not hangs.
+    let plain = format!("redis://localhost:{}", redis.port);
+    let (out, all) = run_fixture(
+        &ws,
+        "plain",
+        &["LockedLeaf", "--i", "2"],
+        &[("KART_REDIS_URL", &plain)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+}

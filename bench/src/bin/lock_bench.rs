@@ -99,9 +99,14 @@ fn wakeups(locks: &Locks, rounds: usize) -> Vec<Duration> {
 fn main() {
     let secs: f64 = arg("--seconds").map_or(3.0, |s| s.parse().expect("--seconds"));
     let locks = match (arg("--port"), arg("--file-dir")) {
-        (Some(port), _) => {
-            Locks::redis("127.0.0.1", port.parse().expect("--port"), "kart-bench").expect("redis")
-        }
+        (Some(port), _) => Locks::redis(
+            &kart_core::redis_endpoint::RedisEndpoint::new(
+                "127.0.0.1",
+                port.parse().expect("--port"),
+            ),
+            "kart-bench",
+        )
+        .expect("redis"),
         (None, Some(dir)) => Locks::local(std::path::Path::new(&dir)).expect("file locks"),
         _ => panic!("give --port P (Redis) or --file-dir DIR"),
     };

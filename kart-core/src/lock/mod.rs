@@ -168,11 +168,11 @@ impl Locks {
         ))
     }
 
-    /// Redis at `host:port`, keys under `prefix:` (default `kart`). Fails at once, naming the
-    /// address, when the server cannot be reached.
-    pub fn redis(host: &str, port: u16, prefix: &str) -> Result<Self> {
+    /// Redis at `endpoint`, keys under `prefix:` (default `kart`). Fails at once, naming the
+    /// address, when the server cannot be reached or refuses the login.
+    pub fn redis(endpoint: &crate::redis_endpoint::RedisEndpoint, prefix: &str) -> Result<Self> {
         Ok(Self::new(
-            Arc::new(RedisBackend::connect(host, port, prefix)?),
+            Arc::new(RedisBackend::connect(endpoint, prefix)?),
             Events::new(),
         ))
     }

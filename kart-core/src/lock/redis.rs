@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection, Script};
 
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
+use crate::redis_endpoint::RedisEndpoint;
 use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -129,13 +130,11 @@ impl std::fmt::Debug for RedisBackend {
 }
 
 impl RedisBackend {
-    /// Connects (and pings) `host:port`; an unreachable server is an error naming it.
-    pub fn connect(host: &str, port: u16, prefix: &str) -> Result<Self> {
-        let addr = format!("{host}:{port}");
-        let client = Client::open(format!("redis://{addr}/")).map_err(|e| Error::Lock {
-            backend: format!("cannot use Redis at {addr}"),
-            message: e.to_string(),
-        })?;
+    /// Connects (and pings) `endpoint`; an unreachable server or a refused login is an error
+    /// naming its address.
+    pub fn connect(endpoint: &RedisEndpoint, prefix: &str) -> Result<Self> {
+        let client = endpoint.client()?;
+        let addr = endpoint.addr();
         let backend = RedisBackend {
             client,
             addr,

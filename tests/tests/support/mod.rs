@@ -227,6 +227,10 @@ pub fn wait_until_stopped(pid: u32) {
             return;
         }
         assert!(
+            !state.is_some_and(|s| s.starts_with('Z')),
+            "process {pid} exited before it stopped"
+        );
+        assert!(
             Instant::now() < deadline,
             "process {pid} did not stop within 30 s"
         );
