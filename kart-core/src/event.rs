@@ -28,6 +28,9 @@ pub enum EventKind {
     /// A task ran, but another worker committed its output first; that output is kept and
     /// the task counts as complete (carries `output`).
     AlreadyCommitted,
+    /// A complete output vanished while the run still needed it (`gc`), and its task ran again
+    /// for the one reading it (carries `for` and `reason`).
+    Recomputed,
     /// A task failed (carries `error` and `attempt`).
     Failed,
     /// A failed task will be retried (carries `attempt` and `delay_secs`).

@@ -1324,6 +1324,7 @@ fn attempt_task(
     } else {
         None
     };
+    crate::failpoint::hit("run-start");
     if env.opts.shutdown.is_stopping() {
         return Attempt::NotRun("interrupted before it started".into());
     }

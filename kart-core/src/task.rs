@@ -551,8 +551,18 @@ impl<'a> RunContext<'a> {
         })?;
         let target = self.workspace.target(&key);
         // gokart's cache collision lock: never read an output another machine is writing.
-        let _cache = self.cache_lock(&key)?;
-        let bytes = target.read()?;
+        let cache = self.cache_lock(&key)?;
+        let bytes = match target.read() {
+            Ok(bytes) => bytes,
+            // Complete when the graph was built, gone now (`gc` meanwhile): make it again.
+            Err(e) if !target.exists()? => {
+                drop(cache);
+                self.recompute(task, &e)?;
+                let _cache = self.cache_lock(&key)?;
+                target.read()?
+            }
+            Err(e) => return Err(e),
+        };
         T::SPEC
             .format
             .decode(&bytes)
@@ -562,6 +572,62 @@ impl<'a> RunContext<'a> {
                 message,
             })
     }
+    /// Runs `task` again, here, because its output vanished after the graph was built: under
+    /// its run lock if it has one, unless another worker made it again meanwhile.
+    fn recompute<T: TaskDef>(&self, task: &T, vanished: &Error) -> Result<()> {
+        let id = DynTask::id(task);
+        let family = T::SPEC.family;
+        if T::SPEC.external {
+            return Err(Error::Task(format!(
+                "external data {id} vanished while this run needed it: {vanished}"
+            )));
+        }
+        self.events.emit(
+            Event::new(EventKind::Recomputed)
+                .task(&id, family)
+                .params(DynTask::params_json(task))
+                .worker(&self.worker)
+                .with("for", self.task_id.as_str())
+                .with("reason", vanished.to_string()),
+        );
+        let guard = match (DynTask::run_lock(task), self.locks) {
+            (None, _) => None,
+            (Some(lock), Some(locks)) => Some(
+                locks
+                    .lock(DynTask::run_lock_key(task).expect("run_lock is set"))
+                    .ttl(lock.ttl())
+                    .timeout(lock.timeout())
+                    .for_task(&id, family)
+                    .cancel_on_loss(self.cancelled.clone())
+                    .acquire()?,
+            ),
+            (Some(_), None) => {
+                return Err(Error::Lock {
+                    backend: "none".into(),
+                    message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
+                })
+            }
+        };
+        if DynTask::output_exists(task, self.workspace)? {
+            return Ok(());
+        }
+        let ctx = RunContext {
+            workspace: self.workspace,
+            task_id: id,
+            family,
+            attempt: 1,
+            worker: self.worker.clone(),
+            events: self.events,
+            cancelled: self.cancelled.clone(),
+            locks: self.locks,
+            run_guard: guard.as_ref(),
+            resources: None,
+            inbox: None,
+            already_committed: AtomicBool::new(false),
+        };
+        DynTask::execute(task, &ctx)
+    }
+
     /// A named lock on the run's backend (Redis when configured, else file locks), held by
     /// this task: `let _guard = ctx.lock("nightly-transfer")?.acquire()?;`.
     pub fn lock(&self, key: impl Into<String>) -> Result<LockBuilder<'a>> {

@@ -710,3 +710,39 @@ fn redis_over_tls_with_a_private_certificate_authority() {
     );
     assert_eq!(out.status.code(), Some(2), "{all}");
 }
+
+#[test]
+fn gc_during_a_run_never_fails_a_dependent_that_was_about_to_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let (out, _) = spawn(&ws, "first", &["Scratch", "--n", "1"], &[]).finish();
+    assert_eq!(out.status.code(), Some(0));
+    // The graph finds `Scratch(1)` complete; its dependent freezes just before it runs.
+    let run = spawn_with_env(
+        &ws,
+        "run",
+        &["FinalResult", "--n", "1"],
+        &[],
+        &[("KART_FAILPOINTS", "run-start")],
+    );
+    wait_until_stopped(run.child.id());
+    let gc = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["gc", "--older-than", "0s", "--workspace"])
+        .arg(&ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        text(&gc).0.contains("removed tmp/1.json"),
+        "{}",
+        text(&gc).0
+    );
+    send_signal(run.child.id(), "CONT");
+    let (out, events) = run.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let recomputed = of_kind(&events, "recomputed");
+    assert_eq!(recomputed.len(), 1, "{events:?}");
+    assert_eq!(recomputed[0]["family"], "Scratch");
+    assert_eq!(run_output(&ws, "tmp/1.json"), 10, "made again");
+    assert_eq!(run_output(&ws, "final/1.json"), 11);
+}
