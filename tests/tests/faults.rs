@@ -746,3 +746,48 @@ fn gc_during_a_run_never_fails_a_dependent_that_was_about_to_read() {
     assert_eq!(run_output(&ws, "tmp/1.json"), 10, "made again");
     assert_eq!(run_output(&ws, "final/1.json"), 11);
 }
+
+#[test]
+fn signals_still_stop_a_run_whose_stderr_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin("fixture")
+        .args([
+            "HoldLock",
+            "--name",
+            "c",
+            "--secs",
+            "60",
+            "-v",
+            "--workspace",
+        ])
+        .arg(dir.path().join("ws"))
+        .arg("--events")
+        .arg(dir.path().join("events.jsonl"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let events = dir.path().join("events.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !support::read_events(&events)
+        .iter()
+        .any(|e| e["event"] == "started")
+    {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Every signal's notice goes to the closed stderr. Signals sent at once may merge into
+    // one, so keep sending until the second one has been seen.
+    let mut sent = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(sent < 50, "still running after {sent} SIGTERMs");
+        send_signal(child.id(), "TERM");
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130));
+}
