@@ -246,9 +246,7 @@ impl Store for ObjectStoreWorkspace {
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published> {
         let payload = PutPayload::from(data.to_vec());
-        crate::failpoint::hit("publish-durable");
-        before()?;
-        crate::failpoint::hit("publish-checked");
+        crate::target::last_check(before)?;
         self.counts.put.fetch_add(1, Ordering::Relaxed);
         let opts = PutOptions {
             mode: PutMode::Create,

@@ -89,6 +89,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
 }
 
+/// Runs a publish's `before` check: the last thing between durable data and a visible
+/// output, for every store (the failpoints let fault tests freeze a writer on either side).
+pub(crate) fn last_check(before: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    crate::failpoint::hit("publish-durable");
+    before()?;
+    crate::failpoint::hit("publish-checked");
+    Ok(())
+}
+
 /// How [`Store::publish`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Published {
@@ -214,9 +223,7 @@ impl Store for LocalStore {
                 .sync_all()
                 .map_err(|e| Error::io("cannot sync", &path, e))?;
         }
-        crate::failpoint::hit("publish-durable");
-        before()?;
-        crate::failpoint::hit("publish-checked");
+        last_check(before)?;
         // renameat2(RENAME_NOREPLACE): an output that appeared meanwhile is kept.
         match tmp.persist_noclobber(&path) {
             Ok(_) => Ok(Published::Written),

@@ -170,19 +170,22 @@ fn wait_until_gone(redis: &RedisServer, pattern: &str) {
     }
 }
 
-#[test]
-fn a_holder_whose_lease_ran_out_during_its_write_never_commits() {
+/// Holder A freezes at `failpoint` while committing and stays frozen past its lease; B takes
+/// the lock (fence 2) and commits; then A resumes. Returns A's output and events, B's pid, and
+/// the output's content.
+fn frozen_holder_resumes_after_a_rival_committed(
+    failpoint: &str,
+) -> (std::process::Output, Vec<serde_json::Value>, u64, String) {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     let args = ["HoldLock", "--name", "t", "--secs", "0"];
-    // A freezes with its output durable but not yet visible, and stays frozen past its lease.
     let a = spawn_with_env(
         &ws,
         "a",
         &args,
         &redis.flags(),
-        &[("KART_FAILPOINTS", "publish-durable")],
+        &[("KART_FAILPOINTS", failpoint)],
     );
     wait_until_stopped(a.child.id());
     wait_until_gone(&redis, "*:lock:run:HoldLock_*");
@@ -192,6 +195,15 @@ fn a_holder_whose_lease_ran_out_during_its_write_never_commits() {
     let b_pid = b_events[0]["pid"].as_u64().unwrap();
     send_signal(a.child.id(), "CONT");
     let (a_out, a_events) = a.finish();
+    let kept = std::fs::read_to_string(ws.join("held/t.json")).unwrap();
+    (a_out, a_events, b_pid, kept)
+}
+
+#[test]
+fn a_holder_whose_lease_ran_out_during_its_write_never_commits() {
+    // Frozen with its output durable but not yet visible, before the lease check.
+    let (a_out, a_events, b_pid, kept) =
+        frozen_holder_resumes_after_a_rival_committed("publish-durable");
     assert_eq!(a_out.status.code(), Some(1), "{}", text(&a_out).1);
     assert!(of_kind(&a_events, "succeeded").is_empty(), "{a_events:?}");
     let failed = of_kind(&a_events, "failed");
@@ -202,31 +214,14 @@ fn a_holder_whose_lease_ran_out_during_its_write_never_commits() {
             .contains("not written: the lock was lost"),
         "{failed:?}"
     );
-    let kept = std::fs::read_to_string(ws.join("held/t.json")).unwrap();
     assert!(kept.contains(&format!("held by {b_pid}")), "{kept}");
 }
 
 #[test]
 fn a_commit_never_replaces_an_output_committed_meanwhile() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let args = ["HoldLock", "--name", "t", "--secs", "0"];
-    // A passed its lease check and freezes just before the rename; B commits meanwhile.
-    let a = spawn_with_env(
-        &ws,
-        "a",
-        &args,
-        &redis.flags(),
-        &[("KART_FAILPOINTS", "publish-checked")],
-    );
-    wait_until_stopped(a.child.id());
-    wait_until_gone(&redis, "*:lock:run:HoldLock_*");
-    let (b, b_events) = spawn(&ws, "b", &args, &redis.flags()).finish();
-    assert_eq!(b.status.code(), Some(0), "{}", text(&b).1);
-    let b_pid = b_events[0]["pid"].as_u64().unwrap();
-    send_signal(a.child.id(), "CONT");
-    let (a_out, a_events) = a.finish();
+    // Frozen after passing its lease check, just before the rename.
+    let (a_out, a_events, b_pid, kept) =
+        frozen_holder_resumes_after_a_rival_committed("publish-checked");
     assert!(of_kind(&a_events, "succeeded").is_empty(), "{a_events:?}");
     assert_eq!(
         of_kind(&a_events, "already_committed").len(),
@@ -234,7 +229,6 @@ fn a_commit_never_replaces_an_output_committed_meanwhile() {
         "{a_events:?}"
     );
     assert_eq!(a_out.status.code(), Some(0), "{}", text(&a_out).1);
-    let kept = std::fs::read_to_string(ws.join("held/t.json")).unwrap();
     assert!(kept.contains(&format!("held by {b_pid}")), "{kept}");
 }
 
