@@ -5,21 +5,24 @@
 //! there, and the test resumes it with SIGCONT.
 
 /// Stops this process the first time it reaches a failpoint named in `KART_FAILPOINTS`.
-#[cfg(feature = "failpoints")]
+#[cfg(all(feature = "failpoints", target_os = "linux"))]
 pub(crate) fn hit(name: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static STOPPED: AtomicBool = AtomicBool::new(false);
     let armed = std::env::var("KART_FAILPOINTS")
         .is_ok_and(|names| names.split(',').any(|n| n.trim() == name));
     if armed && !STOPPED.swap(true, Ordering::SeqCst) {
-        // The stop is delivered while this thread waits for `kill`: nothing of ours runs after.
-        let _ = std::process::Command::new("kill")
-            .args(["-STOP", &std::process::id().to_string()])
-            .status();
+        // `raise` sends it to this very thread (tgkill), which stops on its way out of the
+        // call. A signal sent to the process may be taken by another thread first, and under
+        // load this one would go on for a while before the group stop reached it.
+        // SAFETY: raising a signal has no memory-safety preconditions.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
     }
 }
 
 /// Without the feature, nothing.
-#[cfg(not(feature = "failpoints"))]
+#[cfg(not(all(feature = "failpoints", target_os = "linux")))]
 #[inline(always)]
 pub(crate) fn hit(_name: &str) {}
