@@ -900,35 +900,47 @@ fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>
             timed_out,
             timeout,
         };
-        let outcome = match held {
-            Ok(held) => {
-                let held = held.map(Mutex::new);
-                attempt_task(
-                    name,
-                    &task,
-                    &id,
-                    attempt,
-                    Holdings {
-                        schedule_guard: &mut schedule_guard,
-                        stop: &stop,
-                        resources: held.as_ref(),
-                    },
-                    env,
-                )
+        // Whatever panics out here (the task's own panics are caught closer) fails this
+        // attempt: the worker must come back to settle it, or the others would wait forever.
+        let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let outcome = match held {
+                Ok(held) => {
+                    let held = held.map(Mutex::new);
+                    attempt_task(
+                        name,
+                        &task,
+                        &id,
+                        attempt,
+                        Holdings {
+                            schedule_guard: &mut schedule_guard,
+                            stop: &stop,
+                            resources: held.as_ref(),
+                        },
+                        env,
+                    )
+                }
+                Err(error) => {
+                    let error = format!("cannot take resources: {error}");
+                    env.events
+                        .emit(failed_event(&task, &id, name, attempt, &error));
+                    Attempt::Failed(error)
+                }
+            };
+            // A batch's outputs: each member gets the representative's output.
+            match &batch {
+                Some(b) => settle_batch(b, outcome, name, attempt, env),
+                None => vec![(i, outcome)],
             }
-            Err(error) => {
-                let error = format!("cannot take resources: {error}");
-                env.events
-                    .emit(failed_event(&task, &id, name, attempt, &error));
-                Attempt::Failed(error)
-            }
-        };
-
-        // A batch's outputs: each member gets the representative's output.
-        let outcomes: Vec<(usize, Attempt)> = match &batch {
-            Some(b) => settle_batch(b, outcome, name, attempt, env),
-            None => vec![(i, outcome)],
-        };
+        }))
+        .unwrap_or_else(|panic| {
+            let error = format!("kart panicked running it: {}", panic_message(&*panic));
+            env.events
+                .emit(failed_event(&task, &id, name, attempt, &error));
+            members
+                .iter()
+                .map(|&m| (m, Attempt::Failed(error.clone())))
+                .collect()
+        });
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         g.running -= 1;
         // Units came back: tasks waiting for them may start.
