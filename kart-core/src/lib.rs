@@ -29,6 +29,7 @@
 //! assert_eq!(report.tasks.len(), 8);
 //! ```
 
+mod atomic_file;
 pub mod complete;
 pub mod config;
 pub mod deps;

@@ -307,14 +307,9 @@ fn local_error(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// Writes `data` to `path` through a hidden temporary sibling and a rename, so readers never
-/// see half a message.
+/// Writes `data` to `path` whole, so readers never see half a message.
 fn write_whole(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".msg").tempfile_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::atomic_file::replace(path, data, "message-written")
 }
 
 /// The reply file of message `id`; `None` means received without a response.

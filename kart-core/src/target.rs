@@ -199,16 +199,9 @@ impl Store for LocalStore {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         // A hidden sibling in the same directory: the rename is atomic and the temp file never
         // matches an output path. Dropping it on any error removes it.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
+        let mut tmp = crate::atomic_file::temp_beside(&path)
             .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
         let _in_flight = InFlight::register(tmp.path());
         // Held until the file is renamed or removed: the stale-temp sweep of another process
@@ -369,15 +362,7 @@ pub fn remove_in_flight_temp_files() -> usize {
         .count()
 }
 
-/// Whether `name` looks like one of kart's temporary files: `.<output name>.<random>.tmp`.
-pub fn is_temp_file_name(name: &str) -> bool {
-    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
-        return false;
-    };
-    inner.rsplit_once('.').is_some_and(|(output, random)| {
-        !output.is_empty() && random.len() == 6 && random.chars().all(|c| c.is_ascii_alphanumeric())
-    })
-}
+pub use crate::atomic_file::is_temp_file_name;
 
 /// Like [`clean_stale_temp_files`], at most once per `older_than` per workspace (a marker
 /// under `.kart/` records the last sweep), so a big workspace is not walked on every run.

@@ -785,3 +785,33 @@ fn signals_still_stop_a_run_whose_stderr_is_closed() {
     };
     assert_eq!(status.code(), Some(130));
 }
+
+#[test]
+fn a_kill_while_a_file_lock_counts_its_fence_never_resets_the_fencing_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let args = ["HoldLock", "--name", "f", "--secs", "0"];
+    // Two commits of one output (fences 1 and 2); the output removed after each.
+    for (n, name) in ["one", "two"].into_iter().enumerate() {
+        let (out, events) = spawn(&ws, name, &args, &[]).finish();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], n + 1);
+        std::fs::remove_file(ws.join("held/f.json")).unwrap();
+    }
+    // The third is killed in the middle of counting its fence.
+    let third = spawn_with_env(
+        &ws,
+        "three",
+        &args,
+        &[],
+        &[("KART_FAILPOINTS", "fence-written")],
+    );
+    wait_until_stopped(third.child.id());
+    send_signal(third.child.id(), "KILL");
+    let _ = third.finish();
+    // The counter still says 2: the next holder gets 3, and its commit is not refused as stale.
+    let (out, events) = spawn(&ws, "four", &args, &[]).finish();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], 3);
+    assert_eq!(of_kind(&events, "succeeded").len(), 1);
+}

@@ -51,6 +51,11 @@ fn file_name(key: &str) -> String {
     format!("{safe}-{hash}")
 }
 
+/// The number in a counter file, if it holds one.
+fn read_counter(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
 fn same_file(file: &File, path: &Path) -> bool {
     match (file.metadata(), std::fs::metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
@@ -80,13 +85,16 @@ impl FileBackend {
     /// Increments the key's fencing counter (called with the lock held).
     fn next_fence(&self, key: &str) -> Result<u64> {
         let path = self.path(key, "fence");
-        let last = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let next = last + 1;
-        std::fs::write(&path, next.to_string()).map_err(|e| self.io(&path, e))?;
+        let next = read_counter(&path).unwrap_or(0) + 1;
+        self.write_counter(&path, next)?;
         Ok(next)
+    }
+
+    /// Replaces a counter file whole: a `kill -9` mid-write must never leave it empty, which
+    /// would restart the fencing tokens and make every later commit look stale.
+    fn write_counter(&self, path: &Path, value: u64) -> Result<()> {
+        crate::atomic_file::replace(path, value.to_string().as_bytes(), "fence-written")
+            .map_err(|e| self.io(path, e))
     }
 
     /// The record of the lock file at `path` while someone holds it.
@@ -209,13 +217,10 @@ impl LockBackend for FileBackend {
             return Ok(CommitCheck::Lost);
         }
         let path = self.path(&format!("committed:{target}"), "fence");
-        let last = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok());
-        if last.is_some_and(|last| last > lease.fence) {
+        if read_counter(&path).is_some_and(|last| last > lease.fence) {
             return Ok(CommitCheck::Stale);
         }
-        std::fs::write(&path, lease.fence.to_string()).map_err(|e| self.io(&path, e))?;
+        self.write_counter(&path, lease.fence)?;
         Ok(CommitCheck::Ok)
     }
 
