@@ -169,8 +169,8 @@ fn value_arg(id: String, long: String, kind: ParamKind) -> Arg {
 /// The command for one task: its parameters, the run flags, and Luigi's class-level
 /// `--Family-param` flags for every registered family (hidden from help).
 pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
-    let mut cmd = Command::new(entry.name)
-        .bin_name(format!("{bin} {}", entry.name))
+    let mut cmd = Command::new(entry.name())
+        .bin_name(format!("{bin} {}", entry.name()))
         .disable_version_flag(true)
         .next_help_heading("Parameters");
     for p in entry.params {
@@ -187,18 +187,18 @@ pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
         for p in other.params {
             cmd = cmd.arg(
                 value_arg(
-                    class_level_id(other.name, p.name),
-                    format!("{}-{}", other.name, p.flag()),
+                    class_level_id(other.name(), p.name),
+                    format!("{}-{}", other.name(), p.flag()),
                     (p.kind)(),
                 )
                 .hide(true)
-                .help(format!("Sets `{}` of every {} task", p.name, other.name)),
+                .help(format!("Sets `{}` of every {} task", p.name, other.name())),
             );
         }
     }
     cmd.after_help(format!(
         "Any task's parameter can be set for every instance of its family with --Family-param VALUE (e.g. --{}-{} ...).",
-        entry.name,
+        entry.name(),
         entry.params.first().map_or("param".to_string(), |p| p.flag())
     ))
 }
@@ -206,10 +206,10 @@ pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
 /// `deps <Task>`: the same command with the graph options.
 pub fn deps_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
     task_command(bin, entry, registry)
-        .bin_name(format!("{bin} deps {}", entry.name))
+        .bin_name(format!("{bin} deps {}", entry.name()))
         .about(format!(
             "The dependency tree of {}, each task marked complete or pending",
-            entry.name
+            entry.name()
         ))
         .next_help_heading("Graph options")
         .arg(Arg::new("dot").long("dot").action(ArgAction::SetTrue).help(
@@ -241,8 +241,8 @@ pub fn class_level_params(registry: &Registry, m: &ArgMatches) -> Vec<(String, S
     let mut out = Vec::new();
     for entry in registry.iter() {
         for p in entry.params {
-            if let Some(v) = m.get_one::<String>(&class_level_id(entry.name, p.name)) {
-                out.push((entry.name.to_string(), p.name.to_string(), v.clone()));
+            if let Some(v) = m.get_one::<String>(&class_level_id(entry.name(), p.name)) {
+                out.push((entry.name().to_string(), p.name.to_string(), v.clone()));
             }
         }
     }
@@ -266,7 +266,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
         );
     for entry in registry.iter() {
         cmd = cmd.subcommand(
-            Command::new(entry.name).about(entry.doc.lines().next().unwrap_or("").to_string()),
+            Command::new(entry.name()).about(entry.doc.lines().next().unwrap_or("").to_string()),
         );
     }
     cmd

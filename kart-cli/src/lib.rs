@@ -147,12 +147,12 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
 fn list(registry: &Registry) {
     let mut out = std::io::stdout().lock();
     for entry in registry.iter() {
-        let kind = match (entry.wrapper, entry.external) {
+        let kind = match (entry.spec.wrapper, entry.spec.external) {
             (true, _) => " (wrapper)",
             (_, true) => " (external)",
             _ => "",
         };
-        let _ = writeln!(out, "{}{kind}", entry.name);
+        let _ = writeln!(out, "{}{kind}", entry.name());
         if let Some(line) = entry.doc.lines().next().filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "    {line}");
         }
@@ -217,17 +217,17 @@ fn run_task(
         Mode::Run => command::task_command(bin, entry, registry),
         Mode::Deps => command::deps_command(bin, entry, registry),
     };
-    let argv = std::iter::once(entry.name.to_string()).chain(rest.iter().cloned());
+    let argv = std::iter::once(entry.name().to_string()).chain(rest.iter().cloned());
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
             return Ok(exit_code::SUCCESS);
         }
-        Err(e) => return Err(clap_failure(bin, entry.name, e)),
+        Err(e) => return Err(clap_failure(bin, entry.name(), e)),
     };
     let flags =
-        RunFlags::from_arg_matches(&matches).map_err(|e| clap_failure(bin, entry.name, e))?;
+        RunFlags::from_arg_matches(&matches).map_err(|e| clap_failure(bin, entry.name(), e))?;
     init_logging(&flags);
 
     let config = Arc::new(Config::discover(flags.backend.config.as_deref())?);

@@ -27,13 +27,13 @@ struct PathPattern {
 
 impl PathPattern {
     fn for_entry(entry: &TaskEntry) -> Option<Self> {
-        if entry.wrapper {
+        if entry.spec.wrapper {
             return None;
         }
-        let template = match entry.output {
+        let template = match entry.spec.output {
             Some(t) => t.to_string(),
-            // The default path: `<Family>/<Family>_<hash>.<ext>`.
-            None => format!("{0}/{0}_{{hash}}.json", entry.name),
+            // The default path, with `{hash}` standing for the id's hash.
+            None => crate::task::default_output_template(entry.spec),
         };
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -125,12 +125,12 @@ pub fn collect(
 ) -> Result<GcReport> {
     let intermediate: Vec<PathPattern> = registry
         .iter()
-        .filter(|e| e.intermediate)
+        .filter(|e| e.spec.intermediate)
         .filter_map(PathPattern::for_entry)
         .collect();
     let others: Vec<PathPattern> = registry
         .iter()
-        .filter(|e| !e.intermediate)
+        .filter(|e| !e.spec.intermediate)
         .filter_map(PathPattern::for_entry)
         .collect();
     let mut report = GcReport::default();
@@ -171,14 +171,22 @@ mod tests {
     use super::*;
 
     fn pattern(t: &str) -> PathPattern {
-        PathPattern::for_entry(&TaskEntry {
-            name: "Fam",
-            doc: "",
-            params: &[],
+        let spec = Box::leak(Box::new(crate::task::TaskSpec {
+            family: "Fam",
             wrapper: false,
             output: Some(Box::leak(t.to_string().into_boxed_str())),
+            format: crate::Format::Json,
+            run_lock: None,
+            timeout_ms: None,
             intermediate: true,
             external: false,
+            accepts_messages: false,
+            max_batch_size: None,
+        }));
+        PathPattern::for_entry(&TaskEntry {
+            spec,
+            doc: "",
+            params: &[],
             location: "",
             construct: |_| unreachable!(),
         })

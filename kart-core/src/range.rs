@@ -374,7 +374,7 @@ impl RangeTask {
             cx.events.emit(
                 Event::new(kind)
                     .task(&id, self.kind.family)
-                    .with("of", self.of.name)
+                    .with("of", self.of.name())
                     .with("value", value),
             );
         }
@@ -453,7 +453,7 @@ impl DynTask for RangeTask {
         tracing::info!(
             "{} of {}: {} of {} instances missing, decided in {:.1} ms{}",
             self.kind.family,
-            self.of.name,
+            self.of.name(),
             evaluation.missing.len(),
             evaluation.checked.len(),
             started.elapsed().as_secs_f64() * 1000.0,
@@ -474,7 +474,7 @@ impl DynTask for RangeTask {
                 evaluation.unchecked_before,
                 unit.name(),
                 if evaluation.unchecked_before == 1 { "" } else { "s" },
-                self.of.name,
+                self.of.name(),
                 unit.format(self.window.start.expect("unchecked implies a start")),
                 self.window.back,
                 unit.name(),
@@ -527,7 +527,7 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
     let param = match &param_name {
         Some(name) => of
             .param(name)
-            .ok_or_else(|| bad(&kind, format!("{} has no parameter `{name}`", of.name)))?,
+            .ok_or_else(|| bad(&kind, format!("{} has no parameter `{name}`", of.name())))?,
         None => {
             let mut candidates = of.params.iter().filter(|p| (p.kind)() == wanted);
             match (candidates.next(), candidates.next()) {
@@ -537,7 +537,7 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
                         &kind,
                         format!(
                             "{} has no {} parameter for {} to step along",
-                            of.name,
+                            of.name(),
                             (ParamSpecKind(wanted)),
                             kind.family
                         ),
@@ -548,7 +548,7 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
                         &kind,
                         format!(
                         "{} has several {} parameters (`{}`, `{}`): choose one with --param-name",
-                        of.name,
+                        of.name(),
                         ParamSpecKind(wanted),
                         a.name,
                         b.name
@@ -564,7 +564,7 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
             format!(
                 "parameter `{}` of {} is not a {} parameter",
                 param.name,
-                of.name,
+                of.name(),
                 ParamSpecKind(wanted)
             ),
         ));
@@ -635,7 +635,7 @@ fn construct(src: &ParamSource<'_>, kind: RangeKind) -> Result<AnyTask> {
 
     let fmt = |t: Option<NaiveDateTime>| t.map_or(Value::Null, |t| Value::String(unit.format(t)));
     let mut params: Vec<(&'static str, Value)> = vec![
-        ("of", Value::String(of.name.to_string())),
+        ("of", Value::String(of.name().to_string())),
         ("of_params", Value::Object(of_params.clone())),
         ("start", fmt(start)),
         ("stop", fmt(stop)),
@@ -838,13 +838,20 @@ macro_rules! range_entry {
     ($name:literal, $unit:expr, $bulk:expr, $params:expr, $doc:literal) => {
         inventory::submit! {
             TaskEntry {
-                name: $name,
+                spec: &crate::task::TaskSpec {
+                    family: $name,
+                    wrapper: true,
+                    output: None,
+                    format: crate::target::Format::Json,
+                    run_lock: None,
+                    timeout_ms: None,
+                    intermediate: false,
+                    external: false,
+                    accepts_messages: false,
+                    max_batch_size: None,
+                },
                 doc: $doc,
                 params: $params,
-                wrapper: true,
-                output: None,
-                intermediate: false,
-                external: false,
                 location: concat!(file!(), ":", line!()),
                 construct: |src| construct(src, RangeKind { family: $name, unit: $unit, bulk: $bulk }),
             }

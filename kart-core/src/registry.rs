@@ -40,20 +40,13 @@ impl ParamSpec {
 /// A registered task family.
 #[derive(Debug)]
 pub struct TaskEntry {
-    /// Family name.
-    pub name: &'static str,
+    /// The family's static facts (name, wrapper, output template and format, intermediate,
+    /// external, ...): the same `TaskSpec` its tasks carry, not a copy.
+    pub spec: &'static crate::task::TaskSpec,
     /// Doc comment of the task function.
     pub doc: &'static str,
     /// Parameters, in declaration order.
     pub params: &'static [ParamSpec],
-    /// Whether it is a wrapper.
-    pub wrapper: bool,
-    /// Output path template, when one was declared (used for bulk completeness and `gc`).
-    pub output: Option<&'static str>,
-    /// Whether its outputs are intermediate (`gc` may remove them).
-    pub intermediate: bool,
-    /// Whether it is external data (`#[task(external)]`), never run by kart.
-    pub external: bool,
     /// Where it was declared (`file:line`), for duplicate-name errors.
     pub location: &'static str,
     /// Builds an instance from parameter values.
@@ -63,6 +56,11 @@ pub struct TaskEntry {
 inventory::collect!(TaskEntry);
 
 impl TaskEntry {
+    /// Family name.
+    pub fn name(&self) -> &'static str {
+        self.spec.family
+    }
+
     /// The parameter called `name` (dashes accepted for underscores).
     pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
         let name = name.replace('-', "_");
@@ -92,7 +90,7 @@ impl TaskEntry {
 
     fn unknown_param(&self, name: &str) -> Error {
         Error::UnknownParam {
-            family: self.name.to_string(),
+            family: self.name().to_string(),
             param: name.to_string(),
             suggestion: crate::error::nearest(name, self.params.iter().map(|p| p.name)),
         }
@@ -193,7 +191,7 @@ impl ParamSource<'_> {
 
     #[doc(hidden)]
     pub fn value_with<T>(&self, name: &'static str, ops: ParamOps<T>) -> Result<Option<T>> {
-        let family = self.entry.name;
+        let family = self.entry.name();
         let (raw, source) = if let Some(raw) = self.given.get(name) {
             (raw.clone(), self.given_source.clone())
         } else if let Some(text) = self
@@ -246,7 +244,7 @@ impl ParamSource<'_> {
     /// The error for a required parameter that was not given.
     pub fn missing<T>(&self, name: &'static str, ops: ParamOps<T>) -> Error {
         Error::MissingParam {
-            family: self.entry.name.to_string(),
+            family: self.entry.name().to_string(),
             param: name.to_string(),
             expected: (ops.type_name)(),
         }
@@ -263,9 +261,9 @@ impl Registry {
     fn collect() -> Result<Self> {
         let mut by_name = BTreeMap::new();
         for entry in inventory::iter::<TaskEntry> {
-            if let Some(first) = by_name.insert(entry.name, entry) {
+            if let Some(first) = by_name.insert(entry.name(), entry) {
                 return Err(Error::DuplicateTask {
-                    name: entry.name.to_string(),
+                    name: entry.name().to_string(),
                     first: first.location.to_string(),
                     second: entry.location.to_string(),
                 });

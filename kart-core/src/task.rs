@@ -321,7 +321,18 @@ pub(crate) fn display_task(family: &str, params: &ParamList) -> String {
 
 /// The default output key of a task without a template: `<Family>/<Family>_<hash>.<ext>`.
 pub fn default_output_key(family: &str, id: &TaskId, format: Format) -> String {
-    format!("{family}/{family}_{}.{}", id.hash(), format.extension())
+    default_output_path(family, id.hash(), format)
+}
+
+/// The default output path of a family as a template, `{hash}` standing for the id's hash
+/// (what `gc` matches against).
+pub fn default_output_template(spec: &TaskSpec) -> String {
+    default_output_path(spec.family, "{hash}", spec.format)
+}
+
+/// The one rule for default output paths.
+fn default_output_path(family: &str, hash: &str, format: Format) -> String {
+    format!("{family}/{family}_{hash}.{}", format.extension())
 }
 
 impl<T: TaskDef> DynTask for T {

@@ -585,13 +585,9 @@ fn generate(t: &TaskFn) -> TokenStream {
 
             #p::inventory::submit! {
                 #p::TaskEntry {
-                    name: #family,
+                    spec: <#struct_name as #p::TaskDef>::SPEC,
                     doc: #doc,
                     params: &[#(#specs),*],
-                    wrapper: #wrapper,
-                    output: #output_lit,
-                    intermediate: #intermediate,
-                    external: #external,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                     construct: __construct,
                 }

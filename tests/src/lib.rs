@@ -783,3 +783,9 @@ pub fn unique_retried(
     std::thread::sleep(std::time::Duration::from_secs_f64(secs));
     Ok(n)
 }
+
+/// An intermediate MessagePack output at the default path (`PackedScratch/PackedScratch_<hash>.msgpack`).
+#[task(intermediate, format = "msgpack")]
+pub fn packed_scratch(n: u32) -> u32 {
+    n
+}

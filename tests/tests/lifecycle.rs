@@ -484,3 +484,31 @@ fn retries_wait_for_external_data_to_land() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(run.output("totals/2020-01-02.json"), 10);
 }
+
+#[test]
+fn gc_collects_intermediate_outputs_at_their_default_path_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let (out, _) = support::spawn(&ws, "p", &["PackedScratch", "--n", "4"], &[]).finish();
+    assert_eq!(out.status.code(), Some(0));
+    let written: Vec<String> = std::fs::read_dir(ws.join("PackedScratch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(written[0].ends_with(".msgpack"), "{written:?}");
+    let gc = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["gc", "--older-than", "0s", "--workspace"])
+        .arg(&ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = text(&gc).0;
+    assert!(
+        stdout.contains(&format!("removed PackedScratch/{}", written[0])),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_dir(ws.join("PackedScratch")).unwrap().count(),
+        0
+    );
+}
