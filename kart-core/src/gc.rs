@@ -4,6 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use kart_grammar::template::Segment;
+
 use crate::lock::Locks;
 use crate::registry::{Registry, TaskEntry};
 use crate::target::Workspace;
@@ -35,35 +37,17 @@ impl PathPattern {
             // The default path, with `{hash}` standing for the id's hash.
             None => crate::task::default_output_template(entry.spec),
         };
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = template.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '{' => {
-                    let inner: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                    let spec = inner.split_once(':').map(|(_, s)| s).unwrap_or("");
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Value {
-                        slashes: spec.matches('/').count(),
-                    });
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Literal(literal));
-        }
+        // The grammar `#[task(output)]` was checked against at compile time.
+        let pieces = kart_grammar::template::parse(&template)
+            .ok()?
+            .into_iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => Piece::Literal(text),
+                Segment::Param { spec, .. } => Piece::Value {
+                    slashes: spec.as_deref().unwrap_or("").matches('/').count(),
+                },
+            })
+            .collect();
         Some(PathPattern { pieces })
     }
 

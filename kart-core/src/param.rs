@@ -436,40 +436,7 @@ impl From<std::time::Duration> for Duration {
 impl FromStr for Duration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let bad = || format!("invalid duration {s:?}: expected e.g. 500ms, 30s, 10m, 1h30m, 2d");
-        if s.is_empty() {
-            return Err(bad());
-        }
-        if let Ok(secs) = s.parse::<f64>() {
-            return (secs >= 0.0 && secs.is_finite())
-                .then(|| Duration(std::time::Duration::from_secs_f64(secs)))
-                .ok_or_else(bad);
-        }
-        let mut total = std::time::Duration::ZERO;
-        let mut rest = s;
-        while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit() && c != '.')
-                .ok_or_else(bad)?;
-            let (num, tail) = rest.split_at(digits);
-            let value: f64 = num.parse().map_err(|_| bad())?;
-            let unit_len = tail
-                .find(|c: char| c.is_ascii_digit())
-                .unwrap_or(tail.len());
-            let (unit, tail) = tail.split_at(unit_len);
-            let scale = match unit {
-                "ms" => 0.001,
-                "s" | "sec" | "secs" => 1.0,
-                "m" | "min" | "mins" => 60.0,
-                "h" | "hr" | "hrs" => 3600.0,
-                "d" | "day" | "days" => 86400.0,
-                _ => return Err(bad()),
-            };
-            total += std::time::Duration::from_secs_f64(value * scale);
-            rest = tail;
-        }
-        Ok(Duration(total))
+        kart_grammar::duration::parse(s).map(Duration)
     }
 }
 

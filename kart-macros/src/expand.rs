@@ -9,7 +9,7 @@ use syn::{Ident, Type};
 
 use crate::ctxt::Errors;
 use crate::parse::{self, Arg, ArgKind, Conflict, Format, Phase, Returns, TaskFn};
-use crate::template::{self, Segment};
+use kart_grammar::template::{self, Segment};
 
 pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();

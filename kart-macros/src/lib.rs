@@ -4,7 +4,6 @@
 mod ctxt;
 mod expand;
 mod parse;
-mod template;
 mod validate;
 
 use proc_macro::TokenStream;

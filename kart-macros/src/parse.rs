@@ -367,36 +367,10 @@ fn param_options(attr: &Attribute, errors: &mut Errors) -> ParamOptions {
     opts
 }
 
-/// Parses `10m`, `1h30m`, `500ms`, `2s` (a bare number is seconds) into milliseconds.
+/// A duration in milliseconds, by the grammar the runtime uses too; zero is no TTL or timeout.
 fn duration_ms(text: &str) -> Option<u64> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(secs * 1000);
-    }
-    let mut total = 0u64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let value: u64 = rest[..digits].parse().ok()?;
-        let tail = &rest[digits..];
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let scale = match &tail[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = &tail[unit_len..];
-    }
-    (total > 0).then_some(total)
+    let ms = kart_grammar::duration::parse(text).ok()?.as_millis();
+    u64::try_from(ms).ok().filter(|&ms| ms > 0)
 }
 
 fn duration_lit(

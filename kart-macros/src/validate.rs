@@ -7,7 +7,7 @@ use syn::Type;
 use crate::ctxt::Errors;
 
 use crate::parse::{ArgKind, Conflict, Phase, Returns, RunLockOptions, TaskFn};
-use crate::template::{self, Segment};
+use kart_grammar::template::{self, Segment};
 
 pub fn task(t: &TaskFn, errors: &mut Errors) {
     if let Some(name) = &t.options.name {

@@ -1,12 +1,16 @@
-//! Output path templates: `reports/{date}.json`, `{hour:%Y-%m-%d}/{hour:%H}.json`.
+//! Output path templates: `reports/{date}.json`, `{hour:%Y-%m-%d}/{hour:%H}.json`. `{{` and
+//! `}}` are literal braces; `{name:spec}` formats a date parameter with a strftime `spec`.
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Segment {
+    /// Text as written.
     Literal(String),
     /// `{name}` or `{name:spec}`.
     Param {
+        /// The parameter.
         name: String,
+        /// Its format, after `:`.
         spec: Option<String>,
     },
 }
@@ -61,4 +65,32 @@ pub fn parse(template: &str) -> Result<Vec<Segment>, String> {
         segments.push(Segment::Literal(literal));
     }
     Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_into_literals_and_parameters() {
+        assert_eq!(
+            parse("a/{date:%Y/%m}/{{x}}{n}.json").unwrap(),
+            [
+                Segment::Literal("a/".into()),
+                Segment::Param {
+                    name: "date".into(),
+                    spec: Some("%Y/%m".into())
+                },
+                Segment::Literal("/{x}".into()),
+                Segment::Param {
+                    name: "n".into(),
+                    spec: None
+                },
+                Segment::Literal(".json".into()),
+            ]
+        );
+        assert!(parse("a/{date").is_err());
+        assert!(parse("a/{}").is_err());
+        assert!(parse("a}").is_err());
+    }
 }
