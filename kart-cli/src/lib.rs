@@ -258,7 +258,7 @@ fn run_task(
             if !local {
                 return;
             }
-            let removed = kart_core::target::clean_stale_temp_files_now_and_then(
+            let removed = kart_core::store::local::clean_stale_temp_files_now_and_then(
                 &ws_root,
                 std::time::Duration::from_secs(3600),
             );
@@ -558,7 +558,7 @@ fn cancel_then_force_exit(shutdown: &kart_core::Shutdown, code: u8) {
 /// Leaves now, but not without releasing locks and removing half-written temporary files.
 fn force_exit(code: u8) -> ! {
     let locks = kart_core::lock::release_all();
-    let temps = kart_core::target::remove_in_flight_temp_files();
+    let temps = kart_core::store::local::remove_in_flight_temp_files();
     tell!("released {locks} lock(s), removed {temps} temporary file(s); exiting");
     std::process::exit(i32::from(code))
 }

@@ -4,8 +4,8 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::target::Workspace;
 use crate::task::DynTask;
+use crate::workspace::Workspace;
 use crate::Result;
 
 /// Completeness of one task, checking each output that exists.

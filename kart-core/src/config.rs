@@ -363,7 +363,7 @@ impl Settings {
 
     /// Where this machine keeps the workspace's local state (file locks, messages).
     pub fn state_dir(&self) -> PathBuf {
-        crate::target::Workspace::state_dir_for(&self.workspace_location())
+        crate::workspace::Workspace::state_dir_for(&self.workspace_location())
     }
 }
 

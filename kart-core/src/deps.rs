@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use crate::event::Events;
-use crate::target::Workspace;
 use crate::task::{AnyTask, GraphContext, TaskId};
+use crate::workspace::Workspace;
 use crate::Result;
 
 /// One task in the tree.

@@ -8,7 +8,7 @@ use kart_grammar::template::Segment;
 
 use crate::lock::Locks;
 use crate::registry::{Registry, TaskEntry};
-use crate::target::Workspace;
+use crate::workspace::Workspace;
 use crate::Result;
 
 /// One piece of an output template.

@@ -36,6 +36,7 @@ pub mod deps;
 mod error;
 pub mod event;
 mod failpoint;
+pub mod format;
 pub mod gc;
 pub mod lock;
 pub mod message;
@@ -43,17 +44,18 @@ pub mod param;
 pub mod range;
 pub mod redis_endpoint;
 pub mod registry;
-pub mod remote;
 pub mod resource;
 pub mod scheduler;
 mod shutdown;
+pub mod store;
 pub mod summary;
-pub mod target;
 pub mod task;
+pub mod workspace;
 
 pub use chrono;
 pub use error::{Error, InvalidParam, Result};
 pub use event::{Event, EventKind, EventSink, Events};
+pub use format::Format;
 pub use kart_macros::{resources, run_with_lock, task};
 pub use lock::{lock, LockGuard, Locks};
 pub use param::{Duration, Month, Param, ParamKind};
@@ -61,8 +63,8 @@ pub use registry::{registry, TaskEntry};
 pub use scheduler::RunOptions;
 pub use shutdown::Shutdown;
 pub use summary::RunReport;
-pub use target::{Format, Target, Workspace};
 pub use task::{AnyTask, DynTask, Requirement, RunContext, TaskDef, TaskId};
+pub use workspace::{Target, Workspace};
 
 /// Builds and runs `tasks` with no event sinks: the programmatic entry point.
 pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
@@ -74,9 +76,9 @@ pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<R
 /// Support for generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::format::Format;
     pub use crate::param::{canonical_json, Param, ParamKind, ParamList};
     pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
-    pub use crate::target::Format;
     pub use crate::task::{
         AnyTask, OnConflict, Requirement, RunContext, RunLock, TaskDef, TaskSpec, UniquePhase,
     };

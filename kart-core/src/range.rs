@@ -22,8 +22,8 @@ use crate::complete::{bulk_complete, is_complete};
 use crate::event::{Event, EventKind};
 use crate::param::{Month, Param, ParamKind, RawValue, ValueSource};
 use crate::registry::{registry, ParamDefaults, ParamSource, ParamSpec, TaskEntry};
-use crate::target::Workspace;
 use crate::task::{display_task, AnyTask, DynTask, GraphContext, RunContext, TaskId};
+use crate::workspace::Workspace;
 use crate::{Error, Result};
 
 /// The grid a range steps along.
@@ -842,7 +842,7 @@ macro_rules! range_entry {
                     family: $name,
                     wrapper: true,
                     output: None,
-                    format: crate::target::Format::Json,
+                    format: crate::format::Format::Json,
                     run_lock: None,
                     timeout_ms: None,
                     intermediate: false,

@@ -19,8 +19,8 @@ use crate::message::Mailboxes;
 use crate::resource::{HeldResources, ResourceLimits};
 use crate::shutdown::Shutdown;
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
-use crate::target::Workspace;
 use crate::task::{AnyTask, GraphContext, OnConflict, RunContext, TaskId, UniquePhase};
+use crate::workspace::Workspace;
 use crate::{Error, Result};
 
 /// How a run behaves.

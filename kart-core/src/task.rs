@@ -11,9 +11,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::event::{Event, EventKind, Events};
+use crate::format::Format;
 use crate::lock::{LockBuilder, LockGuard, Locks};
 use crate::param::{canonical_json, ParamList};
-use crate::target::{Format, Published, Target, Workspace};
+use crate::store::Published;
+use crate::workspace::{Target, Workspace};
 use crate::{Error, Result};
 
 /// Hex digits of the parameter hash in a task id.
@@ -378,7 +380,7 @@ impl<T: TaskDef> DynTask for T {
             return Ok(None);
         }
         match self.templated_output() {
-            Some(Ok(path)) => match crate::target::check_key(&path) {
+            Some(Ok(path)) => match crate::store::check_key(&path) {
                 Ok(()) => Ok(Some(path)),
                 Err(message) => Err(Error::OutputPath {
                     task_id: self.id().to_string(),

@@ -316,7 +316,7 @@ fn a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error() {
     }
     let ws = kart_core::Workspace::open("s3://racekey/ws", true).unwrap();
     let target = ws.target("out/1.json");
-    use kart_core::target::Published;
+    use kart_core::store::Published;
     assert_eq!(target.publish(b"first").unwrap(), Published::Written);
     assert_eq!(target.publish(b"second").unwrap(), Published::AlreadyThere);
     assert_eq!(target.read().unwrap(), b"first");

@@ -256,7 +256,7 @@ pub fn temp_files(root: &Path) -> Vec<String> {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             if e.path().is_dir() {
                 dirs.push(e.path());
-            } else if kart_core::target::is_temp_file_name(&e.file_name().to_string_lossy()) {
+            } else if kart_core::store::local::is_temp_file_name(&e.file_name().to_string_lossy()) {
                 out.push(e.path().display().to_string());
             }
         }

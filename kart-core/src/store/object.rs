@@ -10,7 +10,7 @@
 //!   `GOOGLE_SERVICE_ACCOUNT`; `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, …).
 //!   A plain-HTTP endpoint (a local test server) is allowed without further setting.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig};
 
-use crate::target::{ObjectInfo, Published, Store};
+use super::{ObjectInfo, Published, RequestCounts, Store};
 use crate::{Error, Result};
 
 /// Schemes served by object storage.
@@ -29,34 +29,6 @@ pub fn is_remote(location: &str) -> bool {
     location
         .split_once("://")
         .is_some_and(|(scheme, _)| SCHEMES.contains(&scheme))
-}
-
-/// Requests sent to the store so far, by kind (for `-v` logs, events and benchmarks).
-#[derive(Debug, Default)]
-pub struct RequestCounts {
-    /// Existence checks.
-    pub head: AtomicU64,
-    /// Reads.
-    pub get: AtomicU64,
-    /// Writes.
-    pub put: AtomicU64,
-    /// Listings (one per listed directory; the store may fetch it in several pages).
-    pub list: AtomicU64,
-    /// Deletions.
-    pub delete: AtomicU64,
-}
-
-impl RequestCounts {
-    /// `(kind, count)` pairs.
-    pub fn snapshot(&self) -> [(&'static str, u64); 5] {
-        [
-            ("head", self.head.load(Ordering::Relaxed)),
-            ("get", self.get.load(Ordering::Relaxed)),
-            ("put", self.put.load(Ordering::Relaxed)),
-            ("list", self.list.load(Ordering::Relaxed)),
-            ("delete", self.delete.load(Ordering::Relaxed)),
-        ]
-    }
 }
 
 /// The async runtime object_store runs on; kart's workers block on it.
@@ -246,7 +218,7 @@ impl Store for ObjectStoreWorkspace {
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published> {
         let payload = PutPayload::from(data.to_vec());
-        crate::target::last_check(before)?;
+        super::last_check(before)?;
         self.counts.put.fetch_add(1, Ordering::Relaxed);
         let opts = PutOptions {
             mode: PutMode::Create,

@@ -1,0 +1,321 @@
+//! The local store: outputs are files under a directory, written through a hidden temporary
+//! sibling that its writer holds locked, fsynced, and renamed into place without replacing
+//! anything; and the sweep of temporary files a killed writer left behind.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{last_check, ObjectInfo, Published, Store};
+use crate::{Error, Result};
+
+pub use crate::atomic_file::is_temp_file_name;
+
+/// Local filesystem store rooted at a directory.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl LocalStore {
+    /// A store at `root`, creating it if needed.
+    pub fn create(root: impl Into<PathBuf>, fsync: bool) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|source| Error::Workspace {
+            path: root.clone(),
+            source,
+        })?;
+        // Probe writability now so the user hears about it before any task runs.
+        tempfile::Builder::new()
+            .prefix(".kart-probe")
+            .tempfile_in(&root)
+            .map_err(|source| Error::Workspace {
+                path: root.clone(),
+                source,
+            })?;
+        Ok(LocalStore { root, fsync })
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+}
+
+impl Store for LocalStore {
+    fn location(&self, key: &str) -> String {
+        self.path(key).display().to_string()
+    }
+
+    fn exists(&self, key: &str) -> Result<bool> {
+        let path = self.path(key);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("cannot check", path, e)),
+        }
+    }
+
+    fn read(&self, key: &str) -> Result<Vec<u8>> {
+        let path = self.path(key);
+        std::fs::read(&path).map_err(|e| Error::io("cannot read", path, e))
+    }
+
+    fn publish(
+        &self,
+        key: &str,
+        data: &[u8],
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+        // A hidden sibling in the same directory: the rename is atomic and the temp file never
+        // matches an output path. Dropping it on any error removes it.
+        let mut tmp = crate::atomic_file::temp_beside(&path)
+            .map_err(|e| Error::io("cannot create temporary file for", &path, e))?;
+        let _in_flight = InFlight::register(tmp.path());
+        // Held until the file is renamed or removed: the stale-temp sweep of another process
+        // (whose clock may be hours off) skips a file someone is still writing.
+        tmp.as_file()
+            .lock()
+            .map_err(|e| Error::io("cannot lock temporary file for", &path, e))?;
+        tmp.write_all(data)
+            .map_err(|e| Error::io("cannot write", &path, e))?;
+        if self.fsync {
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io("cannot sync", &path, e))?;
+        }
+        last_check(before)?;
+        // renameat2(RENAME_NOREPLACE): an output that appeared meanwhile is kept.
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(Published::Written),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(Published::AlreadyThere)
+            }
+            Err(e) => Err(Error::io("cannot rename into place", &path, e.error)),
+        }
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        let path = self.path(key);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("cannot remove", path, e)),
+        }
+    }
+
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
+        let path = if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(dir)
+        };
+        visit_local_dir(&path, each).map_err(|e| Error::io("cannot list", path, e))
+    }
+
+    fn list_all(&self) -> Result<Vec<ObjectInfo>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("cannot list", &dir, e)),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue; // kart's own state (.kart) and temporary files
+                }
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => dirs.push(path),
+                    Ok(_) => {
+                        let meta = entry
+                            .metadata()
+                            .map_err(|e| Error::io("cannot inspect", &path, e))?;
+                        let key = path
+                            .strip_prefix(&self.root)
+                            .unwrap_or(&path)
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        out.push(ObjectInfo {
+                            key,
+                            size: meta.len(),
+                            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                        });
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Lists a local directory without allocating per entry: range completeness reads hundreds of
+/// thousands of names, and `std::fs::read_dir` copies each into its own allocation.
+#[cfg(target_os = "linux")]
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags, RawDir};
+    let fd = match rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    // 256 KiB: one getdents64 call returns thousands of names.
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 256 * 1024];
+    let mut dir = RawDir::new(fd, &mut buf);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if let Ok(name) = std::str::from_utf8(name) {
+            each(name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        if let Some(name) = entry?.file_name().to_str() {
+            each(name);
+        }
+    }
+    Ok(())
+}
+
+/// Temporary files being written right now, so a forced exit can remove them.
+static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+struct InFlight(PathBuf);
+
+impl InFlight {
+    fn register(path: &Path) -> Self {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(path.to_path_buf());
+        InFlight(path.to_path_buf())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// Removes the temporary files this process is writing (for a forced exit, where they would
+/// not be dropped). Returns how many were removed.
+pub fn remove_in_flight_temp_files() -> usize {
+    let list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+    list.iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count()
+}
+
+/// Like [`clean_stale_temp_files`], at most once per `older_than` per workspace (a marker
+/// under `.kart/` records the last sweep), so a big workspace is not walked on every run.
+pub fn clean_stale_temp_files_now_and_then(
+    root: &Path,
+    older_than: std::time::Duration,
+) -> Vec<PathBuf> {
+    let marker = root.join(".kart").join("temp-sweep");
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().unwrap_or_default() < older_than);
+    if recent {
+        return Vec::new();
+    }
+    let removed = clean_stale_temp_files(root, older_than);
+    if std::fs::create_dir_all(root.join(".kart")).is_ok() {
+        let _ = std::fs::write(&marker, b"");
+    }
+    removed
+}
+
+/// Removes kart temporary files under `root` last modified more than `older_than` ago: what a
+/// process killed mid-write (`kill -9`) left behind. Returns the paths removed.
+pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    let now = std::time::SystemTime::now();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if name != ".kart" {
+                    dirs.push(entry.path());
+                }
+                continue;
+            }
+            // Only kart's temporary files are looked at more closely.
+            if !is_temp_file_name(&name) {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
+            // Old by the clocks is not enough: a live writer holds its file's lock.
+            if stale && !being_written(&entry.path()) && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed.push(entry.path());
+            }
+        }
+    }
+    removed
+}
+
+/// Whether a live writer holds the lock of the temporary file at `path`.
+fn being_written(path: &Path) -> bool {
+    match std::fs::File::open(path) {
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_file_names_are_recognized() {
+        assert!(is_temp_file_name(".2015-01-01.json.aB3dE9.tmp"));
+        assert!(!is_temp_file_name("2015-01-01.json"));
+        assert!(!is_temp_file_name(".hidden.tmp"));
+        assert!(!is_temp_file_name("00.json.tmp"));
+    }
+
+    #[test]
+    fn a_publish_leaves_only_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::create(dir.path(), true).unwrap();
+        store.publish("x/y.json", b"1", &mut || Ok(())).unwrap();
+        assert_eq!(store.list_dir("x").unwrap(), ["y.json"]);
+    }
+}
