@@ -189,3 +189,8 @@ pub(crate) fn nearest<'a>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c.to_string())
 }
+
+/// Turns a task function's error into kart's (for generated code).
+pub fn into_error<E: Into<Error>>(e: E) -> Error {
+    e.into()
+}

@@ -60,18 +60,11 @@ pub use kart_macros::{resources, run_with_lock, task};
 pub use lock::{lock, LockGuard, Locks};
 pub use param::{Duration, Month, Param, ParamKind};
 pub use registry::{registry, TaskEntry};
-pub use scheduler::RunOptions;
+pub use scheduler::{build, RunOptions};
 pub use shutdown::Shutdown;
 pub use summary::RunReport;
 pub use task::{AnyTask, DynTask, Requirement, RunContext, TaskDef, TaskId};
 pub use workspace::{Target, Workspace};
-
-/// Builds and runs `tasks` with no event sinks: the programmatic entry point.
-pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
-    let events = Events::new();
-    let graph = scheduler::Graph::build(&tasks, ws, &events, None)?;
-    Ok(scheduler::run(graph, ws, &events, None, opts))
-}
 
 /// Support for generated code; not a public API.
 #[doc(hidden)]
@@ -87,10 +80,6 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    pub use crate::error::into_error;
     pub use crate::param::{ops, DebugWith, ParamOps};
-
-    /// Turns a task function's error into kart's.
-    pub fn into_error<E: Into<crate::Error>>(e: E) -> crate::Error {
-        e.into()
-    }
 }

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::TaskId;
+use crate::task::id::TaskId;
 use crate::{Error, Result};
 
 /// How often an idle inbox looks for new messages on one machine, and the longest a Redis

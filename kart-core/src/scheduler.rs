@@ -446,8 +446,8 @@ struct Shared {
     running: usize,
     /// Tasks running now, watched for timeouts and cancellation.
     watched: HashMap<usize, Watched>,
-    /// Workers still looping; the monitor stops when none is.
-    workers_left: usize,
+    /// Every worker has returned: the monitor stops.
+    done: bool,
     /// Ready tasks whose resources were busy; tried again when some are given back.
     resource_waiting: Vec<usize>,
     /// Tasks whose current wait was announced with a `resource_wait` event.
@@ -471,6 +471,13 @@ struct Env<'a> {
     events: &'a Events,
     locks: Option<&'a Locks>,
     opts: &'a RunOptions,
+}
+
+/// Builds and runs `tasks` with no event sinks: the programmatic entry point.
+pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
+    let events = Events::new();
+    let graph = Graph::build(&tasks, ws, &events, None)?;
+    Ok(run(graph, ws, &events, None, opts))
 }
 
 /// Runs the graph to the end and reports what happened.
@@ -524,7 +531,7 @@ pub fn run(
         retries: BinaryHeap::new(),
         running: 0,
         watched: HashMap::new(),
-        workers_left: workers,
+        done: false,
         resource_waiting: Vec::new(),
         announced: std::collections::HashSet::new(),
     });
@@ -544,44 +551,38 @@ pub fn run(
                 "cannot start the timeout monitor ({e}): task timeouts are not enforced"
             );
         }
-        let mut started = 0;
+        let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             let (shared, wake, env) = (&shared, &wake, &env);
             let name = format!("worker-{}", w + 1);
             let spawned = std::thread::Builder::new()
                 .name(format!("kart-{name}"))
                 .spawn_scoped(scope, move || {
-                    let _exit = WorkerExit { shared, wake };
+                    let _exit = WorkerExit(wake);
                     worker_loop(&name, shared, wake, env);
                 });
             match spawned {
-                Ok(_) => started += 1,
+                Ok(handle) => handles.push(handle),
                 Err(e) => {
                     // The machine cannot give more threads: run with those it gave.
                     tracing::warn!(
-                        "could start only {started} of {workers} worker threads ({e}); running with {}",
-                        started.max(1)
+                        "could start only {} of {workers} worker threads ({e}); running with those",
+                        handles.len()
                     );
-                    shared
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .workers_left -= workers - started;
                     break;
                 }
             }
         }
-        if started == 0 {
-            // Not even one thread: this one works.
-            shared
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .workers_left += 1;
-            let _exit = WorkerExit {
-                shared: &shared,
-                wake: &wake,
-            };
-            worker_loop("worker-1", &shared, &wake, &env);
+        for handle in handles {
+            // A thread can die before it works (std panics when it cannot map the new
+            // thread's signal stack); the others, or this thread below, do its share.
+            if let Err(panic) = handle.join() {
+                tracing::warn!("a worker thread died: {}", panic_message(&*panic));
+            }
         }
+        // Whatever no worker could take (none started, or all died), this thread finishes.
+        worker_loop("worker-0", &shared, &wake, &env);
+        shared.lock().unwrap_or_else(|p| p.into_inner()).done = true;
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.shutdown.is_stopping();
@@ -590,20 +591,12 @@ pub fn run(
     report
 }
 
-/// Counts a worker out when its loop ends, even by a panic, so the monitor and the other
-/// workers never wait for a worker that is gone.
-struct WorkerExit<'a> {
-    shared: &'a Mutex<Shared>,
-    wake: &'a Condvar,
-}
+/// Wakes the other workers when one ends, even by a panic, so they look again at once.
+struct WorkerExit<'a>(&'a Condvar);
 
 impl Drop for WorkerExit<'_> {
     fn drop(&mut self) {
-        self.shared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .workers_left -= 1;
-        self.wake.notify_all();
+        self.0.notify_all();
     }
 }
 
@@ -612,7 +605,7 @@ fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
     loop {
         std::thread::sleep(TICK);
         let g = shared.lock().unwrap_or_else(|p| p.into_inner());
-        if g.workers_left == 0 {
+        if g.done {
             return;
         }
         let now = Instant::now();

@@ -147,7 +147,7 @@ fn more_workers_than_the_machine_can_start_is_not_a_crash() {
         .unwrap();
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("worker threads"), "{stderr}");
+    assert!(stderr.contains("worker thread"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(run.workspace().join("sleepy"))
             .unwrap()

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventKind, Events};
 use crate::shutdown::Shutdown;
-use crate::task::TaskId;
+use crate::task::id::TaskId;
 use crate::{Error, Result};
 
 pub use self::file::FileBackend;

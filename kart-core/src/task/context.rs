@@ -1,0 +1,257 @@
+//! What a task sees: [`GraphContext`] while the graph is built, [`RunContext`] while it runs
+//! (its workspace and id, loads of its inputs, the commit of its output, locks, resources,
+//! messages, cancellation).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{DynTask, TaskDef, TaskId};
+use crate::event::{Event, EventKind, Events};
+use crate::lock::{LockBuilder, LockGuard, Locks};
+use crate::store::Published;
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// What a task sees while the dependency graph is built.
+pub struct GraphContext<'a> {
+    /// Where outputs live.
+    pub workspace: &'a Workspace,
+    /// The run's event stream.
+    pub events: &'a Events,
+}
+
+/// TTL of the cache lock around a load or a commit: renewed while held, so it only bounds
+/// how long a committer killed mid-write blocks that output for everyone else.
+pub const CACHE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a running task sees: its workspace, its id, cancellation.
+pub struct RunContext<'a> {
+    pub(crate) workspace: &'a Workspace,
+    pub(crate) task_id: TaskId,
+    pub(crate) family: &'static str,
+    pub(crate) attempt: u32,
+    pub(crate) worker: String,
+    pub(crate) events: &'a Events,
+    pub(crate) cancelled: Arc<AtomicBool>,
+    pub(crate) locks: Option<&'a Locks>,
+    pub(crate) run_guard: Option<&'a LockGuard>,
+    pub(crate) resources: Option<&'a std::sync::Mutex<crate::resource::HeldResources>>,
+    pub(crate) inbox: Option<&'a crate::message::Inbox>,
+    /// Set when the commit found the output already there: another worker committed first.
+    pub(crate) already_committed: AtomicBool,
+}
+
+impl<'a> RunContext<'a> {
+    /// The workspace outputs are written to.
+    pub fn workspace(&self) -> &'a Workspace {
+        self.workspace
+    }
+    /// The running task's id.
+    pub fn task_id(&self) -> &TaskId {
+        &self.task_id
+    }
+    /// Which attempt this is, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+    /// True once the task should stop (lock lost, timeout, shutdown). Long tasks poll it.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+    /// The loaded output of a required task.
+    pub fn load<T: TaskDef>(&self, task: &T) -> Result<T::Output> {
+        let key = DynTask::output_key(task)?.ok_or_else(|| {
+            Error::Task(format!(
+                "{} is a wrapper and has no output to load",
+                task.display()
+            ))
+        })?;
+        let target = self.workspace.target(&key);
+        // gokart's cache collision lock: never read an output another machine is writing.
+        let cache = self.cache_lock(&key)?;
+        let bytes = match target.read() {
+            Ok(bytes) => bytes,
+            // Complete when the graph was built, gone now (`gc` meanwhile): make it again.
+            Err(e) if !target.exists()? => {
+                drop(cache);
+                self.recompute(task, &e)?;
+                let _cache = self.cache_lock(&key)?;
+                target.read()?
+            }
+            Err(e) => return Err(e),
+        };
+        T::SPEC
+            .format
+            .decode(&bytes)
+            .map_err(|message| Error::CorruptOutput {
+                path: target.path_for_display(),
+                task_id: DynTask::id(task).to_string(),
+                message,
+            })
+    }
+    /// Runs `task` again, here, because its output vanished after the graph was built: under
+    /// its run lock if it has one, unless another worker made it again meanwhile.
+    fn recompute<T: TaskDef>(&self, task: &T, vanished: &Error) -> Result<()> {
+        let id = DynTask::id(task);
+        let family = T::SPEC.family;
+        if T::SPEC.external {
+            return Err(Error::Task(format!(
+                "external data {id} vanished while this run needed it: {vanished}"
+            )));
+        }
+        self.events.emit(
+            Event::new(EventKind::Recomputed)
+                .task(&id, family)
+                .params(DynTask::params_json(task))
+                .worker(&self.worker)
+                .with("for", self.task_id.as_str())
+                .with("reason", vanished.to_string()),
+        );
+        let guard = match (DynTask::run_lock(task), self.locks) {
+            (None, _) => None,
+            (Some(lock), Some(locks)) => Some(
+                locks
+                    .lock(DynTask::run_lock_key(task).expect("run_lock is set"))
+                    .ttl(lock.ttl())
+                    .timeout(lock.timeout())
+                    .for_task(&id, family)
+                    .cancel_on_loss(self.cancelled.clone())
+                    .acquire()?,
+            ),
+            (Some(_), None) => {
+                return Err(Error::Lock {
+                    backend: "none".into(),
+                    message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
+                })
+            }
+        };
+        if DynTask::output_exists(task, self.workspace)? {
+            return Ok(());
+        }
+        let ctx = RunContext {
+            workspace: self.workspace,
+            task_id: id,
+            family,
+            attempt: 1,
+            worker: self.worker.clone(),
+            events: self.events,
+            cancelled: self.cancelled.clone(),
+            locks: self.locks,
+            run_guard: guard.as_ref(),
+            resources: None,
+            inbox: None,
+            already_committed: AtomicBool::new(false),
+        };
+        DynTask::execute(task, &ctx)
+    }
+
+    /// A named lock on the run's backend (Redis when configured, else file locks), held by
+    /// this task: `let _guard = ctx.lock("nightly-transfer")?.acquire()?;`.
+    pub fn lock(&self, key: impl Into<String>) -> Result<LockBuilder<'a>> {
+        let locks = self.locks.ok_or_else(|| Error::Lock {
+            backend: "none".into(),
+            message: "this run has no lock backend".into(),
+        })?;
+        Ok(locks
+            .lock(key)
+            .for_task(&self.task_id, self.family)
+            .cancel_on_loss(self.cancelled.clone()))
+    }
+
+    fn cache_lock(&self, key: &str) -> Result<Option<LockGuard>> {
+        match self.locks {
+            Some(locks) if locks.backend().distributed() => locks
+                .lock(format!("cache:{key}"))
+                .ttl(CACHE_LOCK_TTL)
+                .for_task(&self.task_id, self.family)
+                .acquire()
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the task's output: under the cache lock, never over an output that appeared
+    /// meanwhile (the first commit wins), and only while the run lock (if any) is still ours —
+    /// checked with the data durable, immediately before it becomes visible, recording the run
+    /// lock's fencing token with the commit.
+    pub(crate) fn commit(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let _cache = self.cache_lock(key)?;
+        let published = self.workspace.target(key).publish_checked(bytes, &mut || {
+            if let Some(guard) = self.run_guard {
+                guard.commit(key)?;
+            }
+            if self.is_cancelled() {
+                return Err(Error::Cancelled(format!(
+                    "output {key} not written: {} was cancelled",
+                    self.task_id
+                )));
+            }
+            Ok(())
+        })?;
+        if published == Published::AlreadyThere {
+            self.already_committed.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Gives back part of the task's resources while it goes on (Luigi's
+    /// `decrease_running_resources`), so waiting tasks can start:
+    /// `ctx.decrease_resources(&[("some_resource", 1)])?`.
+    pub fn decrease_resources(&self, amounts: &[(&str, u32)]) -> Result<()> {
+        let Some(held) = self.resources else {
+            return Err(Error::Task("this task holds no resources".into()));
+        };
+        let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, amount) in amounts {
+            held.decrease(name, *amount)?;
+        }
+        Ok(())
+    }
+
+    /// The next message sent to this task (`<bin> message <task id> <text>`), if one is
+    /// waiting. Only `#[task(accepts_messages)]` tasks receive messages; for others this is
+    /// always `None`.
+    pub fn next_message(&self) -> Option<crate::message::Message> {
+        let message = self.inbox?.try_next()?;
+        self.received(&message);
+        Some(message)
+    }
+
+    /// Waits up to `timeout` for the next message; returns early with `None` when the task is
+    /// cancelled.
+    pub fn wait_message(&self, timeout: std::time::Duration) -> Option<crate::message::Message> {
+        let inbox = self.inbox?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let now = std::time::Instant::now();
+            if now >= deadline || self.is_cancelled() {
+                return None;
+            }
+            let slice = (deadline - now).min(std::time::Duration::from_millis(50));
+            if let Some(message) = inbox.next_timeout(slice) {
+                self.received(&message);
+                return Some(message);
+            }
+        }
+    }
+
+    fn received(&self, message: &crate::message::Message) {
+        self.events.emit(
+            Event::new(EventKind::MessageReceived)
+                .task(&self.task_id, self.family)
+                .worker(&self.worker)
+                .with("content", message.content()),
+        );
+    }
+
+    /// Sends a custom event to the run's event stream.
+    pub fn emit(&self, kind: EventKind, extra: serde_json::Map<String, Value>) {
+        let mut event = Event::new(kind)
+            .task(&self.task_id, self.family)
+            .worker(&self.worker);
+        event.extra = extra;
+        self.events.emit(event);
+    }
+}
