@@ -610,12 +610,7 @@ fn redis_with_a_password_from_a_url_or_a_file_and_the_password_never_shows() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert_eq!(redis.keys("kart:*:fence:run:LockedLeaf_2_*").len(), 1);
     // `locks list` logs in the same way.
-    let out = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(["locks", "list", "--config", config, "--workspace"])
-        .arg(&ws)
-        .env_remove("KART_CONFIG")
-        .output()
-        .unwrap();
+    let out = support::fixture_in(&ws, &["locks", "list", "--config", config]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     // A wrong password and no password: one clear line each, the password nowhere.
     let wrong = format!("redis://:{password}x@127.0.0.1:{}", redis.port);
@@ -720,12 +715,7 @@ fn gc_during_a_run_never_fails_a_dependent_that_was_about_to_read() {
         &[("KART_FAILPOINTS", "run-start")],
     );
     wait_until_stopped(run.child.id());
-    let gc = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(["gc", "--older-than", "0s", "--workspace"])
-        .arg(&ws)
-        .env_remove("KART_CONFIG")
-        .output()
-        .unwrap();
+    let gc = support::fixture_in(&ws, &["gc", "--older-than", "0s"]);
     assert!(
         text(&gc).0.contains("removed tmp/1.json"),
         "{}",

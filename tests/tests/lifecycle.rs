@@ -496,12 +496,7 @@ fn gc_collects_intermediate_outputs_at_their_default_path_in_every_format() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(written[0].ends_with(".msgpack"), "{written:?}");
-    let gc = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
-        .args(["gc", "--older-than", "0s", "--workspace"])
-        .arg(&ws)
-        .env_remove("KART_CONFIG")
-        .output()
-        .unwrap();
+    let gc = support::fixture_in(&ws, &["gc", "--older-than", "0s"]);
     let stdout = text(&gc).0;
     assert!(
         stdout.contains(&format!("removed PackedScratch/{}", written[0])),

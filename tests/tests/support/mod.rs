@@ -263,3 +263,14 @@ pub fn temp_files(root: &Path) -> Vec<String> {
     }
     out
 }
+
+/// `fixture ARGS --workspace WS` run to the end (a command such as `gc` or `locks`).
+pub fn fixture_in(ws: &Path, args: &[&str]) -> Output {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(args)
+        .arg("--workspace")
+        .arg(ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .expect("run fixture")
+}
