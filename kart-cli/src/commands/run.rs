@@ -1,0 +1,235 @@
+//! Running a task (and, with `Mode::Deps`, showing its graph): flags, settings, backends,
+//! the graph, the run, the summary and the exit code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use clap::error::ErrorKind;
+use clap::FromArgMatches;
+use kart_core::config::Config;
+use kart_core::config::Settings;
+use kart_core::event::JsonLinesSink;
+use kart_core::param::{RawValue, ValueSource};
+use kart_core::range::RangeMetrics;
+use kart_core::registry::{ParamDefaults, Registry};
+use kart_core::scheduler::{self, Graph, RunOptions};
+use kart_core::{Events, Workspace};
+
+use super::{open_locks, open_mailboxes};
+use crate::command::RunFlags;
+use crate::exit::{clap_failure, codes, Failure};
+use crate::out::{say_raw, tell};
+use crate::signals::watch_signals;
+use crate::{notify, progress};
+
+fn init_logging(flags: &RunFlags) {
+    let default = match (flags.quiet, flags.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        // Its own report of a failed write is an `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
+        .try_init();
+}
+
+pub(crate) fn run_task(
+    bin: &str,
+    entry: &'static kart_core::TaskEntry,
+    registry: &Registry,
+    rest: &[String],
+    mode: Mode,
+) -> Result<u8, Failure> {
+    let cmd = match mode {
+        Mode::Run => crate::command::task_command(bin, entry, registry),
+        Mode::Deps => crate::command::deps_command(bin, entry, registry),
+    };
+    let argv = std::iter::once(entry.name().to_string()).chain(rest.iter().cloned());
+    let matches = match cmd.try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return Ok(codes::SUCCESS);
+        }
+        Err(e) => return Err(clap_failure(bin, entry.name(), e)),
+    };
+    let flags =
+        RunFlags::from_arg_matches(&matches).map_err(|e| clap_failure(bin, entry.name(), e))?;
+    init_logging(&flags);
+
+    let config = Arc::new(Config::discover(flags.backend.config.as_deref())?);
+    let codes = config.retcodes();
+    // Past this point the config is read, so bad input exits with its `[retcode]`.
+    let run = || -> Result<u8, Failure> {
+        let settings = Settings::resolve(&flags.overrides(), &config)?;
+        let mut defaults = ParamDefaults::new(config.clone());
+        for (family, param, value) in crate::command::class_level_params(registry, &matches) {
+            defaults.set_class_level(&family, &param, value);
+        }
+        defaults.validate(registry)?;
+        let given: BTreeMap<String, RawValue> = crate::command::given_params(entry, &matches)
+            .into_iter()
+            .map(|(k, v)| (k, RawValue::Text(v)))
+            .collect();
+        let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
+
+        let workspace = Workspace::open(&settings.workspace_location(), settings.fsync)?;
+        if mode == Mode::Deps {
+            return super::deps::show_deps(&root, &workspace, &matches, flags.events.as_deref());
+        }
+        // What a process killed mid-write left behind: removed in the background. (Object
+        // storage has no temporary files: each output is one PUT.)
+        let ws_root = settings.workspace.clone();
+        let local = workspace.is_local();
+        let cleanup = std::thread::spawn(move || {
+            if !local {
+                return;
+            }
+            let removed = kart_core::store::local::clean_stale_temp_files_now_and_then(
+                &ws_root,
+                std::time::Duration::from_secs(3600),
+            );
+            if !removed.is_empty() {
+                tracing::info!(
+                    "removed {} stale temporary file(s) under {}",
+                    removed.len(),
+                    ws_root.display()
+                );
+            }
+        });
+        let mut events = Events::new();
+        if let Some(path) = &flags.events {
+            events.add(Arc::new(JsonLinesSink::open(path)?));
+        }
+        let range_metrics = Arc::new(RangeMetrics::default());
+        events.add(range_metrics.clone());
+        let locks = open_locks(&settings)?.with_events(events.clone());
+        kart_core::lock::install(locks.clone());
+        let mut options = RunOptions::from(&settings);
+        // Signals are watched from here on: a stop while the graph is built is a stop too.
+        let signals = watch_signals(
+            options.shutdown.clone(),
+            settings.shutdown_grace,
+            codes.interrupted,
+        )?;
+        let graph = Graph::build_until(
+            std::slice::from_ref(&root),
+            &workspace,
+            &events,
+            Some(&locks),
+            &options.shutdown,
+        )?;
+
+        if flags.dry_run && !graph.interrupted() {
+            let plan = graph.plan();
+            let mut out = std::io::stdout().lock();
+            if plan.is_empty() {
+                let _ = writeln!(out, "Nothing to run: {} is complete.", root.display());
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Would run {} task{}, in this order:",
+                    plan.len(),
+                    if plan.len() == 1 { "" } else { "s" }
+                );
+                for line in plan {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            return Ok(codes::SUCCESS);
+        }
+
+        // A live bar on a terminal; plain log lines otherwise.
+        let bar = (std::io::stderr().is_terminal() && !flags.quiet)
+            .then(|| Arc::new(progress::Bar::new(graph.plan().len())));
+        let mut events = events;
+        match &bar {
+            Some(bar) => events.add(bar.clone()),
+            None => events.add(Arc::new(progress::LogLines)),
+        }
+        options.mailboxes = Some(open_mailboxes(&settings)?);
+        for (name, limit) in config.resources() {
+            let limit = u32::try_from(*limit).map_err(|_| {
+                config.error("resources", name, format!("limit {limit} is too large"))
+            })?;
+            options.resource_limits.set(name, limit);
+        }
+        for (name, limit) in &flags.resources {
+            options.resource_limits.set(name, *limit);
+        }
+        let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
+        if let Some(counts) = workspace.store().remote_requests() {
+            let mut event = kart_core::Event::new(kart_core::EventKind::StoreRequests)
+                .with("workspace", workspace.root());
+            let mut text = Vec::new();
+            for (kind, n) in counts.snapshot() {
+                event = event.with(kind, n);
+                text.push(format!("{n} {}", kind.to_uppercase()));
+            }
+            events.emit(event);
+            tracing::info!("requests to {}: {}", workspace.root(), text.join(", "));
+        }
+        signals.close();
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
+        let _ = cleanup.join();
+        report.notes.extend(range_metrics.summary_lines());
+        notify::notify(
+            config.notifications(),
+            &report,
+            flags.events.as_deref().and_then(|p| p.to_str()),
+        );
+        say_raw!("{}", report.summary());
+        for task in &report.tasks {
+            match &task.outcome {
+                kart_core::summary::TaskOutcome::Failed(e) => {
+                    tell!(
+                        "error: {} failed: {}",
+                        task.display,
+                        e.lines().next().unwrap_or("")
+                    );
+                }
+                kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
+                    tell!(
+                        "error: {} never ran: {}",
+                        task.display,
+                        e.lines().next().unwrap_or("")
+                    );
+                }
+                kart_core::summary::TaskOutcome::MissingData(e) => {
+                    tell!("error: {}: {e}", task.display);
+                }
+                _ => {}
+            }
+        }
+        if let (Some(path), false) = (&flags.events, report.success()) {
+            tell!("events of this run: {}", path.display());
+        }
+        Ok(crate::exit::for_report(&report, &codes))
+    };
+    run().map_err(|mut f| {
+        if f.code == codes::BAD_INPUT {
+            f.code = codes.scheduling_error;
+        }
+        f
+    })
+}
+
+/// What a task command does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Run the task and what it requires.
+    Run,
+    /// Show its dependency graph.
+    Deps,
+}
