@@ -1,0 +1,222 @@
+//! One attempt at a task: take its run lock if it has one, re-check completeness, run, commit.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::graph::no_lock_backend;
+use super::shared::{failed_event, panic_message, Attempt, Env, Holdings};
+use crate::event::{Event, EventKind};
+use crate::message::Mailboxes;
+use crate::task::{AnyTask, OnConflict, RunContext, TaskId, UniquePhase};
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// One attempt at a task: take its run lock if it has one, re-check completeness (another
+/// worker may have made it meanwhile), run, commit.
+pub(super) fn attempt_task(
+    worker: &str,
+    task: &AnyTask,
+    id: &TaskId,
+    attempt: u32,
+    held: Holdings<'_>,
+    env: &Env<'_>,
+) -> Attempt {
+    let Holdings {
+        schedule_guard,
+        stop,
+        resources,
+    } = held;
+    let cancelled = stop.cancel.clone();
+    let family = task.family();
+    let check_done = || -> Result<bool> { Ok(!task.is_wrapper() && task.output_exists(env.ws)?) };
+    // Failing before the task runs: the event says why, as after a run.
+    let refuse = |error: String| {
+        env.events
+            .emit(failed_event(task, id, worker, attempt, &error));
+        Attempt::Failed(error)
+    };
+
+    if task.is_external() {
+        return match check_done() {
+            Ok(true) => Attempt::FoundComplete,
+            Ok(false) => {
+                let key = task.output_key().ok().flatten().unwrap_or_default();
+                env.events.emit(
+                    Event::new(EventKind::MissingData)
+                        .task(id, family)
+                        .params(task.params_json())
+                        .worker(worker)
+                        .with("output", key.as_str())
+                        .with("attempt", attempt),
+                );
+                Attempt::Missing(format!("missing external data: {key} does not exist"))
+            }
+            Err(e) => refuse(e.to_string()),
+        };
+    }
+
+    // A retry may find the task done by someone else.
+    if attempt > 1 {
+        match check_done() {
+            Ok(true) => return Attempt::FoundComplete,
+            Ok(false) => {}
+            Err(e) => return refuse(e.to_string()),
+        }
+    }
+
+    let mut run_guard = None;
+    if let Some(lock) = task.run_lock() {
+        let take_now = !matches!(
+            lock.unique,
+            Some((UniquePhase::UntilExecuting | UniquePhase::UntilExecuted, _))
+        );
+        if take_now {
+            let Some(locks) = env.locks else {
+                return refuse(no_lock_backend(id).to_string());
+            };
+            let key = task.run_lock_key().expect("run_lock is set");
+            let builder = locks
+                .lock(key.as_str())
+                .ttl(lock.ttl())
+                .timeout(lock.timeout())
+                .for_task(id, family)
+                .cancel_on_loss(cancelled.clone())
+                .until_stopped(&env.opts.shutdown);
+            let fail_fast = lock.unique.is_some() || env.opts.fail_on_collision;
+            let acquired = if fail_fast {
+                builder.try_acquire()
+            } else {
+                builder.acquire().map(Some)
+            };
+            match acquired {
+                Ok(Some(guard)) => run_guard = Some(guard),
+                Ok(None) => {
+                    let holder = locks.holder_of(&key);
+                    env.events.emit(
+                        Event::new(EventKind::LockedElsewhere)
+                            .task(id, family)
+                            .worker(worker)
+                            .with("key", key.as_str())
+                            .with("holder", holder.as_str()),
+                    );
+                    let error = Error::LockedElsewhere(format!("lock `{key}` is held by {holder}"))
+                        .to_string();
+                    return match lock.unique.map(|(_, c)| c) {
+                        Some(OnConflict::Reject) => Attempt::NotRun(format!(
+                            "rejected: an identical {family} is running elsewhere ({holder})"
+                        )),
+                        Some(OnConflict::Raise) => refuse(format!("unique job conflict: {error}")),
+                        Some(OnConflict::Reschedule) => Attempt::TryLater {
+                            error,
+                            counts: false,
+                        },
+                        None => Attempt::TryLater {
+                            error,
+                            counts: !env.opts.keep_alive,
+                        },
+                    };
+                }
+                // The first SIGINT/SIGTERM ends the wait: the task never starts.
+                Err(e) if env.opts.shutdown.is_stopping() => {
+                    return Attempt::NotRun(format!("interrupted before it started: {e}"))
+                }
+                Err(e) => return refuse(e.to_string()),
+            }
+            match check_done() {
+                Ok(true) => return Attempt::FoundComplete,
+                Ok(false) => {}
+                Err(e) => return refuse(e.to_string()),
+            }
+        }
+    }
+    // `until_executing` ends when the run starts; `until_executed` guards every attempt until
+    // the task has run.
+    let schedule_guard = match task.run_lock().and_then(|l| l.unique) {
+        Some((UniquePhase::UntilExecuted, _)) => schedule_guard.as_ref(),
+        _ => {
+            *schedule_guard = None;
+            None
+        }
+    };
+    let guard = run_guard.as_ref().or(schedule_guard);
+
+    let inbox = if task.accepts_messages() {
+        let mailboxes = env
+            .opts
+            .mailboxes
+            .clone()
+            .unwrap_or_else(|| Mailboxes::local(&Workspace::state_dir_for(env.ws.root())));
+        match mailboxes.open(id, family) {
+            Ok(inbox) => {
+                tracing::info!("{} accepts messages: `message {id} <text>`", task.display());
+                Some(inbox)
+            }
+            Err(e) => return refuse(format!("cannot open its inbox: {e}")),
+        }
+    } else {
+        None
+    };
+    crate::failpoint::hit("run-start");
+    if env.opts.shutdown.is_stopping() {
+        return Attempt::NotRun("interrupted before it started".into());
+    }
+    env.events.emit(
+        Event::new(EventKind::Started)
+            .task(id, family)
+            .params(task.params_json())
+            .worker(worker)
+            .with("attempt", attempt),
+    );
+    let ctx = RunContext {
+        workspace: env.ws,
+        task_id: id.clone(),
+        family,
+        attempt,
+        worker: worker.to_string(),
+        events: env.events,
+        cancelled,
+        locks: env.locks,
+        run_guard: guard,
+        resources,
+        inbox: inbox.as_ref(),
+        already_committed: AtomicBool::new(false),
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
+        .unwrap_or_else(|panic| Err(Error::Task(format!("panicked: {}", panic_message(&*panic)))));
+    // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
+    let interrupted = env.opts.shutdown.is_cancelling();
+    let result = result.map_err(|e| {
+        if stop.timed_out.load(Ordering::SeqCst) {
+            let t = crate::param::Duration(stop.timeout.unwrap_or_default());
+            format!("timed out after {t} (the task was cancelled)")
+        } else if interrupted {
+            format!("interrupted: {e}")
+        } else {
+            e.to_string()
+        }
+    });
+    let lost_race = ctx.already_committed.load(Ordering::SeqCst);
+    let mut event = match &result {
+        Ok(()) if lost_race => Event::new(EventKind::AlreadyCommitted).with(
+            "output",
+            task.output_key().ok().flatten().unwrap_or_default(),
+        ),
+        Ok(()) => Event::new(EventKind::Succeeded),
+        Err(e) => Event::new(EventKind::Failed).with("error", e.as_str()),
+    };
+    event = event
+        .task(id, family)
+        .params(task.params_json())
+        .worker(worker)
+        .with("attempt", attempt);
+    if let Some(g) = guard {
+        event = event.with("fence", g.fence());
+    }
+    env.events.emit(event);
+    match result {
+        Ok(()) if lost_race => Attempt::AlreadyCommitted,
+        Ok(()) => Attempt::Ran,
+        Err(e) if interrupted && !stop.timed_out.load(Ordering::SeqCst) => Attempt::Interrupted(e),
+        Err(e) => Attempt::Failed(e),
+    }
+}

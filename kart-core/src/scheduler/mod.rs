@@ -1,0 +1,148 @@
+//! The local scheduler: builds the dependency graph from the requested tasks (checking each
+//! task's completeness once), then runs pending tasks in dependency order on worker threads.
+//!
+//! Cost per task is a hash-map insert, one completeness check and O(edges) bookkeeping: no
+//! process per task, no rescans of the graph. Several processes (on several machines, with
+//! Redis) can run the same graph: `#[run_with_lock]` tasks run once, wherever.
+
+mod attempt;
+mod batch;
+mod graph;
+mod options;
+mod pool;
+mod report;
+mod shared;
+
+pub use graph::Graph;
+pub use options::RunOptions;
+
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::{Condvar, Mutex};
+
+use crate::event::{Event, EventKind, Events};
+use crate::lock::Locks;
+use crate::summary::RunReport;
+use crate::task::AnyTask;
+use crate::workspace::Workspace;
+use crate::Result;
+use graph::{skip_dependents, State};
+use pool::{monitor, worker_loop, WorkerExit};
+use shared::{panic_message, Env, Shared};
+
+/// Builds and runs `tasks` with no event sinks: the programmatic entry point.
+pub fn build(tasks: Vec<AnyTask>, ws: &Workspace, opts: &RunOptions) -> Result<RunReport> {
+    let events = Events::new();
+    let graph = Graph::build(&tasks, ws, &events, None)?;
+    Ok(run(graph, ws, &events, None, opts))
+}
+
+/// Runs the graph to the end and reports what happened.
+pub fn run(
+    graph: Graph,
+    ws: &Workspace,
+    events: &Events,
+    locks: Option<&Locks>,
+    opts: &RunOptions,
+) -> RunReport {
+    let Graph {
+        nodes,
+        roots,
+        order,
+        interrupted,
+    } = graph;
+    if interrupted {
+        // A partial graph: requirements may be missing from it, so nothing runs.
+        let mut report = report::report(nodes, &roots, true);
+        report.interrupted = true;
+        return report;
+    }
+    let mut nodes = nodes;
+    // A task needing more of a resource than its limit would wait forever: it fails now.
+    for &i in &order {
+        if nodes[i].state != State::Pending {
+            continue;
+        }
+        if let Some(why) = opts.resource_limits.impossible(&nodes[i].task.resources()) {
+            events.emit(
+                Event::new(EventKind::Failed)
+                    .task(&nodes[i].id, nodes[i].task.family())
+                    .params(nodes[i].task.params_json())
+                    .with("error", why.as_str())
+                    .with("attempt", 0),
+            );
+            nodes[i].state = State::Failed(why);
+            skip_dependents(&mut nodes, i, events);
+        }
+    }
+    let ready: VecDeque<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
+        .collect();
+    // More workers than pending tasks would only idle.
+    let workers = opts.workers.clamp(1, order.len().max(1));
+    let shared = Mutex::new(Shared {
+        nodes,
+        ready,
+        retries: BinaryHeap::new(),
+        running: 0,
+        watched: HashMap::new(),
+        done: false,
+        resource_waiting: Vec::new(),
+        announced: std::collections::HashSet::new(),
+    });
+    let wake = Condvar::new();
+    let env = Env {
+        ws,
+        events,
+        locks,
+        opts,
+    };
+    std::thread::scope(|scope| {
+        let monitor = std::thread::Builder::new()
+            .name("kart-monitor".into())
+            .spawn_scoped(scope, || monitor(&shared, opts));
+        if let Err(e) = monitor {
+            tracing::warn!(
+                "cannot start the timeout monitor ({e}): task timeouts are not enforced"
+            );
+        }
+        let mut handles = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (shared, wake, env) = (&shared, &wake, &env);
+            let name = format!("worker-{}", w + 1);
+            let spawned = std::thread::Builder::new()
+                .name(format!("kart-{name}"))
+                .spawn_scoped(scope, move || {
+                    let _exit = WorkerExit(wake);
+                    worker_loop(&name, shared, wake, env);
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // The machine cannot give more threads: run with those it gave.
+                    tracing::warn!(
+                        "could start only {} of {workers} worker threads ({e}); running with those",
+                        handles.len()
+                    );
+                    break;
+                }
+            }
+        }
+        for handle in handles {
+            // A thread can die before it works (std panics when it cannot map the new
+            // thread's signal stack); the others, or this thread below, do its share.
+            if let Err(panic) = handle.join() {
+                tracing::warn!("a worker thread died: {}", panic_message(&*panic));
+            }
+        }
+        // Whatever no worker could take (none started, or all died), this thread finishes.
+        worker_loop("worker-0", &shared, &wake, &env);
+        shared.lock().unwrap_or_else(|p| p.into_inner()).done = true;
+    });
+    let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    let interrupted = opts.shutdown.is_stopping();
+    let mut report = report::report(shared.nodes, &roots, interrupted);
+    report.interrupted = interrupted;
+    report
+}

@@ -1,0 +1,69 @@
+//! How a run behaves: [`RunOptions`], built from the resolved settings.
+
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::message::Mailboxes;
+use crate::resource::ResourceLimits;
+use crate::shutdown::Shutdown;
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// Retries of a failed task.
+    pub retry_count: u32,
+    /// Delay before each retry.
+    pub retry_delay: Duration,
+    /// Keep retrying tasks locked elsewhere until they complete, without counting those tries
+    /// against `retry_count`.
+    pub keep_alive: bool,
+    /// A `#[run_with_lock]` task whose lock is held elsewhere fails fast (and is retried)
+    /// instead of waiting for it.
+    pub fail_on_collision: bool,
+    /// Default run timeout of tasks without their own (`[worker] task_timeout`).
+    pub task_timeout: Option<Duration>,
+    /// Stops the run early (SIGINT/SIGTERM on the command line).
+    pub shutdown: Shutdown,
+    /// Resource limits (`[resources]`, `--resource NAME=N`); unknown resources have limit 1.
+    pub resource_limits: ResourceLimits,
+    /// Where messages to running tasks travel; default: the workspace (one machine).
+    pub mailboxes: Option<Mailboxes>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            workers: 1,
+            retry_count: 0,
+            retry_delay: Duration::from_secs(10),
+            keep_alive: false,
+            fail_on_collision: false,
+            task_timeout: None,
+            shutdown: Shutdown::default(),
+            resource_limits: ResourceLimits::default(),
+            mailboxes: None,
+        }
+    }
+}
+
+impl From<&Settings> for RunOptions {
+    fn from(s: &Settings) -> Self {
+        RunOptions {
+            workers: s.workers,
+            retry_count: s.retry_count,
+            retry_delay: s.retry_delay.as_std(),
+            keep_alive: s.keep_alive,
+            fail_on_collision: s.redis_fail_on_collision,
+            task_timeout: s.task_timeout.map(|d| d.as_std()),
+            shutdown: Shutdown::default(),
+            resource_limits: {
+                let mut limits = ResourceLimits::default();
+                limits.set_lease(s.resource_lease.as_std());
+                limits
+            },
+            mailboxes: None,
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The worker pool: threads take ready tasks (or batches) with their resources, run one
+//! attempt each, and settle it; a monitor enforces timeouts and cancellation.
+
+use std::cmp::Reverse;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use super::attempt::attempt_task;
+use super::batch::{announce_batch, form_batch, settle_batch, Batch};
+use super::graph::{skip_dependents, State};
+use super::options::RunOptions;
+use super::shared::{
+    failed_event, panic_message, Attempt, Env, Holdings, Resources, Shared, Stop, Watched, TICK,
+};
+use crate::event::{Event, EventKind};
+use crate::resource::HeldResources;
+use crate::task::{AnyTask, TaskId};
+use crate::Error;
+
+/// Wakes the other workers when one ends, even by a panic, so they look again at once.
+pub(super) struct WorkerExit<'a>(pub(super) &'a Condvar);
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        self.0.notify_all();
+    }
+}
+
+/// Cancels running tasks past their timeout, and all of them when the run is cancelled.
+pub(super) fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
+    loop {
+        std::thread::sleep(TICK);
+        let g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        if g.done {
+            return;
+        }
+        let now = Instant::now();
+        let cancelling = opts.shutdown.is_cancelling();
+        for w in g.watched.values() {
+            if w.deadline.is_some_and(|d| now >= d) && !w.timed_out.swap(true, Ordering::SeqCst) {
+                w.cancel.store(true, Ordering::SeqCst);
+            }
+            if cancelling {
+                w.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Takes the first ready task (or batch) whose resources can be had now, with them; tasks
+/// whose resources are busy wait aside (one `resource_wait` event each) until units come back.
+/// A batch takes only its running representative's resources.
+pub(super) fn take_ready(
+    g: &mut Shared,
+    worker: &str,
+    env: &Env<'_>,
+) -> Option<(usize, Resources, Option<Batch>)> {
+    while let Some(i) = g.ready.pop_front() {
+        let batch = match form_batch(g, i) {
+            Ok(batch) => batch,
+            Err((members, error)) => {
+                for m in members {
+                    g.nodes[m].attempts += 1;
+                    let node = &g.nodes[m];
+                    let (task, id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+                    env.events
+                        .emit(failed_event(&task, &id, worker, attempt, &error));
+                    settle(
+                        g,
+                        m,
+                        &task,
+                        &id,
+                        attempt,
+                        Attempt::Failed(error.clone()),
+                        worker,
+                        env,
+                    );
+                }
+                continue;
+            }
+        };
+        let needs = match &batch {
+            Some(b) => b.task.resources(),
+            None => g.nodes[i].task.resources(),
+        };
+        if needs.is_empty() {
+            return Some((i, Ok(None), batch));
+        }
+        let node = &g.nodes[i];
+        let acquired = match env.locks {
+            Some(locks) => HeldResources::try_acquire(
+                locks,
+                &env.opts.resource_limits,
+                &needs,
+                (&node.id, node.task.family()),
+            ),
+            None => Err(Error::Lock {
+                backend: "none".into(),
+                message: format!(
+                    "{} needs resources but the run has no lock backend",
+                    node.id
+                ),
+            }),
+        };
+        match acquired {
+            Ok(Some(held)) => {
+                g.announced.remove(&i);
+                return Some((i, Ok(Some(held)), batch));
+            }
+            Ok(None) => {
+                // The others may run (or batch) without this one meanwhile.
+                for &m in batch.iter().flat_map(|b| b.members[1..].iter()).rev() {
+                    g.ready.push_front(m);
+                }
+                if g.announced.insert(i) {
+                    let names: Vec<&str> = needs.iter().map(|(n, _)| n.as_str()).collect();
+                    env.events.emit(
+                        Event::new(EventKind::ResourceWait)
+                            .task(&node.id, node.task.family())
+                            .with("resources", names.join(",")),
+                    );
+                }
+                g.resource_waiting.push(i);
+            }
+            // The backend failed: the attempt fails with it (and is retried as usual).
+            Err(e) => return Some((i, Err(e.to_string()), batch)),
+        }
+    }
+    None
+}
+
+pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, env: &Env<'_>) {
+    loop {
+        let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let i = loop {
+            if env.opts.shutdown.is_stopping() {
+                // Start nothing new; running tasks finish on their workers.
+                return;
+            }
+            if let Some(taken) = take_ready(&mut g, name, env) {
+                break taken;
+            }
+            let now = Instant::now();
+            if let Some(&Reverse((due, i))) = g.retries.peek() {
+                if due <= now {
+                    g.retries.pop();
+                    g.ready.push_front(i);
+                    continue;
+                }
+            }
+            if g.running == 0 && g.retries.is_empty() && g.resource_waiting.is_empty() {
+                // Nothing runs and nothing is queued: no task can become ready any more.
+                wake.notify_all();
+                return;
+            }
+            // Timed waits, so a shutdown is noticed without anyone notifying.
+            let wait = g
+                .retries
+                .peek()
+                .map_or(TICK * 4, |&Reverse((due, _))| (due - now).min(TICK * 4));
+            g = wake
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            // Units may have been given back by another process: look again.
+            let waiting = std::mem::take(&mut g.resource_waiting);
+            g.ready.extend(waiting);
+        };
+        let (i, held, batch) = i;
+        g.running += 1;
+        let members = batch
+            .as_ref()
+            .map_or_else(|| vec![i], |b| b.members.clone());
+        for &m in &members {
+            g.nodes[m].state = State::Running;
+            g.nodes[m].attempts += 1;
+        }
+        let node = &mut g.nodes[i];
+        let (task, id, attempt) = match &batch {
+            Some(b) => (b.task.clone(), b.task.id(), node.attempts),
+            None => (node.task.clone(), node.id.clone(), node.attempts),
+        };
+        let mut schedule_guard = node.schedule_guard.take();
+        if batch.is_some() {
+            announce_batch(&g.nodes, &members, &task, &id, name, env.events);
+        }
+        let timeout = task.timeout().or(env.opts.task_timeout);
+        let watched = Watched {
+            cancel: Arc::new(AtomicBool::new(false)),
+            timed_out: Arc::new(AtomicBool::new(false)),
+            deadline: timeout.map(|t| Instant::now() + t),
+        };
+        let (cancel, timed_out) = (watched.cancel.clone(), watched.timed_out.clone());
+        g.watched.insert(i, watched);
+        drop(g);
+
+        let stop = Stop {
+            cancel,
+            timed_out,
+            timeout,
+        };
+        // Whatever panics out here (the task's own panics are caught closer) fails this
+        // attempt: the worker must come back to settle it, or the others would wait forever.
+        let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let outcome = match held {
+                Ok(held) => {
+                    let held = held.map(Mutex::new);
+                    attempt_task(
+                        name,
+                        &task,
+                        &id,
+                        attempt,
+                        Holdings {
+                            schedule_guard: &mut schedule_guard,
+                            stop: &stop,
+                            resources: held.as_ref(),
+                        },
+                        env,
+                    )
+                }
+                Err(error) => {
+                    let error = format!("cannot take resources: {error}");
+                    env.events
+                        .emit(failed_event(&task, &id, name, attempt, &error));
+                    Attempt::Failed(error)
+                }
+            };
+            // A batch's outputs: each member gets the representative's output.
+            match &batch {
+                Some(b) => settle_batch(b, outcome, name, attempt, env),
+                None => vec![(i, outcome)],
+            }
+        }))
+        .unwrap_or_else(|panic| {
+            let error = format!("kart panicked running it: {}", panic_message(&*panic));
+            env.events
+                .emit(failed_event(&task, &id, name, attempt, &error));
+            members
+                .iter()
+                .map(|&m| (m, Attempt::Failed(error.clone())))
+                .collect()
+        });
+        let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        g.running -= 1;
+        // Units came back: tasks waiting for them may start.
+        let waiting = std::mem::take(&mut g.resource_waiting);
+        for w in waiting.into_iter().rev() {
+            g.ready.push_front(w);
+        }
+        g.watched.remove(&i);
+        // Kept for a retry; `settle` lets it go once the task is done with.
+        g.nodes[i].schedule_guard = schedule_guard;
+        for (m, outcome) in outcomes {
+            let node = &mut g.nodes[m];
+            let (task, member_id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
+            node.batched_into = batch.is_some().then(|| id.clone());
+            settle(&mut g, m, &task, &member_id, attempt, outcome, name, env);
+        }
+        drop(g);
+        wake.notify_all();
+    }
+}
+
+/// Records how an attempt at node `i` ended: done (its dependents may become ready), retried,
+/// or failed/missing/locked out (its dependents skipped).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn settle(
+    g: &mut Shared,
+    i: usize,
+    task: &AnyTask,
+    id: &TaskId,
+    attempt: u32,
+    outcome: Attempt,
+    name: &str,
+    env: &Env<'_>,
+) {
+    let events = env.events;
+    let succeeded = match outcome {
+        Attempt::Ran => {
+            g.nodes[i].state = State::Done;
+            true
+        }
+        Attempt::FoundComplete => {
+            events.emit(
+                Event::new(EventKind::AlreadyComplete)
+                    .task(id, task.family())
+                    .params(task.params_json())
+                    .worker(name)
+                    .with("reason", "completed by another worker"),
+            );
+            g.nodes[i].state = State::CompletedElsewhere;
+            true
+        }
+        Attempt::AlreadyCommitted => {
+            g.nodes[i].state = State::CompletedElsewhere;
+            true
+        }
+        Attempt::NotRun(reason) => {
+            events.emit(
+                Event::new(EventKind::Skipped)
+                    .task(id, task.family())
+                    .worker(name)
+                    .with("reason", reason.as_str()),
+            );
+            g.nodes[i].state = State::Skipped(reason);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::TryLater { error, counts } if !counts || attempt <= env.opts.retry_count => {
+            if !counts {
+                g.nodes[i].attempts -= 1;
+            }
+            schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
+            false
+        }
+        // Missing external data may land before the next look.
+        Attempt::TryLater { error, .. } | Attempt::Failed(error) | Attempt::Missing(error)
+            if attempt <= env.opts.retry_count && !env.opts.shutdown.is_stopping() =>
+        {
+            schedule_retry(g, i, id, task.family(), name, attempt, &error, env);
+            false
+        }
+        Attempt::Missing(reason) => {
+            g.nodes[i].state = State::Missing(reason);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::Interrupted(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::TryLater { error, .. } => {
+            events.emit(
+                failed_event(task, id, name, attempt, &format!("never ran: {error}"))
+                    .with("locked_elsewhere", true),
+            );
+            g.nodes[i].state = State::LockedOut(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+        Attempt::Failed(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
+    };
+    if g.nodes[i].state != State::RetryWaiting {
+        // A unique job's lock lives until the task is done with (succeeded or given up).
+        g.nodes[i].schedule_guard = None;
+    }
+    if succeeded {
+        for k in 0..g.nodes[i].dependents.len() {
+            let d = g.nodes[i].dependents[k];
+            g.nodes[d].remaining -= 1;
+            if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
+                g.ready.push_back(d);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn schedule_retry(
+    g: &mut Shared,
+    i: usize,
+    id: &TaskId,
+    family: &str,
+    worker: &str,
+    attempt: u32,
+    error: &str,
+    env: &Env<'_>,
+) {
+    env.events.emit(
+        Event::new(EventKind::Retried)
+            .task(id, family)
+            .worker(worker)
+            .with("attempt", attempt + 1)
+            .with("delay_secs", env.opts.retry_delay.as_secs_f64())
+            .with("error", error),
+    );
+    g.nodes[i].state = State::RetryWaiting;
+    g.retries
+        .push(Reverse((Instant::now() + env.opts.retry_delay, i)));
+}

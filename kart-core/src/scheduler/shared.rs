@@ -1,0 +1,117 @@
+//! What the workers of one run share: the graph's state under one lock, the environment, what
+//! an attempt holds, and how an attempt ended.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::graph::Node;
+use super::options::RunOptions;
+use crate::event::{Event, EventKind, Events};
+use crate::lock::{LockGuard, Locks};
+use crate::resource::HeldResources;
+use crate::task::{AnyTask, TaskId};
+use crate::workspace::Workspace;
+
+pub(super) struct Shared {
+    pub(super) nodes: Vec<Node>,
+    pub(super) ready: VecDeque<usize>,
+    pub(super) retries: BinaryHeap<Reverse<(Instant, usize)>>,
+    pub(super) running: usize,
+    /// Tasks running now, watched for timeouts and cancellation.
+    pub(super) watched: HashMap<usize, Watched>,
+    /// Every worker has returned: the monitor stops.
+    pub(super) done: bool,
+    /// Ready tasks whose resources were busy; tried again when some are given back.
+    pub(super) resource_waiting: Vec<usize>,
+    /// Tasks whose current wait was announced with a `resource_wait` event.
+    pub(super) announced: std::collections::HashSet<usize>,
+}
+
+/// A running task as the monitor sees it.
+pub(super) struct Watched {
+    pub(super) cancel: Arc<AtomicBool>,
+    pub(super) timed_out: Arc<AtomicBool>,
+    pub(super) deadline: Option<Instant>,
+}
+
+/// How often the monitor looks at running tasks; idle workers look at the shutdown switch at
+/// least every four ticks.
+pub(super) const TICK: Duration = Duration::from_millis(25);
+
+/// What the environment of a run offers a worker.
+pub(super) struct Env<'a> {
+    pub(super) ws: &'a Workspace,
+    pub(super) events: &'a Events,
+    pub(super) locks: Option<&'a Locks>,
+    pub(super) opts: &'a RunOptions,
+}
+
+/// Resources taken for an attempt: none needed, held, or the backend's error.
+pub(super) type Resources = std::result::Result<Option<HeldResources>, String>;
+
+/// What an attempt holds from the worker: a unique job's scheduling lock, its stop switch,
+/// its resources.
+pub(super) struct Holdings<'a> {
+    /// Given back after the attempt: `until_executed` holds it across retries.
+    pub(super) schedule_guard: &'a mut Option<LockGuard>,
+    pub(super) stop: &'a Stop,
+    pub(super) resources: Option<&'a Mutex<HeldResources>>,
+}
+
+/// What stops a running task: its cancel flag, set on timeout or shutdown.
+pub(super) struct Stop {
+    pub(super) cancel: Arc<AtomicBool>,
+    pub(super) timed_out: Arc<AtomicBool>,
+    pub(super) timeout: Option<Duration>,
+}
+
+/// How one attempt ended.
+#[derive(Clone)]
+pub(super) enum Attempt {
+    /// Ran and committed.
+    Ran,
+    /// Found complete before running (another worker made it).
+    FoundComplete,
+    /// Ran, but another worker committed the output first; theirs is kept.
+    AlreadyCommitted,
+    /// Not run: rejected as a duplicate unique job, or the run stopped before it started.
+    NotRun(String),
+    /// Held elsewhere: try again later; `counts` says whether it uses up a retry.
+    TryLater {
+        error: String,
+        counts: bool,
+    },
+    Failed(String),
+    /// External data not there (yet).
+    Missing(String),
+    /// Cancelled by a shutdown.
+    Interrupted(String),
+}
+
+/// The `failed` event of one attempt.
+pub(super) fn failed_event(
+    task: &AnyTask,
+    id: &TaskId,
+    worker: &str,
+    attempt: u32,
+    error: &str,
+) -> Event {
+    Event::new(EventKind::Failed)
+        .task(id, task.family())
+        .params(task.params_json())
+        .worker(worker)
+        .with("error", error)
+        .with("attempt", attempt)
+}
+
+/// The text of a caught panic.
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
