@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use kart_core::config::{Config, Settings};
 use kart_core::registry::Registry;
 use kart_core::Workspace;
 
@@ -13,8 +12,7 @@ pub(crate) fn gc_command(bin: &str, registry: &Registry, args: &[String]) -> Res
     let Some(cmd) = super::parse::<crate::command::GcCommand>(bin, "gc", args)? else {
         return Ok(codes::SUCCESS);
     };
-    let config = Config::discover(cmd.backend.config.as_deref())?;
-    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let settings = super::settings(&cmd.backend)?;
     let locks = open_locks(&settings)?;
     let workspace = Workspace::open(&settings.workspace_location(), true)?;
     let report = kart_core::gc::collect(

@@ -2,8 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 
-use kart_core::config::{Config, Settings};
-
 use super::open_locks;
 use crate::exit::{codes, Failure};
 use crate::out::{say, tell_raw};
@@ -17,8 +15,7 @@ pub(crate) fn locks_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
     let Some(cmd) = super::parse::<crate::command::LocksCommand>(bin, "locks", args)? else {
         return Ok(codes::SUCCESS);
     };
-    let config = Config::discover(cmd.backend.config.as_deref())?;
-    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let settings = super::settings(&cmd.backend)?;
     let locks = open_locks(&settings)?;
     let backend = locks.backend();
     let held = backend.list()?;

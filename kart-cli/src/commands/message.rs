@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use kart_core::config::{Config, Settings};
 use kart_core::message::Reply;
 
 use super::open_mailboxes;
@@ -12,8 +11,7 @@ pub(crate) fn message_command(bin: &str, args: &[String]) -> Result<u8, Failure>
     let Some(cmd) = super::parse::<crate::command::MessageCommand>(bin, "message", args)? else {
         return Ok(codes::SUCCESS);
     };
-    let config = Config::discover(cmd.backend.config.as_deref())?;
-    let settings = Settings::resolve(&cmd.backend.overrides(), &config)?;
+    let settings = super::settings(&cmd.backend)?;
     let mailboxes = open_mailboxes(&settings)?;
     let mut out = std::io::stdout().lock();
     if cmd.list {

@@ -9,7 +9,7 @@ pub(crate) mod message;
 pub(crate) mod run;
 
 use clap::error::ErrorKind;
-use kart_core::config::Settings;
+use kart_core::config::{Config, Settings};
 use kart_core::message::Mailboxes;
 use kart_core::Locks;
 
@@ -36,6 +36,13 @@ pub(crate) fn parse<P: clap::Parser>(
         }
         Err(e) => Err(clap_failure(bin, name, e)),
     }
+}
+
+/// The settings of a maintenance command (`gc`, `locks`, `message`): its flags over the
+/// environment over the config file.
+pub(crate) fn settings(backend: &crate::command::BackendFlags) -> Result<Settings, Failure> {
+    let config = Config::discover(backend.config.as_deref())?;
+    Ok(Settings::resolve(&backend.overrides(), &config)?)
 }
 
 /// Messages through Redis when configured, else through the workspace.
