@@ -275,6 +275,10 @@ pub struct LockBuilder<'a> {
 }
 
 impl LockBuilder<'_> {
+    /// The lock's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
     /// Lock TTL (default 10 minutes); renewed every TTL/3 while held.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl.max(Duration::from_millis(30));

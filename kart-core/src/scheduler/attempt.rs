@@ -3,11 +3,10 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::graph::no_lock_backend;
 use super::shared::{failed_event, panic_message, Attempt, Env, Holdings};
 use crate::event::{Event, EventKind};
 use crate::message::Mailboxes;
-use crate::task::{AnyTask, OnConflict, RunContext, TaskId, UniquePhase};
+use crate::task::{run_lock_builder, AnyTask, OnConflict, RunContext, TaskId, UniquePhase};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -71,15 +70,15 @@ pub(super) fn attempt_task(
             Some((UniquePhase::UntilExecuting | UniquePhase::UntilExecuted, _))
         );
         if take_now {
-            let Some(locks) = env.locks else {
-                return refuse(no_lock_backend(id).to_string());
+            let builder = match run_lock_builder(&**task, lock, id, env.locks) {
+                Ok(builder) => builder,
+                Err(e) => return refuse(e.to_string()),
             };
-            let key = task.run_lock_key().expect("run_lock is set");
-            let builder = locks
-                .lock(key.as_str())
-                .ttl(lock.ttl())
-                .timeout(lock.timeout())
-                .for_task(id, family)
+            let key = builder.key().to_string();
+            let locks = env
+                .locks
+                .expect("a run lock was built, so the run has locks");
+            let builder = builder
                 .cancel_on_loss(cancelled.clone())
                 .until_stopped(&env.opts.shutdown);
             let fail_fast = lock.unique.is_some() || env.opts.fail_on_collision;

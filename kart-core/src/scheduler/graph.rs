@@ -225,7 +225,7 @@ impl Graph {
             if phase == UniquePhase::WhileExecuting || node.state != State::Pending {
                 continue;
             }
-            let locks = locks.ok_or_else(|| no_lock_backend(&node.id))?;
+            let locks = locks.ok_or_else(|| crate::task::no_lock_backend(&node.id))?;
             let key = node.task.run_lock_key().expect("run_lock is set");
             match locks
                 .lock(key.as_str())
@@ -290,13 +290,6 @@ impl Graph {
     /// Whether the graph is empty.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
-    }
-}
-
-pub(super) fn no_lock_backend(id: &TaskId) -> Error {
-    Error::Lock {
-        backend: "none".into(),
-        message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
     }
 }
 

@@ -109,23 +109,13 @@ impl<'a> RunContext<'a> {
                 .with("for", self.task_id.as_str())
                 .with("reason", vanished.to_string()),
         );
-        let guard = match (DynTask::run_lock(task), self.locks) {
-            (None, _) => None,
-            (Some(lock), Some(locks)) => Some(
-                locks
-                    .lock(DynTask::run_lock_key(task).expect("run_lock is set"))
-                    .ttl(lock.ttl())
-                    .timeout(lock.timeout())
-                    .for_task(&id, family)
+        let guard = match DynTask::run_lock(task) {
+            None => None,
+            Some(lock) => Some(
+                super::run_lock_builder(task, lock, &id, self.locks)?
                     .cancel_on_loss(self.cancelled.clone())
                     .acquire()?,
             ),
-            (Some(_), None) => {
-                return Err(Error::Lock {
-                    backend: "none".into(),
-                    message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
-                })
-            }
         };
         if DynTask::output_exists(task, self.workspace)? {
             return Ok(());

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::format::Format;
+use crate::lock::{LockBuilder, Locks};
 use crate::param::ParamList;
 use crate::workspace::{Target, Workspace};
 use crate::{Error, Result};
@@ -162,6 +163,31 @@ fn params_object(params: ParamList) -> Value {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
     )
+}
+
+/// The error of a task whose family uses `#[run_with_lock]` in a run without a lock backend.
+pub(crate) fn no_lock_backend(id: &TaskId) -> Error {
+    Error::Lock {
+        backend: "none".into(),
+        message: format!("{id} uses #[run_with_lock] but the run has no lock backend"),
+    }
+}
+
+/// `task`'s run lock (`#[run_with_lock]`, options `lock`) on the run's `locks`, ready to
+/// acquire: its key, TTL, wait bound and holder.
+pub(crate) fn run_lock_builder<'a>(
+    task: &dyn DynTask,
+    lock: RunLock,
+    id: &TaskId,
+    locks: Option<&'a Locks>,
+) -> Result<LockBuilder<'a>> {
+    let locks = locks.ok_or_else(|| no_lock_backend(id))?;
+    let key = task.run_lock_key().expect("run_lock is set");
+    Ok(locks
+        .lock(key)
+        .ttl(lock.ttl())
+        .timeout(lock.timeout())
+        .for_task(id, task.family()))
 }
 
 /// `Family(a=1, b=x)`.
