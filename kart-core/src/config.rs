@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::param::{Duration, Param};
-use crate::redis_endpoint::{RedisEndpoint, RedisUrl, Secret};
+use crate::redis_endpoint::{RedisEndpoint, RedisSettings, Secret};
 use crate::{Error, Result};
 
 /// File name looked up in the working directory.
@@ -367,49 +367,6 @@ impl Settings {
     }
 }
 
-/// One layer of Redis settings (a URL, a config section, the environment, the command line);
-/// later layers override earlier ones field by field.
-#[derive(Default)]
-struct RedisLayer {
-    host: Option<String>,
-    port: Option<u16>,
-    db: Option<i64>,
-    username: Option<String>,
-    password: Option<Secret>,
-    tls: Option<bool>,
-    ca_file: Option<PathBuf>,
-}
-
-impl RedisLayer {
-    fn over(self, top: RedisLayer) -> RedisLayer {
-        RedisLayer {
-            host: top.host.or(self.host),
-            port: top.port.or(self.port),
-            db: top.db.or(self.db),
-            username: top.username.or(self.username),
-            password: top.password.or(self.password),
-            tls: top.tls.or(self.tls),
-            ca_file: top.ca_file.or(self.ca_file),
-        }
-    }
-
-    fn from_url(url: Option<&str>, what: &str) -> Result<RedisLayer> {
-        let Some(url) = url.filter(|u| !u.is_empty()) else {
-            return Ok(RedisLayer::default());
-        };
-        let u = RedisUrl::parse(url, what)?;
-        Ok(RedisLayer {
-            host: u.host,
-            port: u.port,
-            db: u.db,
-            username: u.username,
-            password: u.password,
-            tls: Some(u.tls),
-            ca_file: None,
-        })
-    }
-}
-
 /// A password read from a file (trailing newline dropped), so it stays out of config files,
 /// process lists and shell history.
 fn read_password_file(path: &Path) -> Result<Secret> {
@@ -422,21 +379,23 @@ fn read_password_file(path: &Path) -> Result<Secret> {
 /// (`KART_REDIS_URL`, then `KART_REDIS_*`), then the command line. Redis is used when a host
 /// results.
 fn resolve_redis(cli: &SettingsOverrides, k: &RedisSection) -> Result<Option<RedisEndpoint>> {
-    let config = RedisLayer::from_url(k.url.as_deref(), "[redis] url")?.over(RedisLayer {
-        host: k.host.clone(),
-        port: k.port,
-        db: k.db,
-        username: k.username.clone(),
-        password: match (&k.password, &k.password_file) {
-            (_, Some(file)) => Some(read_password_file(file)?),
-            (Some(p), None) => Some(Secret::new(p.clone())),
-            (None, None) => None,
+    let config = RedisSettings::from_url(k.url.as_deref().unwrap_or(""), "[redis] url")?.over(
+        RedisSettings {
+            host: k.host.clone(),
+            port: k.port,
+            db: k.db,
+            username: k.username.clone(),
+            password: match (&k.password, &k.password_file) {
+                (_, Some(file)) => Some(read_password_file(file)?),
+                (Some(p), None) => Some(Secret::new(p.clone())),
+                (None, None) => None,
+            },
+            tls: k.tls,
+            ca_file: k.ca_file.clone(),
         },
-        tls: k.tls,
-        ca_file: k.ca_file.clone(),
-    });
-    let env_url = std::env::var("KART_REDIS_URL").ok();
-    let env = RedisLayer::from_url(env_url.as_deref(), "KART_REDIS_URL")?.over(RedisLayer {
+    );
+    let env_url = std::env::var("KART_REDIS_URL").unwrap_or_default();
+    let env = RedisSettings::from_url(&env_url, "KART_REDIS_URL")?.over(RedisSettings {
         host: env_value("KART_REDIS_HOST")?,
         port: env_value("KART_REDIS_PORT")?,
         db: env_value("KART_REDIS_DB")?,
@@ -451,20 +410,14 @@ fn resolve_redis(cli: &SettingsOverrides, k: &RedisSection) -> Result<Option<Red
         tls: env_value("KART_REDIS_TLS")?,
         ca_file: env_value::<String>("KART_REDIS_CA_FILE")?.map(PathBuf::from),
     });
-    let all = config.over(env).over(RedisLayer {
-        host: cli.redis_host.clone(),
-        port: cli.redis_port,
-        ..RedisLayer::default()
-    });
-    Ok(all.host.map(|host| RedisEndpoint {
-        host,
-        port: all.port.unwrap_or(6379),
-        db: all.db.unwrap_or(0),
-        username: all.username,
-        password: all.password,
-        tls: all.tls.unwrap_or(false),
-        ca_file: all.ca_file,
-    }))
+    Ok(config
+        .over(env)
+        .over(RedisSettings {
+            host: cli.redis_host.clone(),
+            port: cli.redis_port,
+            ..RedisSettings::default()
+        })
+        .endpoint())
 }
 
 fn env_value<T: Param>(name: &str) -> Result<Option<T>> {

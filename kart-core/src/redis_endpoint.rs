@@ -53,27 +53,61 @@ pub struct RedisEndpoint {
     pub ca_file: Option<PathBuf>,
 }
 
-/// The parts of a `redis://` or `rediss://` URL.
+/// Redis settings as one source gives them (a URL, a config section, the environment, the
+/// command line), each field optional; [`over`](Self::over) layers sources, and
+/// [`endpoint`](Self::endpoint) fills the defaults.
 #[derive(Debug, Default, Clone)]
-pub struct RedisUrl {
-    /// Host, if the URL has one.
+pub struct RedisSettings {
+    /// Host.
     pub host: Option<String>,
-    /// Port, if given.
+    /// Port (default 6379).
     pub port: Option<u16>,
-    /// Database, if given (`/2`).
+    /// Database (`/2` in a URL; default 0).
     pub db: Option<i64>,
-    /// User name, if given.
+    /// ACL user name.
     pub username: Option<String>,
-    /// Password, if given.
+    /// Password.
     pub password: Option<Secret>,
-    /// `rediss://`.
-    pub tls: bool,
+    /// TLS (`rediss://`; default off).
+    pub tls: Option<bool>,
+    /// PEM file of a certificate authority to trust for TLS.
+    pub ca_file: Option<PathBuf>,
 }
 
-impl RedisUrl {
-    /// Parses `redis[s]://[[user]:password@]host[:port][/db]`. Errors show the URL with its
-    /// password replaced by `***`; `what` names where it came from (`KART_REDIS_URL`).
-    pub fn parse(url: &str, what: &str) -> Result<Self> {
+impl RedisSettings {
+    /// `top` where it says something, else `self`.
+    pub fn over(self, top: RedisSettings) -> RedisSettings {
+        RedisSettings {
+            host: top.host.or(self.host),
+            port: top.port.or(self.port),
+            db: top.db.or(self.db),
+            username: top.username.or(self.username),
+            password: top.password.or(self.password),
+            tls: top.tls.or(self.tls),
+            ca_file: top.ca_file.or(self.ca_file),
+        }
+    }
+
+    /// The endpoint, when a host was given.
+    pub fn endpoint(self) -> Option<RedisEndpoint> {
+        Some(RedisEndpoint {
+            host: self.host?,
+            port: self.port.unwrap_or(6379),
+            db: self.db.unwrap_or(0),
+            username: self.username,
+            password: self.password,
+            tls: self.tls.unwrap_or(false),
+            ca_file: self.ca_file,
+        })
+    }
+
+    /// Parses `redis[s]://[[user]:password@]host[:port][/db]`; an empty URL says nothing.
+    /// Errors show the URL with its password replaced by `***`; `what` names where it came
+    /// from (`KART_REDIS_URL`).
+    pub fn from_url(url: &str, what: &str) -> Result<Self> {
+        if url.is_empty() {
+            return Ok(RedisSettings::default());
+        }
         let bad = |message: &str| Error::InvalidOption {
             what: format!("{what} {:?}", redact_url(url)),
             message: message.to_string(),
@@ -103,7 +137,7 @@ impl RedisUrl {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        Ok(RedisUrl {
+        Ok(RedisSettings {
             host: Some(host),
             port: parsed.port(),
             db,
@@ -111,7 +145,8 @@ impl RedisUrl {
                 .filter(|u| !u.is_empty())
                 .map(decode),
             password: parsed.password().map(|p| Secret::new(decode(p))),
-            tls,
+            tls: Some(tls),
+            ca_file: None,
         })
     }
 }
@@ -204,22 +239,23 @@ mod tests {
 
     #[test]
     fn urls_parse_and_never_show_their_password() {
-        let u = RedisUrl::parse(
+        let u = RedisSettings::from_url(
             "rediss://alice:p%40ss@cache.example:6380/2",
             "KART_REDIS_URL",
         )
         .unwrap();
         assert_eq!(u.host.as_deref(), Some("cache.example"));
-        assert_eq!((u.port, u.db, u.tls), (Some(6380), Some(2), true));
+        assert_eq!((u.port, u.db, u.tls), (Some(6380), Some(2), Some(true)));
         assert_eq!(u.username.as_deref(), Some("alice"));
         assert_eq!(u.password.as_ref().unwrap().expose(), "p@ss");
         assert_eq!(format!("{u:?}").matches("p@ss").count(), 0);
-        let only_password = RedisUrl::parse("redis://:pw@h", "x").unwrap();
+        let only_password = RedisSettings::from_url("redis://:pw@h", "x").unwrap();
         assert_eq!(only_password.username, None);
         assert_eq!(only_password.password.unwrap().expose(), "pw");
-        let err = RedisUrl::parse("redis://:hunter2@h:notaport", "KART_REDIS_URL").unwrap_err();
+        let err =
+            RedisSettings::from_url("redis://:hunter2@h:notaport", "KART_REDIS_URL").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
-        let err = RedisUrl::parse("http://:hunter2@h", "KART_REDIS_URL").unwrap_err();
+        let err = RedisSettings::from_url("http://:hunter2@h", "KART_REDIS_URL").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
