@@ -8,9 +8,21 @@
 #[cfg(all(feature = "failpoints", target_os = "linux"))]
 pub(crate) fn hit(name: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
     static STOPPED: AtomicBool = AtomicBool::new(false);
-    let armed = std::env::var("KART_FAILPOINTS")
-        .is_ok_and(|names| names.split(',').any(|n| n.trim() == name));
+    // Read once: the graph build passes here for every task.
+    static ARMED: OnceLock<Vec<String>> = OnceLock::new();
+    let armed = ARMED
+        .get_or_init(|| {
+            std::env::var("KART_FAILPOINTS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .iter()
+        .any(|n| n == name);
     if armed && !STOPPED.swap(true, Ordering::SeqCst) {
         // `raise` sends it to this very thread (tgkill), which stops on its way out of the
         // call. A signal sent to the process may be taken by another thread first, and under
