@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Duration as Span, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
-use crate::param::ParamKind;
+use crate::param::{format_datetime, ParamKind, Precision};
 use crate::Result;
 
 /// The grid a range steps along.
@@ -46,10 +46,10 @@ impl Unit {
     /// The parameter form of a grid point.
     pub fn format(self, t: NaiveDateTime) -> String {
         match self {
-            Unit::Day => t.format("%Y-%m-%d").to_string(),
-            Unit::Hour => t.format("%Y-%m-%dT%H").to_string(),
-            Unit::Minutes(_) => t.format("%Y-%m-%dT%H%M").to_string(),
-            Unit::Month => t.format("%Y-%m").to_string(),
+            Unit::Day => format_datetime(&t, Precision::Day),
+            Unit::Hour => format_datetime(&t, Precision::Hour),
+            Unit::Minutes(_) => format_datetime(&t, Precision::Minute),
+            Unit::Month => format_datetime(&t, Precision::Month),
         }
     }
 
