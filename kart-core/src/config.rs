@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::param::{Duration, Param};
-use crate::redis_endpoint::{RedisEndpoint, RedisSettings, Secret};
+use crate::redis::{RedisEndpoint, RedisSettings, Secret};
 use crate::{Error, Result};
 
 /// File name looked up in the working directory.

@@ -135,7 +135,7 @@ pub fn collect(
         }
         // Never remove an output someone is reading or writing right now.
         let Some(_guard) = locks
-            .lock(format!("cache:{key}"))
+            .lock(crate::keys::cache(&key))
             .ttl(Duration::from_secs(30))
             .try_acquire()?
         else {

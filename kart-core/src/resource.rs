@@ -89,7 +89,7 @@ impl HeldResources {
                     break;
                 }
                 if let Some(guard) = locks
-                    .lock(format!("res:{name}:{slot}"))
+                    .lock(crate::keys::resource_slot(name, slot))
                     .ttl(limits.lease)
                     .for_task(task.0, task.1)
                     .try_acquire()?

@@ -100,10 +100,7 @@ fn main() {
     let secs: f64 = arg("--seconds").map_or(3.0, |s| s.parse().expect("--seconds"));
     let locks = match (arg("--port"), arg("--file-dir")) {
         (Some(port), _) => Locks::redis(
-            &kart_core::redis_endpoint::RedisEndpoint::new(
-                "127.0.0.1",
-                port.parse().expect("--port"),
-            ),
+            &kart_core::redis::RedisEndpoint::new("127.0.0.1", port.parse().expect("--port")),
             "kart-bench",
         )
         .expect("redis"),

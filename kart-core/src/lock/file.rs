@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
 use crate::{Error, Result};
 
@@ -33,22 +31,6 @@ pub struct FileBackend {
     dir: PathBuf,
     /// Open, locked files by owner token; dropping one releases its lock.
     held: Mutex<HashMap<String, File>>,
-}
-
-fn file_name(key: &str) -> String {
-    let safe: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect();
-    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..6]);
-    format!("{safe}-{hash}")
 }
 
 /// The number in a counter file, if it holds one.
@@ -75,7 +57,8 @@ impl FileBackend {
     }
 
     fn path(&self, key: &str, ext: &str) -> PathBuf {
-        self.dir.join(format!("{}.{ext}", file_name(key)))
+        self.dir
+            .join(format!("{}.{ext}", crate::keys::lock_file_name(key)))
     }
 
     fn io(&self, path: &Path, e: std::io::Error) -> Error {

@@ -18,7 +18,6 @@
 
 mod file;
 mod redis;
-pub(crate) use redis::redis_error;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -170,7 +169,7 @@ impl Locks {
 
     /// Redis at `endpoint`, keys under `prefix:` (default `kart`). Fails at once, naming the
     /// address, when the server cannot be reached or refuses the login.
-    pub fn redis(endpoint: &crate::redis_endpoint::RedisEndpoint, prefix: &str) -> Result<Self> {
+    pub fn redis(endpoint: &crate::redis::RedisEndpoint, prefix: &str) -> Result<Self> {
         Ok(Self::new(
             Arc::new(RedisBackend::connect(endpoint, prefix)?),
             Events::new(),

@@ -3,28 +3,21 @@
 //! a pub/sub message on release (bounded by the holder's remaining TTL, which covers holders
 //! that crashed).
 //!
-//! Keys, under a configurable prefix (default `kart`): `<p>:lock:<key>` holds
+//! Key names are in [`crate::keys`]; `<p>:lock:<key>` holds
 //! `<token>|<fence>|<since ms>|<pid>|<host>|<task id>` (the token first, so owner checks compare
-//! a prefix and one key is enough), `<p>:fence:<key>` the fencing counter,
-//! `<p>:committed:<target>` the last fence that committed an output; waiters subscribe to
-//! `<p>:released:<key>`.
+//! a prefix and one key is enough).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redis::{Client, Connection, Script};
+use redis::{Connection, Script};
 
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
-use crate::redis_endpoint::RedisEndpoint;
-use crate::{Error, Result};
+use crate::keys::RedisKeys;
+use crate::redis::pool::{describe, transient, RedisPool};
+use crate::redis::RedisEndpoint;
+use crate::Result;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a call keeps retrying while Redis is stalled or restarting (timeouts, refused or
-/// dropped connections) before it fails.
-const STALL_BUDGET: Duration = Duration::from_secs(30);
-/// Longest pause between two retries of a stalled call.
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
 
@@ -83,37 +76,10 @@ redis.call('PUBLISH', KEYS[2], '1')
 return n
 ";
 
-/// Whether a failed call may succeed when retried: Redis stalled (`CLIENT PAUSE`, a slow
-/// fork), restarting, or the network dropped the connection.
-pub(crate) fn transient(e: &redis::RedisError) -> bool {
-    e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error()
-}
-
-/// A failed Redis call as kart reports it: `cannot use Redis at ADDR: connection refused ...`.
-pub(crate) fn redis_error(addr: &str, e: redis::RedisError) -> Error {
-    Error::Lock {
-        backend: format!("cannot use Redis at {addr}"),
-        message: describe(&e),
-    }
-}
-
-/// What went wrong, in a few words.
-fn describe(e: &redis::RedisError) -> String {
-    if e.is_connection_refusal() {
-        "connection refused (is redis-server running there?)".to_string()
-    } else if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    }
-}
-
 /// Locks on a Redis server.
 pub struct RedisBackend {
-    client: Client,
-    addr: String,
-    prefix: String,
-    pool: Mutex<Vec<Connection>>,
+    redis: RedisPool,
+    keys: RedisKeys,
     /// Connections used for waiting (SUBSCRIBE); kept apart from the command pool.
     waiters: Mutex<Vec<Connection>>,
     acquire: Script,
@@ -125,7 +91,7 @@ pub struct RedisBackend {
 
 impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RedisBackend({})", self.addr)
+        write!(f, "RedisBackend({})", self.redis.addr())
     }
 }
 
@@ -133,17 +99,9 @@ impl RedisBackend {
     /// Connects (and pings) `endpoint`; an unreachable server or a refused login is an error
     /// naming its address.
     pub fn connect(endpoint: &RedisEndpoint, prefix: &str) -> Result<Self> {
-        let client = endpoint.client()?;
-        let addr = endpoint.addr();
         let backend = RedisBackend {
-            client,
-            addr,
-            prefix: if prefix.is_empty() {
-                "kart".into()
-            } else {
-                prefix.to_string()
-            },
-            pool: Mutex::new(Vec::new()),
+            redis: RedisPool::new(endpoint)?,
+            keys: RedisKeys::new(prefix),
             waiters: Mutex::new(Vec::new()),
             acquire: Script::new(ACQUIRE),
             extend: Script::new(EXTEND),
@@ -152,58 +110,10 @@ impl RedisBackend {
             clear: Script::new(CLEAR),
         };
         // At start an unreachable server is bad input: said at once, not retried.
-        backend.retrying(Duration::ZERO, |c| redis::cmd("PING").query::<String>(c))?;
+        backend
+            .redis
+            .retrying(Duration::ZERO, |c| redis::cmd("PING").query::<String>(c))?;
         Ok(backend)
-    }
-
-    fn error(&self, e: redis::RedisError) -> Error {
-        redis_error(&self.addr, e)
-    }
-
-    fn connection(&self) -> redis::RedisResult<Connection> {
-        if let Some(c) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(c);
-        }
-        let c = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-        c.set_read_timeout(Some(IO_TIMEOUT))?;
-        c.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(c)
-    }
-
-    /// Runs `f` on a pooled connection, retrying for a while if Redis is stalled or
-    /// restarting. A connection that failed is not reused.
-    fn with<T>(&self, f: impl FnMut(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        self.retrying(STALL_BUDGET, f)
-    }
-
-    /// [`with`](Self::with), retrying transient failures for up to `budget` with backoff.
-    fn retrying<T>(
-        &self,
-        budget: Duration,
-        mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T> {
-        let started = Instant::now();
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            let outcome = self.connection().and_then(|mut c| {
-                let v = f(&mut c)?;
-                self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(c);
-                Ok(v)
-            });
-            match outcome {
-                Ok(v) => return Ok(v),
-                Err(e) if transient(&e) && started.elapsed() + backoff < budget => {
-                    tracing::warn!("Redis at {}: {}; retrying", self.addr, describe(&e));
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                Err(e) => return Err(self.error(e)),
-            }
-        }
-    }
-
-    fn k(&self, kind: &str, key: &str) -> String {
-        format!("{}:{kind}:{key}", self.prefix)
     }
 
     /// Waits on `sub` for the lock. The inner error is the subscription's own (its connection
@@ -218,7 +128,7 @@ impl RedisBackend {
     ) -> Result<redis::RedisResult<Option<Lease>>> {
         // Subscribe before trying, so a release between the try and the wait is not missed.
         let mut pubsub = sub.as_pubsub();
-        if let Err(e) = pubsub.subscribe(self.k("released", key)) {
+        if let Err(e) = pubsub.subscribe(self.keys.released(key)) {
             return Ok(Err(e));
         }
         loop {
@@ -248,7 +158,11 @@ impl RedisBackend {
     /// A waiter's connection failed transiently (Redis restarting): pause briefly, then the
     /// caller looks again on a fresh connection.
     fn pause_waiting(&self, e: &redis::RedisError, deadline: Instant) -> Result<Option<Lease>> {
-        tracing::warn!("Redis at {}: {}; still waiting", self.addr, describe(e));
+        tracing::warn!(
+            "Redis at {}: {}; still waiting",
+            self.redis.addr(),
+            describe(e)
+        );
         let left = deadline.saturating_duration_since(Instant::now());
         std::thread::sleep(left.min(Duration::from_millis(250)));
         Ok(None)
@@ -269,10 +183,10 @@ impl RedisBackend {
             holder.host.replace('|', "_"),
             holder.task_id.as_deref().unwrap_or("")
         );
-        let (fence, pttl): (u64, i64) = self.with(|c| {
+        let (fence, pttl): (u64, i64) = self.redis.with(|c| {
             self.acquire
-                .key(self.k("lock", key))
-                .key(self.k("fence", key))
+                .key(self.keys.lock(key))
+                .key(self.keys.fence(key))
                 .arg(&token)
                 .arg(ttl.as_millis() as u64)
                 .arg(&info)
@@ -289,7 +203,7 @@ impl RedisBackend {
 
 impl LockBackend for RedisBackend {
     fn describe(&self) -> String {
-        format!("redis {}", self.addr)
+        format!("redis {}", self.redis.addr())
     }
 
     fn distributed(&self) -> bool {
@@ -310,10 +224,10 @@ impl LockBackend for RedisBackend {
         let pooled = self.waiters.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut sub = match pooled {
             Some(c) => c,
-            None => match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
+            None => match self.redis.connect() {
                 Ok(c) => c,
                 Err(e) if transient(&e) => return self.pause_waiting(&e, deadline),
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(self.redis.error(e)),
             },
         };
         match self.wait_on(&mut sub, key, ttl, holder, deadline)? {
@@ -326,14 +240,14 @@ impl LockBackend for RedisBackend {
                 Ok(lease)
             }
             Err(e) if transient(&e) => self.pause_waiting(&e, deadline),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.redis.error(e)),
         }
     }
 
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool> {
-        let ok: i64 = self.with(|c| {
+        let ok: i64 = self.redis.with(|c| {
             self.extend
-                .key(self.k("lock", key))
+                .key(self.keys.lock(key))
                 .arg(&lease.token)
                 .arg(ttl.as_millis() as u64)
                 .invoke(c)
@@ -342,10 +256,10 @@ impl LockBackend for RedisBackend {
     }
 
     fn release(&self, key: &str, lease: &Lease) -> Result<bool> {
-        let ok: i64 = self.with(|c| {
+        let ok: i64 = self.redis.with(|c| {
             self.release
-                .key(self.k("lock", key))
-                .key(self.k("released", key))
+                .key(self.keys.lock(key))
+                .key(self.keys.released(key))
                 .arg(&lease.token)
                 .invoke(c)
         })?;
@@ -353,10 +267,10 @@ impl LockBackend for RedisBackend {
     }
 
     fn commit(&self, key: &str, lease: &Lease, target: &str) -> Result<CommitCheck> {
-        let r: i64 = self.with(|c| {
+        let r: i64 = self.redis.with(|c| {
             self.commit
-                .key(self.k("lock", key))
-                .key(self.k("committed", target))
+                .key(self.keys.lock(key))
+                .key(self.keys.committed(target))
                 .arg(&lease.token)
                 .arg(lease.fence)
                 .invoke(c)
@@ -369,9 +283,8 @@ impl LockBackend for RedisBackend {
     }
 
     fn list(&self) -> Result<Vec<LockInfo>> {
-        let pattern = self.k("lock", "*");
-        let prefix = self.k("lock", "");
-        let keys: Vec<String> = self.with(|c| {
+        let pattern = self.keys.lock("*");
+        let keys: Vec<String> = self.redis.with(|c| {
             let mut keys = Vec::new();
             let mut cursor: u64 = 0;
             loop {
@@ -391,7 +304,7 @@ impl LockBackend for RedisBackend {
         })?;
         let mut out = Vec::new();
         for full in keys {
-            let key = full.strip_prefix(&prefix).unwrap_or(&full);
+            let key = self.keys.lock_key_of(&full);
             // Released meanwhile: gone.
             out.extend(self.info(key)?);
         }
@@ -400,8 +313,8 @@ impl LockBackend for RedisBackend {
     }
 
     fn info(&self, key: &str) -> Result<Option<LockInfo>> {
-        let full = self.k("lock", key);
-        let (value, pttl): (Option<String>, i64) = self.with(|c| {
+        let full = self.keys.lock(key);
+        let (value, pttl): (Option<String>, i64) = self.redis.with(|c| {
             redis::pipe()
                 .cmd("GET")
                 .arg(&full)
@@ -432,10 +345,10 @@ impl LockBackend for RedisBackend {
     }
 
     fn clear(&self, key: &str) -> Result<bool> {
-        let n: i64 = self.with(|c| {
+        let n: i64 = self.redis.with(|c| {
             self.clear
-                .key(self.k("lock", key))
-                .key(self.k("released", key))
+                .key(self.keys.lock(key))
+                .key(self.keys.released(key))
                 .invoke(c)
         })?;
         Ok(n > 0)

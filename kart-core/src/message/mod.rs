@@ -23,7 +23,7 @@
 //! }
 //! ```
 //!
-//! Redis keys (under the lock prefix): `<p>:msg:open:<task id>` says the task is listening
+//! Redis keys (under the lock prefix, see [`crate::keys`]): `<p>:msg:open:<task id>` says the task is listening
 //! (`host pid family`, a short TTL renewed while it runs, so a crashed holder disappears),
 //! `<p>:msg:inbox:<task id>` is the list of messages, `<p>:msg:reply:<message id>` the answer.
 //! On one machine the same lives under `<workspace>/.kart/messages/<task id>/`: an `open` file
@@ -41,6 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use self::local::LocalMailboxes;
 use self::redis::RedisMailboxes;
+use crate::keys::RedisKeys;
+use crate::redis::pool::RedisPool;
 use crate::task::id::TaskId;
 use crate::{Error, Result};
 
@@ -151,15 +153,11 @@ impl Mailboxes {
     }
 
     /// Messages through Redis at `endpoint`, keys under `prefix:` (default `kart`).
-    pub fn redis(endpoint: &crate::redis_endpoint::RedisEndpoint, prefix: &str) -> Result<Self> {
-        let addr = endpoint.addr();
-        let client = endpoint.client()?;
-        let prefix = if prefix.is_empty() { "kart" } else { prefix };
+    pub fn redis(endpoint: &crate::redis::RedisEndpoint, prefix: &str) -> Result<Self> {
         // Connects on first use: a run's lock backend has already checked the server.
         Ok(Mailboxes(Arc::new(RedisMailboxes {
-            client,
-            addr,
-            prefix: prefix.to_string(),
+            redis: Arc::new(RedisPool::new(endpoint)?),
+            keys: RedisKeys::new(prefix),
         })))
     }
 

@@ -9,73 +9,50 @@ use super::{
     deliver_to, holder, not_listening, Envelope, Listener, MailboxBackend, Message, Reply, ReplyFn,
     POLL, PRESENCE_TTL_MS, REDIS_BLOCK_SECS, REPLY_TTL_SECS,
 };
+use crate::keys::RedisKeys;
+use crate::redis::pool::RedisPool;
 use crate::task::id::TaskId;
 use crate::{Error, Result};
 
 #[derive(Debug)]
 pub(super) struct RedisMailboxes {
-    pub(super) client: redis::Client,
-    pub(super) addr: String,
-    pub(super) prefix: String,
-}
-
-impl RedisMailboxes {
-    fn error(&self, e: redis::RedisError) -> Error {
-        crate::lock::redis_error(&self.addr, e)
-    }
-
-    fn connection(&self) -> Result<redis::Connection> {
-        let c = self
-            .client
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .map_err(|e| self.error(e))?;
-        c.set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| self.error(e))?;
-        Ok(c)
-    }
-
-    fn key(&self, kind: &str, id: &str) -> String {
-        format!("{}:msg:{kind}:{id}", self.prefix)
-    }
+    pub(super) redis: Arc<RedisPool>,
+    pub(super) keys: RedisKeys,
 }
 
 pub(super) struct RedisRegistration {
     stop: Arc<AtomicBool>,
-    client: redis::Client,
+    redis: Arc<RedisPool>,
     presence: String,
 }
 
 impl Drop for RedisRegistration {
     fn drop(&mut self) {
         // Not joined: the receiver notices within one blocking pop and exits; senders see the
-        // task gone at once.
+        // task gone at once. Not retried: the presence expires by itself.
         self.stop.store(true, Ordering::SeqCst);
-        if let Ok(mut c) = self
-            .client
-            .get_connection_with_timeout(Duration::from_secs(2))
-        {
+        if let Ok(mut c) = self.redis.connect() {
             let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&self.presence).query(&mut c);
         }
     }
 }
 
-pub(super) fn redis_reply(client: redis::Client, addr: String, key: String) -> ReplyFn {
+/// Answers a message by pushing the reply where the sender waits for it.
+fn redis_reply(redis: Arc<RedisPool>, key: String) -> ReplyFn {
     Box::new(move |text: Option<&str>| {
         let data = serde_json::to_string(&Reply::answer(text)).expect("a reply serializes");
-        let mut c = client
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .map_err(|e| crate::lock::redis_error(&addr, e))?;
-        redis::pipe()
-            .cmd("RPUSH")
-            .arg(&key)
-            .arg(data)
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&key)
-            .arg(REPLY_TTL_SECS)
-            .ignore()
-            .query::<()>(&mut c)
-            .map_err(|e| crate::lock::redis_error(&addr, e))
+        redis.with(|c| {
+            redis::pipe()
+                .cmd("RPUSH")
+                .arg(&key)
+                .arg(&data)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(REPLY_TTL_SECS)
+                .ignore()
+                .query::<()>(c)
+        })
     })
 }
 
@@ -86,18 +63,20 @@ impl MailboxBackend for RedisMailboxes {
         family: &str,
         deliver: Sender<Message>,
     ) -> Result<Box<dyn Send + Sync>> {
-        let presence = self.key("open", task.as_str());
-        let inbox = self.key("inbox", task.as_str());
-        let mut c = self.connection()?;
-        redis::cmd("SET")
-            .arg(&presence)
-            .arg(holder(family))
-            .arg("PX")
-            .arg(PRESENCE_TTL_MS)
-            .query::<()>(&mut c)
-            .map_err(|e| self.error(e))?;
+        let presence = self.keys.msg_open(task.as_str());
+        let inbox = self.keys.msg_inbox(task.as_str());
+        let me = holder(family);
+        self.redis.with(|c| {
+            redis::cmd("SET")
+                .arg(&presence)
+                .arg(&me)
+                .arg("PX")
+                .arg(PRESENCE_TTL_MS)
+                .query::<()>(c)
+        })?;
+        let c = self.redis.connect().map_err(|e| self.redis.error(e))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let (client, prefix, addr) = (self.client.clone(), self.prefix.clone(), self.addr.clone());
+        let (redis, keys) = (self.redis.clone(), self.keys.clone());
         let (thread_stop, thread_presence) = (stop.clone(), presence.clone());
         std::thread::Builder::new()
             .name("kart-inbox".into())
@@ -106,9 +85,7 @@ impl MailboxBackend for RedisMailboxes {
                 while !thread_stop.load(Ordering::SeqCst) {
                     let Some(c) = conn.as_mut() else {
                         std::thread::sleep(POLL * 10);
-                        conn = client
-                            .get_connection_with_timeout(Duration::from_secs(2))
-                            .ok();
+                        conn = redis.connect().ok();
                         continue;
                     };
                     // PEXPIRE never recreates the key, so a finished task cannot reappear.
@@ -129,10 +106,9 @@ impl MailboxBackend for RedisMailboxes {
                             let Ok(env) = serde_json::from_str::<Envelope>(&data) else {
                                 continue;
                             };
-                            let key = format!("{prefix}:msg:reply:{}", env.id);
                             let message = Message {
                                 content: env.content,
-                                reply: Some(redis_reply(client.clone(), addr.clone(), key)),
+                                reply: Some(redis_reply(redis.clone(), keys.msg_reply(&env.id))),
                             };
                             deliver_to(&deliver, message);
                         }
@@ -142,27 +118,30 @@ impl MailboxBackend for RedisMailboxes {
                 }
             })
             .map_err(|e| Error::Lock {
-                backend: format!("messages through redis {}", self.addr),
+                backend: format!("messages through redis {}", self.redis.addr()),
                 message: e.to_string(),
             })?;
         Ok(Box::new(RedisRegistration {
             stop,
-            client: self.client.clone(),
+            redis: self.redis.clone(),
             presence,
         }))
     }
 
     fn send(&self, task_id: &str, content: &str, wait: Duration) -> Result<Reply> {
-        let mut c = self.connection()?;
-        let listening: bool = redis::cmd("EXISTS")
-            .arg(self.key("open", task_id))
-            .query(&mut c)
-            .map_err(|e| self.error(e))?;
+        let listening: bool = self.redis.with(|c| {
+            redis::cmd("EXISTS")
+                .arg(self.keys.msg_open(task_id))
+                .query(c)
+        })?;
         if !listening {
             return Err(not_listening(task_id, &self.describe()));
         }
         let (id, envelope) = Envelope::wrap(content);
-        let inbox = self.key("inbox", task_id);
+        let inbox = self.keys.msg_inbox(task_id);
+        let error = |e| self.redis.error(e);
+        // Not retried: a resent message could be delivered twice.
+        let mut c = self.redis.connect().map_err(error)?;
         redis::pipe()
             .cmd("RPUSH")
             .arg(&inbox)
@@ -173,14 +152,14 @@ impl MailboxBackend for RedisMailboxes {
             .arg(REPLY_TTL_SECS)
             .ignore()
             .query::<()>(&mut c)
-            .map_err(|e| self.error(e))?;
+            .map_err(error)?;
         c.set_read_timeout(Some(wait + Duration::from_secs(5)))
-            .map_err(|e| self.error(e))?;
+            .map_err(error)?;
         let popped: Option<(String, String)> = redis::cmd("BLPOP")
-            .arg(self.key("reply", &id))
+            .arg(self.keys.msg_reply(&id))
             .arg(wait.as_secs_f64().max(0.01))
             .query(&mut c)
-            .map_err(|e| self.error(e))?;
+            .map_err(error)?;
         match popped {
             Some((_, data)) => serde_json::from_str(&data).map_err(|e| Error::Lock {
                 backend: self.describe(),
@@ -199,22 +178,17 @@ impl MailboxBackend for RedisMailboxes {
     }
 
     fn list(&self) -> Result<Vec<Listener>> {
-        let mut c = self.connection()?;
-        let pattern = self.key("open", "*");
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(&pattern)
-            .query(&mut c)
-            .map_err(|e| self.error(e))?;
-        let strip = self.key("open", "");
+        let pattern = self.keys.msg_open("*");
+        let keys: Vec<String> = self
+            .redis
+            .with(|c| redis::cmd("KEYS").arg(&pattern).query(c))?;
         let mut out = Vec::new();
         for key in keys {
-            let holder: Option<String> = redis::cmd("GET")
-                .arg(&key)
-                .query(&mut c)
-                .map_err(|e| self.error(e))?;
+            let holder: Option<String> =
+                self.redis.with(|c| redis::cmd("GET").arg(&key).query(c))?;
             if let Some(holder) = holder {
                 out.push(Listener {
-                    task_id: key.trim_start_matches(&strip).to_string(),
+                    task_id: self.keys.msg_task_of(&key).to_string(),
                     holder,
                 });
             }
@@ -224,6 +198,6 @@ impl MailboxBackend for RedisMailboxes {
     }
 
     fn describe(&self) -> String {
-        format!("redis {}", self.addr)
+        format!("redis {}", self.redis.addr())
     }
 }

@@ -153,7 +153,7 @@ impl<'a> RunContext<'a> {
     fn cache_lock(&self, key: &str) -> Result<Option<LockGuard>> {
         match self.locks {
             Some(locks) if locks.backend().distributed() => locks
-                .lock(format!("cache:{key}"))
+                .lock(crate::keys::cache(key))
                 .ttl(CACHE_LOCK_TTL)
                 .for_task(&self.task_id, self.family)
                 .acquire()

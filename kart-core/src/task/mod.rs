@@ -139,11 +139,11 @@ pub trait DynTask: Send + Sync + fmt::Debug {
                         .iter()
                         .map(|n| (*n, params.get(*n).cloned().unwrap_or(Value::Null)))
                         .collect(),
-                    None => return Some(format!("unique:{}", self.id())),
+                    None => return Some(crate::keys::unique(&self.id())),
                 };
-                format!("unique:{}", TaskId::new(self.family(), &unique))
+                crate::keys::unique(&TaskId::new(self.family(), &unique))
             }
-            (None, None) => format!("run:{}", self.id()),
+            (None, None) => crate::keys::run(&self.id()),
         })
     }
     /// Whether the output already exists (for wrappers: always false; the scheduler
