@@ -5,20 +5,19 @@
 use rustc_hash::FxHashMap;
 
 use crate::task::DynTask;
+use crate::walk::leaves;
 use crate::workspace::Workspace;
 use crate::Result;
 
-/// Completeness of one task, checking each output that exists.
+/// Completeness of one task: its output exists, or for a wrapper, the outputs of every task
+/// below it do (see [`leaves`]); stops at the first missing one.
 pub fn is_complete(task: &dyn DynTask, ws: &Workspace) -> Result<bool> {
-    if task.is_wrapper() {
-        for req in task.requires() {
-            if !is_complete(&*req, ws)? {
-                return Ok(false);
-            }
-        }
-        return Ok(true);
-    }
-    task.output_exists(ws)
+    let mut complete = true;
+    leaves(task, |leaf| {
+        complete = leaf.output_exists(ws)?;
+        Ok(complete)
+    })?;
+    Ok(complete)
 }
 
 /// The output names wanted in one directory, packed into one string (a range can want
@@ -93,21 +92,16 @@ fn want_leaves(
     owner: usize,
     wants: &mut FxHashMap<String, DirWants>,
 ) -> Result<()> {
-    if task.is_wrapper() {
-        for req in task.requires() {
-            want_leaves(&*req, owner, wants)?;
+    leaves(task, |leaf| {
+        if let Some(key) = leaf.output_key()? {
+            let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
+            match wants.get_mut(dir) {
+                Some(w) => w.push(name, owner),
+                None => wants.entry(dir.to_string()).or_default().push(name, owner),
+            }
         }
-        return Ok(());
-    }
-    let Some(key) = task.output_key()? else {
-        return Ok(());
-    };
-    let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
-    match wants.get_mut(dir) {
-        Some(w) => w.push(name, owner),
-        None => wants.entry(dir.to_string()).or_default().push(name, owner),
-    }
-    Ok(())
+        Ok(true)
+    })
 }
 
 /// Bulk completeness: which of `tasks` are complete, deciding from directory listings.

@@ -1,11 +1,12 @@
 //! The dependency tree of a task, each node marked complete or pending (Luigi's `deps_tree`),
 //! as text or Graphviz DOT. Shared sub-trees appear once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write;
 
 use crate::event::Events;
 use crate::task::{AnyTask, GraphContext, TaskId};
+use crate::walk::{settle_wrappers, Step, Walk};
 use crate::workspace::Workspace;
 use crate::Result;
 
@@ -39,68 +40,47 @@ impl DepTree {
             workspace: ws,
             events: &events,
         };
-        let mut index: HashMap<TaskId, usize> = HashMap::new();
-        let mut nodes: Vec<DepNode> = Vec::new();
-        let mut tasks: Vec<AnyTask> = Vec::new();
-        index.insert(root.id(), 0);
-        nodes.push(DepNode {
-            id: root.id(),
-            display: root.display(),
-            complete: false,
-            external: root.is_external(),
-            requires: Vec::new(),
-        });
-        tasks.push(root.clone());
-        let mut next = 0;
-        while next < tasks.len() {
-            let task = tasks[next].clone();
-            let requires = task.requires_in(&cx)?;
-            for req in requires {
-                let id = req.id();
-                let j = *index.entry(id.clone()).or_insert_with(|| {
-                    nodes.push(DepNode {
-                        id,
-                        display: req.display(),
-                        complete: false,
-                        external: req.is_external(),
-                        requires: Vec::new(),
-                    });
-                    tasks.push(req.clone());
-                    nodes.len() - 1
-                });
-                nodes[next].requires.push(j);
-            }
-            next += 1;
-        }
-        // Completeness bottom-up: outputs for tasks, requirements for wrappers.
-        let mut done: Vec<Option<bool>> = vec![None; nodes.len()];
-        fn complete(
-            i: usize,
-            tasks: &[AnyTask],
-            nodes: &[DepNode],
-            ws: &Workspace,
-            done: &mut Vec<Option<bool>>,
-        ) -> Result<bool> {
-            if let Some(c) = done[i] {
-                return Ok(c);
-            }
-            done[i] = Some(false); // guards against cycles
-            let c = if tasks[i].is_wrapper() {
-                let mut all = true;
-                for &j in &nodes[i].requires {
-                    all &= complete(j, tasks, nodes, ws, done)?;
+        let mut failed = None;
+        let walk = Walk::new(std::slice::from_ref(root), |_, task| {
+            match task.requires_in(&cx) {
+                Ok(requires) => Step::Expand(requires),
+                Err(e) => {
+                    failed = Some(e);
+                    Step::Stop
                 }
-                all
-            } else {
-                tasks[i].output_exists(ws)?
-            };
-            done[i] = Some(c);
-            Ok(c)
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
-        for i in 0..nodes.len() {
-            let c = complete(i, &tasks, &nodes, ws, &mut done)?;
-            nodes[i].complete = c;
+        // Completeness bottom-up: outputs for tasks, the wrapper rule for wrappers.
+        let mut complete = vec![false; walk.tasks.len()];
+        for (i, task) in walk.tasks.iter().enumerate() {
+            if !task.is_wrapper() {
+                complete[i] = task.output_exists(ws)?;
+            }
         }
+        let order = walk.order()?;
+        settle_wrappers(
+            &order,
+            &walk.deps,
+            |i| walk.tasks[i].is_wrapper(),
+            &mut complete,
+        );
+        let nodes = walk
+            .tasks
+            .iter()
+            .zip(walk.ids)
+            .zip(walk.deps)
+            .zip(complete)
+            .map(|(((task, id), requires), complete)| DepNode {
+                id,
+                display: task.display(),
+                complete,
+                external: task.is_external(),
+                requires,
+            })
+            .collect();
         Ok(DepTree { nodes })
     }
 

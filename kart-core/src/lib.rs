@@ -51,6 +51,7 @@ mod shutdown;
 pub mod store;
 pub mod summary;
 pub mod task;
+mod walk;
 pub mod workspace;
 
 pub use chrono;

@@ -1,14 +1,15 @@
 //! The dependency graph of one run: built from the requested tasks, checking each task's
 //! completeness once; unique jobs locked from scheduling take their locks here.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
 use crate::shutdown::Shutdown;
 use crate::task::{AnyTask, GraphContext, OnConflict, TaskId, UniquePhase};
+use crate::walk::{settle_wrappers, Step, Walk};
 use crate::workspace::Workspace;
-use crate::{Error, Result};
+use crate::Result;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum State {
@@ -78,96 +79,94 @@ impl Graph {
         locks: Option<&Locks>,
         shutdown: &Shutdown,
     ) -> Result<Self> {
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut index: HashMap<TaskId, usize> = HashMap::new();
-        let mut queue = VecDeque::new();
-        let mut add =
-            |task: &AnyTask, nodes: &mut Vec<Node>, queue: &mut VecDeque<usize>| -> usize {
-                let id = task.id();
-                *index.entry(id.clone()).or_insert_with(|| {
-                    nodes.push(Node {
-                        task: task.clone(),
-                        id,
-                        deps: Vec::new(),
-                        dependents: Vec::new(),
-                        remaining: 0,
-                        attempts: 0,
-                        state: State::Pending,
-                        schedule_guard: None,
-                        batched_into: None,
-                    });
-                    queue.push_back(nodes.len() - 1);
-                    nodes.len() - 1
-                })
-            };
-        let root_ids: Vec<usize> = roots
-            .iter()
-            .map(|t| add(t, &mut nodes, &mut queue))
-            .collect();
-
-        let mut interrupted = false;
-        while let Some(i) = queue.pop_front() {
+        // Checks found failing, by task; the task is then not expanded.
+        let mut failed: HashMap<usize, String> = HashMap::new();
+        let mut found_complete: Vec<usize> = Vec::new();
+        let cx = GraphContext {
+            workspace: ws,
+            events,
+        };
+        let walk = Walk::new(roots, |i, task| {
             crate::failpoint::hit("graph-build");
             if shutdown.is_stopping() {
-                interrupted = true;
-                break;
+                return Step::Stop;
             }
-            let task = nodes[i].task.clone();
             if !task.is_wrapper() {
                 match task.output_exists(ws) {
                     Ok(true) => {
-                        nodes[i].state = State::AlreadyComplete;
-                        continue;
+                        found_complete.push(i);
+                        return Step::Leaf;
                     }
                     Ok(false) => {}
                     Err(e) => {
-                        nodes[i].state = State::Failed(e.to_string());
-                        continue;
+                        failed.insert(i, e.to_string());
+                        return Step::Leaf;
                     }
                 }
             }
-            let requires = match task.requires_in(&GraphContext {
-                workspace: ws,
-                events,
-            }) {
-                Ok(r) => r,
+            match task.requires_in(&cx) {
+                Ok(requires) => Step::Expand(requires),
                 Err(e) => {
-                    nodes[i].state = State::Failed(e.to_string());
-                    continue;
-                }
-            };
-            for req in requires {
-                let j = add(&req, &mut nodes, &mut queue);
-                if !nodes[i].deps.contains(&j) {
-                    nodes[i].deps.push(j);
-                    nodes[j].dependents.push(i);
+                    failed.insert(i, e.to_string());
+                    Step::Leaf
                 }
             }
+        });
+        let interrupted = walk.stopped;
+        let order = if interrupted {
+            Vec::new()
+        } else {
+            walk.order()?
+        };
+        let mut complete = vec![false; walk.tasks.len()];
+        for i in found_complete {
+            complete[i] = true;
         }
-
+        if !interrupted {
+            // A partial graph lacks requirements, so no wrapper is settled from it.
+            settle_wrappers(
+                &order,
+                &walk.deps,
+                |i| walk.tasks[i].is_wrapper() && !failed.contains_key(&i),
+                &mut complete,
+            );
+        }
+        let Walk {
+            tasks,
+            ids,
+            deps,
+            dependents,
+            roots: root_ids,
+            ..
+        } = walk;
+        let nodes: Vec<Node> = tasks
+            .into_iter()
+            .zip(ids)
+            .zip(deps.into_iter().zip(dependents))
+            .enumerate()
+            .map(|(i, ((task, id), (deps, dependents)))| Node {
+                task,
+                id,
+                deps,
+                dependents,
+                remaining: 0,
+                attempts: 0,
+                state: match failed.remove(&i) {
+                    Some(error) => State::Failed(error),
+                    None if complete[i] => State::AlreadyComplete,
+                    None => State::Pending,
+                },
+                schedule_guard: None,
+                batched_into: None,
+            })
+            .collect();
         if interrupted {
-            // Partial: requirements are missing, so no completeness is decided from them.
             return Ok(Graph {
                 nodes,
                 roots: root_ids,
                 order: Vec::new(),
                 interrupted,
             });
-        }
-        let order = topological_order(&nodes)?;
-        // Wrappers whose requirements are all complete are complete; `order` visits
-        // requirements first, so nested wrappers resolve in one pass.
-        for &i in &order {
-            let node = &nodes[i];
-            if node.task.is_wrapper()
-                && node.state == State::Pending
-                && node
-                    .deps
-                    .iter()
-                    .all(|&d| nodes[d].state == State::AlreadyComplete)
-            {
-                nodes[i].state = State::AlreadyComplete;
-            }
         }
         let mut graph = Graph {
             order: order
@@ -293,47 +292,6 @@ impl Graph {
     }
 }
 
-/// Kahn's algorithm over the whole graph; a leftover node means a cycle, which is reported.
-pub(super) fn topological_order(nodes: &[Node]) -> Result<Vec<usize>> {
-    let mut indegree: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
-    let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|&i| indegree[i] == 0).collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(i) = queue.pop_front() {
-        order.push(i);
-        for &d in &nodes[i].dependents {
-            indegree[d] -= 1;
-            if indegree[d] == 0 {
-                queue.push_back(d);
-            }
-        }
-    }
-    if order.len() < nodes.len() {
-        // Walk requirements from a node left over until one repeats: that is a cycle.
-        let start = (0..nodes.len())
-            .find(|&i| indegree[i] > 0)
-            .expect("a node is left");
-        let mut path = vec![start];
-        let mut cur = start;
-        loop {
-            cur = *nodes[cur]
-                .deps
-                .iter()
-                .find(|&&d| indegree[d] > 0)
-                .expect("cycle continues");
-            if let Some(pos) = path.iter().position(|&p| p == cur) {
-                let names: Vec<String> = path[pos..]
-                    .iter()
-                    .chain([&cur])
-                    .map(|&i| nodes[i].id.to_string())
-                    .collect();
-                return Err(Error::Cycle(names.join(" requires ")));
-            }
-            path.push(cur);
-        }
-    }
-    Ok(order)
-}
-
 pub(super) fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events) {
     let mut stack = vec![failed];
     while let Some(i) = stack.pop() {
@@ -355,5 +313,65 @@ pub(super) fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events
                 stack.push(d);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::fake::{fake, Plan};
+
+    fn graph_of(plan: &std::sync::Arc<Plan>, root: &'static str) -> Graph {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::local(dir.path()).unwrap();
+        Graph::build(&[fake(plan, root)], &ws, &Events::new(), None).unwrap()
+    }
+
+    fn state_of<'g>(graph: &'g Graph, name: &str) -> Option<&'g State> {
+        let display = format!("Fake(name={name})");
+        graph
+            .nodes
+            .iter()
+            .find(|n| n.task.display() == display)
+            .map(|n| &n.state)
+    }
+
+    #[test]
+    fn complete_tasks_are_not_expanded() {
+        let plan = Plan::new(&[("top", &["mid"]), ("mid", &["low"])])
+            .done(&["mid"])
+            .build();
+        let graph = graph_of(&plan, "top");
+        assert_eq!(state_of(&graph, "mid"), Some(&State::AlreadyComplete));
+        assert_eq!(state_of(&graph, "low"), None, "below a complete task");
+        assert_eq!(graph.order.len(), 1);
+        assert_eq!(graph.nodes[graph.order[0]].task.display(), "Fake(name=top)");
+    }
+
+    #[test]
+    fn wrappers_over_complete_tasks_are_complete_and_others_pending() {
+        let plan = Plan::new(&[("all", &["done", "w"]), ("w", &["todo"])])
+            .wrappers(&["all", "w"])
+            .done(&["done"])
+            .build();
+        let graph = graph_of(&plan, "all");
+        assert_eq!(state_of(&graph, "w"), Some(&State::Pending));
+        assert_eq!(state_of(&graph, "all"), Some(&State::Pending));
+        let plan = Plan::new(&[("all", &["done", "w"]), ("w", &["also"])])
+            .wrappers(&["all", "w"])
+            .done(&["done", "also"])
+            .build();
+        let graph = graph_of(&plan, "all");
+        assert_eq!(state_of(&graph, "all"), Some(&State::AlreadyComplete));
+        assert!(graph.order.is_empty());
+    }
+
+    #[test]
+    fn pending_tasks_count_their_unfinished_requirements() {
+        let plan = Plan::new(&[("top", &["a", "b", "c"])]).done(&["b"]).build();
+        let graph = graph_of(&plan, "top");
+        let top = graph.roots[0];
+        assert_eq!(graph.nodes[top].remaining, 2);
+        assert_eq!(graph.nodes[top].deps.len(), 3);
     }
 }

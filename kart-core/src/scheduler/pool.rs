@@ -385,3 +385,75 @@ pub(super) fn schedule_retry(
     g.retries
         .push(Reverse((Instant::now() + env.opts.retry_delay, i)));
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scheduler::{build, RunOptions};
+    use crate::summary::TaskOutcome;
+    use crate::task::fake::{fake, Plan};
+    use crate::workspace::Workspace;
+
+    fn run(plan: &std::sync::Arc<Plan>, root: &'static str, workers: usize) -> crate::RunReport {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::local(dir.path()).unwrap();
+        let opts = RunOptions {
+            workers,
+            ..RunOptions::default()
+        };
+        build(vec![fake(plan, root)], &ws, &opts).unwrap()
+    }
+
+    fn position(ran: &[&str], name: &str) -> usize {
+        ran.iter().position(|r| *r == name).unwrap()
+    }
+
+    #[test]
+    fn every_task_runs_once_after_its_requirements_whatever_the_workers() {
+        for workers in [1, 2, 4, 8] {
+            let plan = Plan::new(&[
+                ("top", &["l", "r"]),
+                ("l", &["base", "x"]),
+                ("r", &["base", "y"]),
+            ])
+            .build();
+            let report = run(&plan, "top", workers);
+            assert!(report.success());
+            let ran = plan.ran();
+            let mut sorted = ran.clone();
+            sorted.sort();
+            assert_eq!(
+                sorted,
+                ["base", "l", "r", "top", "x", "y"],
+                "{workers} workers"
+            );
+            assert!(position(&ran, "base") < position(&ran, "l"));
+            assert!(position(&ran, "y") < position(&ran, "r"));
+            assert_eq!(position(&ran, "top"), 5);
+        }
+    }
+
+    #[test]
+    fn a_failure_skips_its_dependents_and_the_rest_still_runs() {
+        let plan = Plan::new(&[("top", &["bad", "good"]), ("bad", &["base"])])
+            .failing(&["bad"])
+            .build();
+        let report = run(&plan, "top", 2);
+        assert!(!report.success());
+        let mut ran = plan.ran();
+        ran.sort();
+        assert_eq!(ran, ["bad", "base", "good"]);
+        let skipped = report.count(|o| matches!(o, TaskOutcome::Skipped(_)));
+        let failed = report.count(|o| matches!(o, TaskOutcome::Failed(_)));
+        assert_eq!((failed, skipped), (1, 1));
+    }
+
+    #[test]
+    fn tasks_found_complete_do_not_run() {
+        let plan = Plan::new(&[("top", &["a", "b"])]).done(&["a"]).build();
+        let report = run(&plan, "top", 2);
+        assert!(report.success());
+        let mut ran = plan.ran();
+        ran.sort();
+        assert_eq!(ran, ["b", "top"]);
+    }
+}

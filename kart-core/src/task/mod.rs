@@ -3,6 +3,8 @@
 //! while the graph is built and while it runs (`context`).
 
 pub mod context;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod id;
 pub mod spec;
 

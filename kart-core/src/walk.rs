@@ -1,0 +1,285 @@
+//! The one walk over a dependency graph, shared by the scheduler, `deps` and completeness:
+//! every task once (by id), breadth first from the roots; an order with requirements first,
+//! cycles reported; and the one rule for wrappers — a wrapper is complete exactly when
+//! everything it requires is.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::task::{AnyTask, DynTask, TaskId};
+use crate::{Error, Result};
+
+/// What to do with a task the walk reached.
+pub(crate) enum Step {
+    /// Follow these requirements.
+    Expand(Vec<AnyTask>),
+    /// Do not expand it.
+    Leaf,
+    /// Stop the walk here: the graph stays partial.
+    Stop,
+}
+
+/// The graph below some roots.
+pub(crate) struct Walk {
+    pub(crate) tasks: Vec<AnyTask>,
+    pub(crate) ids: Vec<TaskId>,
+    /// Each task's requirements, without repeats.
+    pub(crate) deps: Vec<Vec<usize>>,
+    /// Each task's dependents.
+    pub(crate) dependents: Vec<Vec<usize>>,
+    pub(crate) roots: Vec<usize>,
+    /// `step` stopped the walk.
+    pub(crate) stopped: bool,
+}
+
+impl Walk {
+    /// Walks from `roots`, asking `step` once per distinct task (in the order reached) what
+    /// to follow.
+    pub(crate) fn new(roots: &[AnyTask], mut step: impl FnMut(usize, &AnyTask) -> Step) -> Self {
+        let mut walk = Walk {
+            tasks: Vec::new(),
+            ids: Vec::new(),
+            deps: Vec::new(),
+            dependents: Vec::new(),
+            roots: Vec::new(),
+            stopped: false,
+        };
+        let mut index: HashMap<TaskId, usize> = HashMap::new();
+        let mut queue = VecDeque::new();
+        let mut add = |walk: &mut Walk, task: &AnyTask, queue: &mut VecDeque<usize>| {
+            let id = task.id();
+            *index.entry(id.clone()).or_insert_with(|| {
+                walk.tasks.push(task.clone());
+                walk.ids.push(id);
+                walk.deps.push(Vec::new());
+                walk.dependents.push(Vec::new());
+                queue.push_back(walk.tasks.len() - 1);
+                walk.tasks.len() - 1
+            })
+        };
+        for root in roots {
+            let i = add(&mut walk, root, &mut queue);
+            walk.roots.push(i);
+        }
+        while let Some(i) = queue.pop_front() {
+            let task = walk.tasks[i].clone();
+            match step(i, &task) {
+                Step::Leaf => {}
+                Step::Stop => {
+                    walk.stopped = true;
+                    break;
+                }
+                Step::Expand(requires) => {
+                    for req in requires {
+                        let j = add(&mut walk, &req, &mut queue);
+                        if !walk.deps[i].contains(&j) {
+                            walk.deps[i].push(j);
+                            walk.dependents[j].push(i);
+                        }
+                    }
+                }
+            }
+        }
+        walk
+    }
+
+    /// Every task, requirements first (Kahn's algorithm); a cycle is an error naming it.
+    pub(crate) fn order(&self) -> Result<Vec<usize>> {
+        order(&self.deps, &self.dependents, &self.ids)
+    }
+}
+
+/// [`Walk::order`] over graphs kept in other shapes.
+pub(crate) fn order(
+    deps: &[impl AsRef<[usize]>],
+    dependents: &[impl AsRef<[usize]>],
+    ids: &[TaskId],
+) -> Result<Vec<usize>> {
+    let n = deps.len();
+    let mut indegree: Vec<usize> = deps.iter().map(|d| d.as_ref().len()).collect();
+    let mut queue: VecDeque<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = queue.pop_front() {
+        order.push(i);
+        for &d in dependents[i].as_ref() {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                queue.push_back(d);
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Walk requirements from a task left over until one repeats: that is a cycle.
+    let start = (0..n).find(|&i| indegree[i] > 0).expect("a task is left");
+    let mut path = vec![start];
+    let mut cur = start;
+    loop {
+        cur = *deps[cur]
+            .as_ref()
+            .iter()
+            .find(|&&d| indegree[d] > 0)
+            .expect("cycle continues");
+        if let Some(pos) = path.iter().position(|&p| p == cur) {
+            let names: Vec<String> = path[pos..]
+                .iter()
+                .chain([&cur])
+                .map(|&i| ids[i].to_string())
+                .collect();
+            return Err(Error::Cycle(names.join(" requires ")));
+        }
+        path.push(cur);
+    }
+}
+
+/// The wrapper rule: visiting `order` (requirements first), marks complete each task
+/// `is_wrapper` names whose requirements are all complete. Other tasks keep the completeness
+/// their own check gave them.
+pub(crate) fn settle_wrappers(
+    order: &[usize],
+    deps: &[impl AsRef<[usize]>],
+    is_wrapper: impl Fn(usize) -> bool,
+    complete: &mut [bool],
+) {
+    for &i in order {
+        if is_wrapper(i) {
+            complete[i] = deps[i].as_ref().iter().all(|&d| complete[d]);
+        }
+    }
+}
+
+/// The tasks whose outputs decide whether `task` is complete: itself, or for a wrapper the
+/// non-wrappers below it (each once).
+pub(crate) fn leaves(
+    task: &dyn DynTask,
+    mut visit: impl FnMut(&dyn DynTask) -> Result<bool>,
+) -> Result<()> {
+    if !task.is_wrapper() {
+        visit(task)?;
+        return Ok(());
+    }
+    let mut failed = None;
+    Walk::new(&task.requires(), |_, t| {
+        if t.is_wrapper() {
+            return Step::Expand(t.requires());
+        }
+        match visit(&**t) {
+            Ok(true) => Step::Leaf,
+            Ok(false) => Step::Stop,
+            Err(e) => {
+                failed = Some(e);
+                Step::Stop
+            }
+        }
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::fake::{fake, Plan};
+
+    fn expand_all(_: usize, t: &AnyTask) -> Step {
+        Step::Expand(t.requires())
+    }
+
+    fn names(walk: &Walk, of: &[usize]) -> Vec<String> {
+        of.iter().map(|&i| walk.tasks[i].display()).collect()
+    }
+
+    #[test]
+    fn a_diamond_is_walked_once_per_task_and_ordered_requirements_first() {
+        let plan = Plan::new(&[
+            ("top", &["l", "r", "l"]),
+            ("l", &["base"]),
+            ("r", &["base"]),
+        ])
+        .build();
+        let walk = Walk::new(&[fake(&plan, "top"), fake(&plan, "top")], expand_all);
+        assert_eq!(walk.tasks.len(), 4);
+        assert_eq!(walk.roots, vec![0, 0]);
+        assert_eq!(
+            walk.deps[0].len(),
+            2,
+            "a requirement listed twice is one edge"
+        );
+        let order = names(&walk, &walk.order().unwrap());
+        assert_eq!(order.first().map(String::as_str), Some("Fake(name=base)"));
+        assert_eq!(order.last().map(String::as_str), Some("Fake(name=top)"));
+    }
+
+    #[test]
+    fn a_cycle_is_an_error_naming_it() {
+        let plan = Plan::new(&[("a", &["b"]), ("b", &["c"]), ("c", &["b"])]).build();
+        let walk = Walk::new(&[fake(&plan, "a")], expand_all);
+        let error = walk.order().unwrap_err().to_string();
+        assert!(
+            error.contains("Fake_b") && error.contains("Fake_c"),
+            "{error}"
+        );
+        assert!(!error.contains("Fake_a"), "{error}");
+    }
+
+    #[test]
+    fn a_stopped_walk_is_partial_and_says_so() {
+        let plan = Plan::new(&[("a", &["b"]), ("b", &["c"])]).build();
+        let walk = Walk::new(&[fake(&plan, "a")], |i, t| match i {
+            0 => Step::Expand(t.requires()),
+            _ => Step::Stop,
+        });
+        assert!(walk.stopped);
+        assert_eq!(walk.tasks.len(), 2);
+    }
+
+    #[test]
+    fn wrappers_are_complete_exactly_when_all_they_require_is() {
+        // all -> (w1 -> (x, y), w2 -> (z), empty -> ())
+        let plan = Plan::new(&[
+            ("all", &["w1", "w2", "empty"]),
+            ("w1", &["x", "y"]),
+            ("w2", &["z"]),
+        ])
+        .wrappers(&["all", "w1", "w2", "empty"])
+        .build();
+        let walk = Walk::new(&[fake(&plan, "all")], expand_all);
+        let order = walk.order().unwrap();
+        let find = |n: &str| {
+            (0..walk.tasks.len())
+                .find(|&i| walk.tasks[i].display() == format!("Fake(name={n})"))
+                .unwrap()
+        };
+        let mut complete = vec![false; walk.tasks.len()];
+        complete[find("x")] = true;
+        complete[find("y")] = true;
+        let is_wrapper = |i: usize| walk.tasks[i].is_wrapper();
+        settle_wrappers(&order, &walk.deps, is_wrapper, &mut complete);
+        assert!(complete[find("w1")] && complete[find("empty")]);
+        assert!(!complete[find("w2")] && !complete[find("all")]);
+        complete[find("z")] = true;
+        settle_wrappers(&order, &walk.deps, is_wrapper, &mut complete);
+        assert!(complete[find("all")]);
+    }
+
+    #[test]
+    fn a_wrappers_leaves_are_the_tasks_below_it_each_once() {
+        let plan = Plan::new(&[("w", &["v", "x"]), ("v", &["x", "y"])])
+            .wrappers(&["w", "v"])
+            .build();
+        let mut seen = Vec::new();
+        leaves(&*fake(&plan, "w"), |t| {
+            seen.push(t.display());
+            Ok(true)
+        })
+        .unwrap();
+        seen.sort();
+        assert_eq!(seen, ["Fake(name=x)", "Fake(name=y)"]);
+        let mut first = Vec::new();
+        leaves(&*fake(&plan, "w"), |t| {
+            first.push(t.display());
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(first.len(), 1, "the visit stops when told");
+    }
+}
