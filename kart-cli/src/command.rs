@@ -4,33 +4,104 @@
 use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, Command};
-use kart_core::config::SettingsOverrides;
+use kart_core::config::settings::{self, Flag, Scope, SettingInfo};
+use kart_core::config::Overrides;
 use kart_core::registry::{Registry, TaskEntry};
 use kart_core::{Duration, ParamKind};
 
-/// Where the workspace and the lock backend are: shared by task runs and `locks`.
+/// The arg id of a setting's flag.
+fn setting_id(s: &SettingInfo) -> String {
+    format!("setting:{}.{}", s.section, s.key)
+}
+
+/// The flags of the settings in `scope`, as their declarations describe them.
+fn setting_args(cmd: Command, scope: Scope) -> Command {
+    settings::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.scope == scope)
+        .fold(cmd, |cmd, s: &'static SettingInfo| {
+            let arg = match s.flag {
+                Flag::None => return cmd,
+                Flag::Value(long) => Arg::new(setting_id(s))
+                    .long(long)
+                    .value_name(s.value_name)
+                    .action(ArgAction::Set)
+                    .value_parser(move |v: &str| s.check(v).map(|()| v.to_string())),
+                Flag::Switch(long, _) => Arg::new(setting_id(s))
+                    .long(long)
+                    .action(ArgAction::SetTrue),
+            };
+            cmd.arg(
+                arg.help(s.help())
+                    .help_heading("Run options")
+                    .global(scope == Scope::Backend),
+            )
+        })
+}
+
+/// The settings in `scope` that `m` gives.
+fn read_settings(m: &ArgMatches, scope: Scope, into: &mut Overrides) {
+    for s in settings::ALL.iter().filter(|s| s.scope == scope) {
+        let id = setting_id(s);
+        match s.flag {
+            Flag::None => {}
+            Flag::Value(_) => {
+                if let Some(v) = m.get_one::<String>(&id) {
+                    into.set(s, v.clone());
+                }
+            }
+            Flag::Switch(_, value) => {
+                if m.get_flag(&id) {
+                    into.set(s, value);
+                }
+            }
+        }
+    }
+}
+
+/// The flags of the settings in one scope (`RUN`: task runs, else every command), for
+/// `#[command(flatten)]`.
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags<const RUN: bool> {
+    /// The settings given.
+    pub overrides: Overrides,
+}
+
+impl<const RUN: bool> SettingFlags<RUN> {
+    const SCOPE: Scope = if RUN { Scope::Run } else { Scope::Backend };
+}
+
+impl<const RUN: bool> clap::FromArgMatches for SettingFlags<RUN> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Self::default();
+        flags.update_from_arg_matches(m)?;
+        Ok(flags)
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        read_settings(m, Self::SCOPE, &mut self.overrides);
+        Ok(())
+    }
+}
+
+impl<const RUN: bool> Args for SettingFlags<RUN> {
+    fn augment_args(cmd: Command) -> Command {
+        setting_args(cmd, Self::SCOPE)
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        setting_args(cmd, Self::SCOPE)
+    }
+}
+
+/// Where the workspace and the lock backend are, and the config file: every command takes
+/// these.
 #[derive(Debug, Args)]
 pub struct BackendFlags {
-    /// Directory outputs are written to [config: core.workspace, env: KART_WORKSPACE, default: ./workspace]
-    #[arg(long, value_name = "DIR", help_heading = "Run options", global = true)]
-    pub workspace: Option<PathBuf>,
     /// Config file [env: KART_CONFIG, default: ./kart.toml if present]
     #[arg(long, value_name = "FILE", help_heading = "Run options", global = true)]
     pub config: Option<PathBuf>,
-    /// Redis host for distributed locks [config: redis.host, env: KART_REDIS_HOST or KART_REDIS_URL]
-    #[arg(long, value_name = "HOST", help_heading = "Run options", global = true)]
-    pub redis_host: Option<String>,
-    /// Redis port [config: redis.port, env: KART_REDIS_PORT, default: 6379]
-    #[arg(long, value_name = "PORT", help_heading = "Run options", global = true)]
-    pub redis_port: Option<u16>,
-    /// Prefix of kart's Redis keys [config: redis.prefix, default: kart:<hash of the workspace>, so workspaces sharing a server never contend]
-    #[arg(
-        long,
-        value_name = "PREFIX",
-        help_heading = "Run options",
-        global = true
-    )]
-    pub redis_prefix: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingFlags<false>,
 }
 
 // Flags every task command accepts (no doc comment: clap would make it the command's about).
@@ -38,42 +109,17 @@ pub struct BackendFlags {
 pub struct RunFlags {
     #[command(flatten)]
     pub backend: BackendFlags,
-    /// Worker threads running tasks in parallel [config: core.workers, env: KART_WORKERS, default: 1]
-    #[arg(long, value_name = "N", help_heading = "Run options")]
-    pub workers: Option<usize>,
+    #[command(flatten)]
+    pub settings: SettingFlags<true>,
     /// Append every event of the run to FILE as JSON lines
     #[arg(long, value_name = "FILE", help_heading = "Run options")]
     pub events: Option<PathBuf>,
     /// Accepted for Luigi habits; the local scheduler is the default
     #[arg(long, help_heading = "Run options")]
     pub local_scheduler: bool,
-    /// Retries of a failed task [config: scheduler.retry_count, default: 0]
-    #[arg(long, value_name = "N", help_heading = "Run options")]
-    pub retry_count: Option<u32>,
-    /// Delay before a retry, e.g. 10s [config: scheduler.retry_delay, default: 10s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
-    pub retry_delay: Option<Duration>,
-    /// Keep retrying tasks locked elsewhere until they complete [config: worker.keep_alive]
-    #[arg(long, help_heading = "Run options")]
-    pub keep_alive: bool,
-    /// A #[run_with_lock] task held elsewhere fails fast and is retried later, instead of waiting [config: redis.fail_on_collision]
-    #[arg(long, help_heading = "Run options")]
-    pub redis_fail_on_collision: bool,
-    /// Cancel a task running longer than this, e.g. 30m (a task's own `timeout` wins) [config: worker.task_timeout]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
-    pub task_timeout: Option<Duration>,
-    /// After SIGINT/SIGTERM, cancel running tasks once this has passed, e.g. 30s (default: at a second signal) [config: worker.shutdown_grace]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
-    pub shutdown_grace: Option<Duration>,
-    /// How soon a crashed worker's resource units come back, e.g. 30s (renewed while held) [config: worker.resource_lease, default: 60s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Run options")]
-    pub resource_lease: Option<Duration>,
     /// Limit of a scheduler resource, e.g. --resource warehouse_db=2 (repeatable; default limit 1) [config: resources]
     #[arg(long = "resource", value_name = "NAME=N", value_parser = parse_resource, help_heading = "Run options")]
     pub resources: Vec<(String, u32)>,
-    /// Do not fsync outputs before renaming them into place (faster, less durable)
-    #[arg(long, help_heading = "Run options")]
-    pub no_fsync: bool,
     /// Print the tasks that would run, in order, and run nothing
     #[arg(long, help_heading = "Run options")]
     pub dry_run: bool,
@@ -100,32 +146,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl RunFlags {
     /// The settings these flags override.
-    pub fn overrides(&self) -> SettingsOverrides {
-        SettingsOverrides {
-            workers: self.workers,
-            retry_count: self.retry_count,
-            retry_delay: self.retry_delay,
-            keep_alive: self.keep_alive.then_some(true),
-            fsync: self.no_fsync.then_some(false),
-            redis_fail_on_collision: self.redis_fail_on_collision.then_some(true),
-            task_timeout: self.task_timeout,
-            shutdown_grace: self.shutdown_grace,
-            resource_lease: self.resource_lease,
-            ..self.backend.overrides()
-        }
-    }
-}
-
-impl BackendFlags {
-    /// The settings these flags override.
-    pub fn overrides(&self) -> SettingsOverrides {
-        SettingsOverrides {
-            workspace: self.workspace.clone(),
-            redis_host: self.redis_host.clone(),
-            redis_port: self.redis_port,
-            redis_prefix: self.redis_prefix.clone(),
-            ..SettingsOverrides::default()
-        }
+    pub fn overrides(&self) -> Overrides {
+        let mut all = self.backend.settings.overrides.clone();
+        all.extend(&self.settings.overrides);
+        all
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn parse<P: clap::Parser>(
 /// environment over the config file.
 pub(crate) fn settings(backend: &crate::command::BackendFlags) -> Result<Settings, Failure> {
     let config = Config::discover(backend.config.as_deref())?;
-    Ok(Settings::resolve(&backend.overrides(), &config)?)
+    Ok(Settings::resolve(&backend.settings.overrides, &config)?)
 }
 
 /// Messages through Redis when configured, else through the workspace.
