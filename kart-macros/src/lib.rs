@@ -1,10 +1,20 @@
 //! Procedural macros for kart. Use them through `kart_core` (`#[kart_core::task]`), which
 //! re-exports them together with everything the generated code names.
 
+//!
+//! In serde_derive's and thiserror's shape: [`ast`] parses the function and its attributes
+//! ([`attr`], keywords in [`symbol`]) into a model that keeps spans, [`valid`] checks the
+//! rules across its parts, [`expand`] generates code from a valid model, and [`fallback`]
+//! emits what keeps one mistake one error. Errors are collected ([`ctxt`]), never thrown
+//! one at a time.
+
+mod ast;
+mod attr;
 mod ctxt;
 mod expand;
-mod parse;
-mod validate;
+mod fallback;
+mod symbol;
+mod valid;
 
 use proc_macro::TokenStream;
 

@@ -6,7 +6,7 @@ use syn::Type;
 
 use crate::ctxt::Errors;
 
-use crate::parse::{ArgKind, Conflict, Phase, Returns, RunLockOptions, TaskFn};
+use crate::ast::{ArgKind, Conflict, Phase, Returns, RunLockOptions, TaskFn};
 use kart_grammar::template::{self, Segment};
 
 pub fn task(t: &TaskFn, errors: &mut Errors) {
@@ -87,7 +87,7 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
         run_lock(t, lock, errors);
     }
     for r in &t.resources {
-        if let crate::parse::ResourceName::Template(lit) = &r.name {
+        if let crate::ast::ResourceName::Template(lit) = &r.name {
             resource_template(t, lit, errors);
         }
     }
@@ -188,8 +188,8 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
 /// enum) are left to the compiler's `Ord` check.
 const UNORDERED: &[&str] = &["f32", "f64", "bool", "Value", "Map", "Vec", "Option"];
 
-fn batch_method(t: &TaskFn, ty: &Type, method: &crate::parse::BatchMethod, errors: &mut Errors) {
-    use crate::parse::BatchMethod;
+fn batch_method(t: &TaskFn, ty: &Type, method: &crate::ast::BatchMethod, errors: &mut Errors) {
+    use crate::ast::BatchMethod;
     if t.options.wrapper.is_some() || t.options.external.is_some() {
         let span = match method {
             BatchMethod::Max(s) | BatchMethod::Min(s) | BatchMethod::List(s) => *s,
@@ -251,8 +251,8 @@ fn external(t: &TaskFn, span: proc_macro2::Span, errors: &mut Errors) {
     if let Some(r) = t.resources.first() {
         let message = never_runs("it uses no resources: remove #[resources]");
         match &r.name {
-            crate::parse::ResourceName::Fixed(ident) => errors.error_spanned_by(ident, message),
-            crate::parse::ResourceName::Template(lit) => errors.error_spanned_by(lit, message),
+            crate::ast::ResourceName::Fixed(ident) => errors.error_spanned_by(ident, message),
+            crate::ast::ResourceName::Template(lit) => errors.error_spanned_by(lit, message),
         }
     }
     if let Some(span) = t.options.intermediate {
@@ -379,4 +379,113 @@ fn param_type(ty: &Type, errors: &mut Errors) {
             ty.to_token_stream().to_string().replace(" ", "")
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The messages validation adds to a function that parses cleanly.
+    fn check(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let mut errors = crate::ctxt::Errors::default();
+        let t = crate::ast::task_fn(args, item, &mut errors).expect("a function");
+        errors.finish().expect("parses cleanly");
+        let mut errors = crate::ctxt::Errors::default();
+        super::task(&t, &mut errors);
+        match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_valid_task_passes() {
+        let errors = check(
+            quote!(output = "d/{date:%Y}/{date}.json"),
+            quote!(
+                fn a(date: NaiveDate, #[param(significant = false)] n: u32) -> u64 {
+                    1
+                }
+            ),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn output_templates_name_every_significant_parameter_and_only_parameters() {
+        let errors = check(
+            quote!(output = "d/{day}.json"),
+            quote!(
+                fn a(date: NaiveDate, #[param(significant = false)] n: u32) -> u64 {
+                    1
+                }
+            ),
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors
+            .iter()
+            .any(|e| e.contains("names `{day}`, which is not a parameter")));
+        assert!(errors
+            .iter()
+            .any(|e| e.contains("does not mention parameter `{date}`")));
+    }
+
+    #[test]
+    fn wrappers_neither_run_nor_lock_nor_write() {
+        let errors = check(
+            quote!(wrapper, output = "x.json"),
+            quote! {
+                #[run_with_lock]
+                #[resources(db = 1)]
+                fn a(date: NaiveDate) -> Vec<B> { vec![] }
+            },
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("cannot be locked")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("uses no resources")),
+            "{errors:?}"
+        );
+        assert!(errors.len() >= 3, "{errors:?}");
+    }
+
+    #[test]
+    fn conflict_strategies_follow_cloudtaskers_table() {
+        let errors = check(
+            quote!(),
+            quote! {
+                #[run_with_lock(lock = until_executed, on_conflict = reschedule)]
+                fn a(date: NaiveDate) {}
+            },
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("`reschedule` goes only with `lock = while_executing`"));
+        let errors = check(
+            quote!(),
+            quote! {
+                #[run_with_lock(on_conflict = raise)]
+                fn a(date: NaiveDate) {}
+            },
+        );
+        assert!(
+            errors[0].starts_with("`on_conflict` applies to unique jobs"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn unsupported_parameter_types_say_what_to_use() {
+        let errors = check(
+            quote!(),
+            quote!(
+                fn a(name: &str, xs: [u8; 4]) {}
+            ),
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].ends_with("use `String` instead of `&str`"));
+        assert!(errors[1].ends_with("use `Vec<T>` for a list"));
+    }
 }

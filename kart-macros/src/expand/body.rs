@@ -1,0 +1,196 @@
+//! `impl TaskDef`: parameters, output path, requirements, resources, batching and the run
+//! that loads the inputs and calls the user's function.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::{spec, template, Gen};
+use crate::ast::{Arg, ArgKind, BatchMethod, ResourceName, Returns};
+
+/// The whole `impl TaskDef for Family`.
+pub(crate) fn task_def(g: &Gen) -> TokenStream {
+    let (p, name) = (&g.p, &g.struct_name);
+    let output_ty = g.output_ty();
+    let spec = spec::task_spec(g);
+    let significant = g.param_list(|f| f.significant);
+    let all = g.param_list(|_| true);
+    let templated_output = match &g.t.options.output {
+        Some(lit) => {
+            let path = template::fill(g, lit);
+            quote!(::core::option::Option::Some(#path))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let resources = g.t.resources.iter().map(|r| {
+        let amount = r.amount;
+        match &r.name {
+            ResourceName::Fixed(ident) => {
+                let name = ident.to_string();
+                quote!((::std::string::String::from(#name), #amount))
+            }
+            ResourceName::Template(lit) => {
+                let name = template::fill(g, lit);
+                quote!((#name.unwrap_or_else(|e| e), #amount))
+            }
+        }
+    });
+    let (requires_body, run_body) = bodies(g);
+    let batch_fns = batch_fns(g);
+    quote! {
+        #[automatically_derived]
+        impl #p::TaskDef for #name {
+            type Output = #output_ty;
+
+            const SPEC: &'static #p::TaskSpec = #spec;
+
+            fn significant_params(&self) -> #p::ParamList {
+                ::std::vec![#(#significant),*]
+            }
+
+            fn all_params(&self) -> #p::ParamList {
+                ::std::vec![#(#all),*]
+            }
+
+            fn templated_output(&self) -> ::core::option::Option<::core::result::Result<::std::string::String, ::std::string::String>> {
+                #templated_output
+            }
+
+            fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> {
+                #requires_body
+            }
+
+            fn resources(&self) -> ::std::vec::Vec<(::std::string::String, u32)> {
+                ::std::vec![#(#resources),*]
+            }
+
+            #batch_fns
+
+            #[allow(unused_variables, clippy::let_unit_value)]
+            fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<Self::Output> {
+                #run_body
+            }
+        }
+    }
+}
+
+/// The bodies of `requires` and `run`, by kind of task.
+fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
+    let (p, t, family) = (&g.p, g.t, &g.family);
+    // Parameters bound as locals, so `#[requires(...)]` expressions and the call can name them.
+    let bind_params: Vec<TokenStream> = g
+        .params
+        .iter()
+        .map(|f| {
+            let ident = f.ident;
+            let ops = g.ops(f);
+            quote!(#[allow(unused_variables)] let #ident = (#ops.clone)(&self.#ident);)
+        })
+        .collect();
+    let fn_name = &t.item.sig.ident;
+    let call_args = t.args.iter().map(|a| match &a.kind {
+        ArgKind::Context => quote!(__ctx),
+        _ => {
+            let ident = &a.ident;
+            quote!(#ident)
+        }
+    });
+    let call = quote!(#fn_name(#(#call_args),*));
+
+    if t.options.external.is_some() {
+        return (
+            quote!(::std::vec::Vec::new()),
+            quote! {
+                ::core::result::Result::Err(#p::Error::Task(::std::format!(
+                    "{} is external data: kart never runs it",
+                    #family
+                )))
+            },
+        );
+    }
+    if t.options.wrapper.is_some() {
+        return (
+            quote! {
+                #(#bind_params)*
+                ::core::iter::Iterator::collect(::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#call), #p::AnyTask::from))
+            },
+            quote!(::core::result::Result::Ok(())),
+        );
+    }
+    let requirements: Vec<(&Arg, &syn::Expr)> = t
+        .args
+        .iter()
+        .filter_map(|a| match &a.kind {
+            ArgKind::Requires(e) => Some((a, e)),
+            _ => None,
+        })
+        .collect();
+    let collects = requirements.iter().map(
+        |(_, expr)| quote!(#p::Requirement::collect_into(&{ #(#bind_params)* #expr }, &mut __out);),
+    );
+    let loads = requirements.iter().map(|(a, expr)| {
+        let (ident, ty) = (&a.ident, &a.ty);
+        // A type mismatch is reported at the argument's type: "expected `String`, found `u64`".
+        let loaded = quote_spanned!(ty.span()=> __loaded);
+        quote! {
+            let __loaded = #p::Requirement::load(&{ #(#bind_params)* #expr }, __ctx)?;
+            let #ident: #ty = #loaded;
+        }
+    });
+    let finish = match &t.returns {
+        Returns::Result(_) => quote!(#call.map_err(#p::into_error)),
+        Returns::Plain(_) | Returns::Unit => quote!(::core::result::Result::Ok(#call)),
+    };
+    (
+        quote! {
+            let mut __out = ::std::vec::Vec::new();
+            #(#collects)*
+            __out
+        },
+        quote! {
+            #(#loads)*
+            #(#bind_params)*
+            #finish
+        },
+    )
+}
+
+/// Batching: ready tasks equal in every other parameter run as one, the batch parameters
+/// combined by their methods.
+fn batch_fns(g: &Gen) -> TokenStream {
+    if g.params.iter().all(|f| f.batch.is_none()) {
+        return quote!();
+    }
+    let (p, name) = (&g.p, &g.struct_name);
+    let key_parts = g.param_list(|f| f.batch.is_none());
+    let fields = g.params.iter().map(|f| {
+        let (ident, ty) = (f.ident, f.ty);
+        let ops = g.ops(f);
+        let Some(method) = f.batch else {
+            return quote!(#ident: (#ops.clone)(&__items[0].#ident));
+        };
+        let combined = match method {
+            BatchMethod::Max(_) => quote_spanned!(ty.span()=>
+                ::core::iter::Iterator::max(::core::iter::IntoIterator::into_iter(__values)).expect("a batch is never empty")),
+            BatchMethod::Min(_) => quote_spanned!(ty.span()=>
+                ::core::iter::Iterator::min(::core::iter::IntoIterator::into_iter(__values)).expect("a batch is never empty")),
+            BatchMethod::List(_) => quote!(__values.join(",")),
+            BatchMethod::Custom(path) => quote_spanned!(path.span()=> #path(::std::vec::Vec::as_slice(&__values))),
+        };
+        quote! {
+            #ident: {
+                let __values: ::std::vec::Vec<#ty> = __items.iter().map(|__t| (#ops.clone)(&__t.#ident)).collect();
+                #combined
+            }
+        }
+    });
+    quote! {
+        fn batch_key(&self) -> ::core::option::Option<::std::string::String> {
+            ::core::option::Option::Some(#p::canonical_json(&[#(#key_parts),*]))
+        }
+
+        fn batch(__items: &[&Self]) -> Self {
+            #name { #(#fields,)* }
+        }
+    }
+}

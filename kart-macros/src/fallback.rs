@@ -1,0 +1,106 @@
+//! What `#[task]` emits when the input has errors: the errors, the user's function, and — so
+//! one mistake is one error, not a cascade of "cannot find struct" wherever the task is
+//! required — its parameter struct with a stub `TaskDef` that is never run.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Ident, Type};
+
+use crate::ast::{ArgKind, TaskFn};
+use crate::ctxt::Errors;
+use crate::expand::{family, output_ty, private};
+
+/// The user's function as emitted. Parameters shape the id and path even when the body
+/// ignores them (e.g. one only used in `#[requires]`), so they are marked used.
+pub(crate) fn user_fn(t: &TaskFn) -> syn::ItemFn {
+    let mut item = t.item.clone();
+    // A declaration without a body (only emitted alongside errors) uses none of its arguments.
+    let touch = t
+        .args
+        .iter()
+        .filter(|a| t.bodyless.is_some() || matches!(a.kind, ArgKind::Param(_)))
+        .map(|a| &a.ident);
+    item.block
+        .stmts
+        .insert(0, syn::parse_quote!(let _ = (#(&#touch,)*);));
+    item
+}
+
+/// The input was not a function at all: the input as it was, and the errors.
+pub(crate) fn unparsed(input: TokenStream, errors: Errors) -> TokenStream {
+    let err = errors.finish().err().map(|e| e.to_compile_error());
+    quote!(#input #err)
+}
+
+/// The function parsed but breaks a rule: the errors, the function (minus kart's argument
+/// attributes), and the parameter struct with a stub `TaskDef`.
+pub(crate) fn invalid(t: &TaskFn, error: syn::Error) -> TokenStream {
+    let item = user_fn(t);
+    let err = error.to_compile_error();
+    let stub = stub(t);
+    quote!(#item #stub #err)
+}
+
+/// The struct and a `TaskDef` whose methods are unreachable: enough for other tasks to name
+/// and require it. Nothing registers it, so it can never run.
+fn stub(t: &TaskFn) -> TokenStream {
+    let family = family(t);
+    // A bad `name = "..."` is the error itself; there is no struct to name.
+    let Ok(name) = syn::parse_str::<Ident>(&family) else {
+        return quote!();
+    };
+    let p = private();
+    let vis = &t.item.vis;
+    let doc = crate::expand::struct_doc(t, &family);
+    // Fields whose type can never be a parameter are the error; leaving them out keeps the
+    // struct itself free of errors.
+    let fields = t.args.iter().filter_map(|a| match (&a.kind, &a.ty) {
+        (ArgKind::Param(_), Type::Path(path)) if path.qself.is_none() => {
+            let (ident, ty) = (&a.ident, &a.ty);
+            Some(quote!(#vis #ident: #ty))
+        }
+        _ => None,
+    });
+    let output = output_ty(t);
+    let unreachable = quote!(::core::unreachable!("{} did not compile", #family));
+    quote! {
+        #[doc = #doc]
+        #vis struct #name {
+            #(#fields,)*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl ::core::clone::Clone for #name {
+                fn clone(&self) -> Self { #unreachable }
+            }
+
+            #[automatically_derived]
+            impl ::core::fmt::Debug for #name {
+                fn fmt(&self, _: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result { #unreachable }
+            }
+
+            #[automatically_derived]
+            impl #p::TaskDef for #name {
+                type Output = #output;
+                const SPEC: &'static #p::TaskSpec = &#p::TaskSpec {
+                    family: #family,
+                    wrapper: false,
+                    output: ::core::option::Option::None,
+                    format: #p::Format::Json,
+                    run_lock: ::core::option::Option::None,
+                    timeout_ms: ::core::option::Option::None,
+                    intermediate: false,
+                    external: false,
+                    accepts_messages: false,
+                    max_batch_size: ::core::option::Option::None,
+                };
+                fn significant_params(&self) -> #p::ParamList { #unreachable }
+                fn all_params(&self) -> #p::ParamList { #unreachable }
+                fn templated_output(&self) -> ::core::option::Option<::core::result::Result<::std::string::String, ::std::string::String>> { #unreachable }
+                fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> { #unreachable }
+                fn run(&self, _: &#p::RunContext<'_>) -> #p::Result<Self::Output> { #unreachable }
+            }
+        };
+    }
+}
