@@ -7,12 +7,91 @@ use syn::parse::{Parse, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, LitStr};
 
-use crate::ast::{
-    BatchMethod, Conflict, Format, ParamOptions, Phase, Resource, ResourceName, RunLockOptions,
-    TaskOptions,
-};
+use proc_macro2::Span;
+
 use crate::ctxt::Errors;
 use crate::symbol::*;
+
+/// How a batched run combines one parameter's values (Luigi's `batch_method`).
+pub enum BatchMethod {
+    Max(Span),
+    Min(Span),
+    /// Comma-joined, for `String` parameters.
+    List(Span),
+    /// A user function `fn(&[T]) -> T`.
+    Custom(syn::Path),
+}
+
+/// A resource's name: fixed, or a template over parameters (`"{file}"`).
+pub enum ResourceName {
+    Fixed(Ident),
+    Template(LitStr),
+}
+
+/// One `name = amount` of `#[resources(...)]`.
+pub struct Resource {
+    pub name: ResourceName,
+    pub amount: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    MessagePack,
+}
+
+#[derive(Default)]
+pub struct TaskOptions {
+    pub name: Option<LitStr>,
+    pub output: Option<LitStr>,
+    pub wrapper: Option<Span>,
+    pub format: Option<(Format, Span)>,
+    /// `timeout = "30m"`, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    pub intermediate: Option<Span>,
+    /// `external`: data kart never produces (Luigi's `ExternalTask`).
+    pub external: Option<Span>,
+    /// `accepts_messages`: the run context receives messages (Luigi's scheduler messages).
+    pub accepts_messages: Option<Span>,
+    /// `max_batch_size = N`, with its span.
+    pub max_batch_size: Option<(u32, Span)>,
+}
+
+pub struct ParamOptions {
+    /// `default = expr`, or `default` alone (meaning `Default::default()`).
+    pub default: Option<Expr>,
+    /// `significant = false` excludes the parameter from the id and path.
+    pub significant: bool,
+    pub significant_span: Option<Span>,
+    /// `batch = "max" | "min" | "list" | path::to::function`.
+    pub batch: Option<BatchMethod>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Phase {
+    UntilExecuting,
+    WhileExecuting,
+    UntilExecuted,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Conflict {
+    Reject,
+    Raise,
+    Reschedule,
+}
+
+/// `#[run_with_lock(...)]`.
+pub struct RunLockOptions {
+    /// The attribute's path, for spans.
+    pub path: syn::Path,
+    pub key: Option<LitStr>,
+    pub ttl_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub phase: Option<(Phase, Span)>,
+    pub on_conflict: Option<(Conflict, Span)>,
+    pub unique_args: Option<Vec<Ident>>,
+}
 
 fn unknown_key(path: &syn::Path, what: &str, valid: &[&str]) -> syn::Error {
     let key = path

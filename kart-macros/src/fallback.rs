@@ -8,23 +8,7 @@ use syn::{Ident, Type};
 
 use crate::ast::{ArgKind, TaskFn};
 use crate::ctxt::Errors;
-use crate::expand::{family, output_ty, private};
-
-/// The user's function as emitted. Parameters shape the id and path even when the body
-/// ignores them (e.g. one only used in `#[requires]`), so they are marked used.
-pub(crate) fn user_fn(t: &TaskFn) -> syn::ItemFn {
-    let mut item = t.item.clone();
-    // A declaration without a body (only emitted alongside errors) uses none of its arguments.
-    let touch = t
-        .args
-        .iter()
-        .filter(|a| t.bodyless.is_some() || matches!(a.kind, ArgKind::Param(_)))
-        .map(|a| &a.ident);
-    item.block
-        .stmts
-        .insert(0, syn::parse_quote!(let _ = (#(&#touch,)*);));
-    item
-}
+use crate::expand::{family, output_ty, private, user_fn};
 
 /// The input was not a function at all: the input as it was, and the errors.
 pub(crate) fn unparsed(input: TokenStream, errors: Errors) -> TokenStream {

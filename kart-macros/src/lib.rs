@@ -17,6 +17,7 @@ mod symbol;
 mod valid;
 
 use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
 
 /// Turns an ordinary function into a kart task family.
 ///
@@ -24,7 +25,24 @@ use proc_macro::TokenStream;
 /// compile error pointing at the offending token (the cases live in `tests/ui`).
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
-    expand::task(args.into(), input.into()).into()
+    task_with(args.into(), input.into()).into()
+}
+
+/// Parse, validate, expand — or, on any error, the fallback.
+fn task_with(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
+    let mut errors = ctxt::Errors::default();
+    let parsed = match ast::task_fn(args, input.clone(), &mut errors) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            return fallback::unparsed(input, errors);
+        }
+    };
+    valid::task(&parsed, &mut errors);
+    match errors.finish() {
+        Ok(()) => expand::task(&parsed),
+        Err(e) => fallback::invalid(&parsed, e),
+    }
 }
 
 /// Locks a task's runs (gokart's `RunWithLock`, Cloudtasker's unique jobs, JWQL's `only_one`).

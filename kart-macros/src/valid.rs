@@ -6,7 +6,8 @@ use syn::Type;
 
 use crate::ctxt::Errors;
 
-use crate::ast::{ArgKind, Conflict, Phase, Returns, RunLockOptions, TaskFn};
+use crate::ast::{ArgKind, Returns, TaskFn};
+use crate::attr::{Conflict, Phase, RunLockOptions};
 use kart_grammar::template::{self, Segment};
 
 pub fn task(t: &TaskFn, errors: &mut Errors) {
@@ -87,7 +88,7 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
         run_lock(t, lock, errors);
     }
     for r in &t.resources {
-        if let crate::ast::ResourceName::Template(lit) = &r.name {
+        if let crate::attr::ResourceName::Template(lit) = &r.name {
             resource_template(t, lit, errors);
         }
     }
@@ -188,8 +189,8 @@ fn run_lock(t: &TaskFn, lock: &RunLockOptions, errors: &mut Errors) {
 /// enum) are left to the compiler's `Ord` check.
 const UNORDERED: &[&str] = &["f32", "f64", "bool", "Value", "Map", "Vec", "Option"];
 
-fn batch_method(t: &TaskFn, ty: &Type, method: &crate::ast::BatchMethod, errors: &mut Errors) {
-    use crate::ast::BatchMethod;
+fn batch_method(t: &TaskFn, ty: &Type, method: &crate::attr::BatchMethod, errors: &mut Errors) {
+    use crate::attr::BatchMethod;
     if t.options.wrapper.is_some() || t.options.external.is_some() {
         let span = match method {
             BatchMethod::Max(s) | BatchMethod::Min(s) | BatchMethod::List(s) => *s,
@@ -251,8 +252,8 @@ fn external(t: &TaskFn, span: proc_macro2::Span, errors: &mut Errors) {
     if let Some(r) = t.resources.first() {
         let message = never_runs("it uses no resources: remove #[resources]");
         match &r.name {
-            crate::ast::ResourceName::Fixed(ident) => errors.error_spanned_by(ident, message),
-            crate::ast::ResourceName::Template(lit) => errors.error_spanned_by(lit, message),
+            crate::attr::ResourceName::Fixed(ident) => errors.error_spanned_by(ident, message),
+            crate::attr::ResourceName::Template(lit) => errors.error_spanned_by(lit, message),
         }
     }
     if let Some(span) = t.options.intermediate {

@@ -6,7 +6,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{spec, template, Gen};
-use crate::ast::{Arg, ArgKind, BatchMethod, ResourceName, Returns};
+use crate::ast::{Arg, ArgKind, Returns};
+use crate::attr::{BatchMethod, ResourceName};
 
 /// The whole `impl TaskDef for Family`.
 pub(crate) fn task_def(g: &Gen) -> TokenStream {

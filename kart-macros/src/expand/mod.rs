@@ -20,26 +20,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
-use crate::ast::{self, Arg, ArgKind, BatchMethod, Returns, TaskFn};
-use crate::ctxt::Errors;
-use crate::fallback;
-
-/// `#[task]`: parse, validate, expand — or, on any error, the fallback.
-pub fn task(args: TokenStream, input: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let parsed = match ast::task_fn(args, input.clone(), &mut errors) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.push(e);
-            return fallback::unparsed(input, errors);
-        }
-    };
-    crate::valid::task(&parsed, &mut errors);
-    match errors.finish() {
-        Ok(()) => generate(&parsed),
-        Err(e) => fallback::invalid(&parsed, e),
-    }
-}
+use crate::ast::{Arg, ArgKind, Returns, TaskFn};
+use crate::attr::BatchMethod;
 
 /// One parameter of the task, as generation sees it.
 pub(crate) struct Param<'a> {
@@ -156,13 +138,30 @@ fn param(a: &Arg) -> Option<Param<'_>> {
     }
 }
 
-fn generate(t: &TaskFn) -> TokenStream {
+/// The user's function as emitted. Parameters shape the id and path even when the body
+/// ignores them (e.g. one only used in `#[requires]`), so they are marked used.
+pub(crate) fn user_fn(t: &TaskFn) -> syn::ItemFn {
+    let mut item = t.item.clone();
+    // A declaration without a body (only emitted alongside errors) uses none of its arguments.
+    let touch = t
+        .args
+        .iter()
+        .filter(|a| t.bodyless.is_some() || matches!(a.kind, ArgKind::Param(_)))
+        .map(|a| &a.ident);
+    item.block
+        .stmts
+        .insert(0, syn::parse_quote!(let _ = (#(&#touch,)*);));
+    item
+}
+
+/// Everything `#[task]` generates for a valid task.
+pub(crate) fn task(t: &TaskFn) -> TokenStream {
     let g = Gen::new(t);
     // An external task's declaration has no body to emit.
     let item = match t.options.external {
         Some(_) => quote!(),
         None => {
-            let item = fallback::user_fn(t);
+            let item = user_fn(t);
             quote!(#item)
         }
     };

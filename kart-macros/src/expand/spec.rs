@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Gen;
-use crate::ast::{Conflict, Format, Phase, RunLockOptions};
+use crate::attr::{Conflict, Format, Phase, RunLockOptions};
 
 fn some_or_none<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
     match value {

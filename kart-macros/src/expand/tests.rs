@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 fn expand(args: TokenStream, item: TokenStream) -> String {
-    let out = super::task(args, item);
+    let out = crate::task_with(args, item);
     let file: syn::File = syn::parse2(out).expect("expansion parses as a file");
     prettyplease::unparse(&file)
 }
