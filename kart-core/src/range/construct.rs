@@ -191,19 +191,16 @@ impl std::fmt::Display for ParamSpecKind {
 mod tests {
     use super::*;
 
-    fn dt(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .unwrap()
-            .and_hms_opt(h, min, s)
-            .unwrap()
-    }
-
     #[test]
     fn now_accepts_epoch_seconds_and_iso() {
-        assert_eq!(parse_now("1420070400").unwrap(), dt(2015, 1, 1, 0, 0, 0));
+        let new_year = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
+        assert_eq!(
+            parse_now("1420070400").unwrap(),
+            new_year.and_time(NaiveTime::MIN)
+        );
         assert_eq!(
             parse_now("2015-01-01T12:30:00Z").unwrap(),
-            dt(2015, 1, 1, 12, 30, 0)
+            new_year.and_hms_opt(12, 30, 0).unwrap()
         );
         assert!(parse_now("yesterday").is_err());
     }
