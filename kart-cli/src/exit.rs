@@ -9,19 +9,21 @@ use kart_core::Error;
 /// Exit codes (defaults; `[retcode]` in `kart.toml` changes those of a run). A crontab can
 /// tell them apart.
 pub mod codes {
+    use kart_core::config::Retcodes;
+
     /// Every requested task is complete.
     pub const SUCCESS: u8 = 0;
     /// A task failed, so a requested task is not complete.
-    pub const TASK_FAILED: u8 = 1;
+    pub const TASK_FAILED: u8 = Retcodes::DEFAULT.task_failed;
     /// Bad input: unknown task or parameter, bad value, bad config, unwritable workspace,
     /// unreachable Redis.
-    pub const BAD_INPUT: u8 = 2;
+    pub const BAD_INPUT: u8 = Retcodes::DEFAULT.scheduling_error;
     /// A task never ran because its lock stayed held elsewhere.
-    pub const LOCKED_ELSEWHERE: u8 = 3;
+    pub const LOCKED_ELSEWHERE: u8 = Retcodes::DEFAULT.locked_elsewhere;
     /// External data a requested task needs is missing (and nothing failed).
-    pub const MISSING_DATA: u8 = 4;
+    pub const MISSING_DATA: u8 = Retcodes::DEFAULT.missing_data;
     /// Stopped by SIGINT or SIGTERM.
-    pub const INTERRUPTED: u8 = 130;
+    pub const INTERRUPTED: u8 = Retcodes::DEFAULT.interrupted;
 }
 
 /// An error that ends the process: one line, an exit code.

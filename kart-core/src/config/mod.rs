@@ -53,15 +53,20 @@ pub struct Retcodes {
     pub interrupted: u8,
 }
 
+impl Retcodes {
+    /// The defaults, the one table of kart's exit codes.
+    pub const DEFAULT: Retcodes = Retcodes {
+        task_failed: 1,
+        scheduling_error: 2,
+        locked_elsewhere: 3,
+        missing_data: 4,
+        interrupted: 130,
+    };
+}
+
 impl Default for Retcodes {
     fn default() -> Self {
-        Retcodes {
-            task_failed: 1,
-            scheduling_error: 2,
-            locked_elsewhere: 3,
-            missing_data: 4,
-            interrupted: 130,
-        }
+        Retcodes::DEFAULT
     }
 }
 
