@@ -451,4 +451,18 @@ mod tests {
         let e = Settings::resolve(&cli, &config).unwrap_err().to_string();
         assert!(e.contains("--workers"), "{e}");
     }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_declared() {
+        let readme = include_str!("../../../README.md");
+        for s in ALL {
+            let flag = match s.flag {
+                Flag::None => "—".to_string(),
+                Flag::Value(long) => format!("`--{long} {}`", s.value_name),
+                Flag::Switch(long, _) => format!("`--{long}`"),
+            };
+            let row = format!("| `[{}] {}` | `{}` | {flag} |", s.section, s.key, s.env);
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
 }
