@@ -49,6 +49,9 @@ pub enum EventKind {
     LockWaiting,
     /// A lock is held elsewhere and the task fails fast.
     LockedElsewhere,
+    /// A ready task is claimed by a worker in another process, which runs it; this run waits
+    /// for it (carries `key`, `holder`, `host`, `pid`).
+    ClaimedElsewhere,
     /// A held lock was lost (expired or deleted).
     LockLost,
     /// A lock was released.

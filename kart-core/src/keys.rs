@@ -7,11 +7,14 @@
 //! unique:<Family_..._hash>      a unique job's lock (its unique arguments hashed)
 //! cache:<output key>            the output's cache lock while it is written or collected
 //! res:<name>:<slot>             one unit of a scheduler resource
+//! claim:<task id>               the worker running the task, in whatever process
+//! failed:<task id>              note: the error a claim's holder gave the task up with
 //!
 //! <prefix>:lock:<key>           Redis: the lock's holder and fence
 //! <prefix>:fence:<key>          Redis: the fencing counter
 //! <prefix>:committed:<output>   Redis: the last fence that committed the output
 //! <prefix>:released:<key>       Redis: pub/sub channel waiters wait on
+//! <prefix>:note:<key>           Redis: a note (e.g. `failed:<task id>`)
 //! <prefix>:msg:open:<task id>   Redis: the task is listening for messages
 //! <prefix>:msg:inbox:<task id>  Redis: its messages
 //! <prefix>:msg:reply:<msg id>   Redis: the answer to one message
@@ -34,6 +37,16 @@ pub fn unique(unique: &TaskId) -> String {
 /// The lock key guarding the output at `output_key` while it is written or collected.
 pub fn cache(output_key: &str) -> String {
     format!("cache:{output_key}")
+}
+
+/// The lock key of the claim on a task: held by the one worker, in any process, that runs it.
+pub fn claim(task: &TaskId) -> String {
+    format!("claim:{task}")
+}
+
+/// The note a claim's holder leaves when it gives the task up as failed.
+pub fn failure(task: &TaskId) -> String {
+    format!("failed:{task}")
 }
 
 /// The lock key of slot `slot` of resource `name`.
@@ -86,6 +99,18 @@ impl RedisKeys {
     /// The channel a release of `key` is announced on.
     pub(crate) fn released(&self, key: &str) -> String {
         self.name("released", key)
+    }
+    /// A note.
+    pub(crate) fn note(&self, key: &str) -> String {
+        self.name("note", key)
+    }
+    /// The pattern of every release channel of locks whose keys start with `key_prefix`.
+    pub(crate) fn released_pattern(&self, key_prefix: &str) -> String {
+        format!("{}*", self.released(key_prefix))
+    }
+    /// The lock key a release channel stands for.
+    pub(crate) fn released_key_of<'a>(&self, channel: &'a str) -> &'a str {
+        channel.strip_prefix(&self.released("")).unwrap_or(channel)
     }
     /// A listening task's presence.
     pub(crate) fn msg_open(&self, task: &str) -> String {

@@ -42,6 +42,8 @@ pub struct TaskReport {
     pub outcome: TaskOutcome,
     /// The batched run it was part of (Luigi's `batch_method`), if any.
     pub batched_into: Option<TaskId>,
+    /// The worker (`host:pid`) in another process whose claim on it this run waited for.
+    pub elsewhere: Option<String>,
 }
 
 /// The result of a run.

@@ -139,6 +139,10 @@ settings! {
     TASK_TIMEOUT: Duration = ["worker"] "task_timeout", "KART_TASK_TIMEOUT", Flag::Value("task-timeout"), Run, None, "DURATION";
     /// After SIGINT/SIGTERM, cancel running tasks once this has passed, e.g. 30s (default: at a second signal)
     SHUTDOWN_GRACE: Duration = ["worker"] "shutdown_grace", "KART_SHUTDOWN_GRACE", Flag::Value("shutdown-grace"), Run, None, "DURATION";
+    /// Do not claim tasks: other processes running the same tasks may run them too
+    CLAIMS: bool = ["worker"] "claims", "KART_CLAIMS", Flag::Switch("no-claims", "false"), Run, Some("true"), "BOOL";
+    /// How soon a crashed worker's claimed tasks are taken over by others, e.g. 30s (renewed while it runs)
+    CLAIM_TTL: Duration = ["worker"] "claim_ttl", "KART_CLAIM_TTL", Flag::Value("claim-ttl"), Run, Some("30s"), "DURATION";
     /// How soon a crashed worker's resource units come back, e.g. 30s (renewed while held)
     RESOURCE_LEASE: Duration = ["worker"] "resource_lease", "KART_RESOURCE_LEASE", Flag::Value("resource-lease"), Run, Some("60s"), "DURATION";
     /// Redis for distributed locks and messages, as a URL: redis://[user:password@]host[:port][/db], rediss:// for TLS
@@ -358,6 +362,11 @@ pub struct Settings {
     pub shutdown_grace: Option<Duration>,
     /// TTL of a held resource unit, renewed while its task runs ([`RESOURCE_LEASE`]).
     pub resource_lease: Duration,
+    /// Claim each task before running it, so processes sharing the backend run it once
+    /// ([`CLAIMS`]).
+    pub claims: bool,
+    /// TTL of a claim, renewed while its task runs ([`CLAIM_TTL`]).
+    pub claim_ttl: Duration,
 }
 
 impl Settings {
@@ -397,6 +406,8 @@ impl Settings {
             task_timeout: src.given(&TASK_TIMEOUT)?,
             shutdown_grace: src.given(&SHUTDOWN_GRACE)?,
             resource_lease: src.get(&RESOURCE_LEASE)?,
+            claims: src.get(&CLAIMS)?,
+            claim_ttl: src.get(&CLAIM_TTL)?,
         })
     }
 

@@ -232,4 +232,19 @@ impl LockBackend for FileBackend {
             Err(e) => Err(self.io(&path, e)),
         }
     }
+
+    fn note(&self, key: &str, text: &str, _ttl: Duration) -> Result<()> {
+        let path = self.path(key, "note");
+        crate::atomic_file::replace(&path, text.as_bytes(), "note-written")
+            .map_err(|e| self.io(&path, e))
+    }
+
+    fn read_note(&self, key: &str) -> Result<Option<String>> {
+        let path = self.path(key, "note");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(&path, e)),
+        }
+    }
 }

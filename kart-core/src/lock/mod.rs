@@ -118,6 +118,63 @@ pub trait LockBackend: Send + Sync + std::fmt::Debug {
     fn info(&self, key: &str) -> Result<Option<LockInfo>>;
     /// Removes a lock whatever its holder (for stale locks); `false` if it was not held.
     fn clear(&self, key: &str) -> Result<bool>;
+    /// Leaves a note under `key` for other processes (replacing any), kept at least `ttl`.
+    fn note(&self, key: &str, text: &str, ttl: Duration) -> Result<()>;
+    /// The note under `key`, if any.
+    fn read_note(&self, key: &str) -> Result<Option<String>>;
+    /// Something that notices when locks held elsewhere are given up.
+    fn watch(&self) -> Result<Box<dyn ReleaseWatch + '_>> {
+        Ok(Box::new(PollingWatch {
+            backend: self,
+            keys: Vec::new(),
+        }))
+    }
+}
+
+/// Notices when locks held elsewhere are given up (released, expired, or their holder gone),
+/// for a scheduler waiting on tasks other processes run.
+pub trait ReleaseWatch: Send {
+    /// Watches `key` from now on; `expires` is when its holder's lease ends unless renewed
+    /// (`None`: it ends with the holder).
+    fn add(&mut self, key: &str, expires: Option<Instant>);
+    /// Waits until `deadline` at most for watched keys that may be free now, and stops
+    /// watching those. A key may be named though someone took it again: the caller tries.
+    fn wait(&mut self, deadline: Instant) -> Result<Vec<String>>;
+}
+
+/// How often a backend without release notices (file locks) looks at watched keys.
+const WATCH_POLL: Duration = Duration::from_millis(100);
+
+/// A watch that looks at each key every [`WATCH_POLL`]: for backends that cannot notify.
+struct PollingWatch<'a, B: LockBackend + ?Sized> {
+    backend: &'a B,
+    keys: Vec<String>,
+}
+
+impl<B: LockBackend + ?Sized> ReleaseWatch for PollingWatch<'_, B> {
+    fn add(&mut self, key: &str, _expires: Option<Instant>) {
+        self.keys.push(key.to_string());
+    }
+
+    fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {
+        loop {
+            let mut free = Vec::new();
+            let mut still = Vec::with_capacity(self.keys.len());
+            for key in std::mem::take(&mut self.keys) {
+                if self.backend.info(&key)?.is_none() {
+                    free.push(key);
+                } else {
+                    still.push(key);
+                }
+            }
+            self.keys = still;
+            let now = Instant::now();
+            if !free.is_empty() || now >= deadline {
+                return Ok(free);
+            }
+            std::thread::sleep(WATCH_POLL.min(deadline - now));
+        }
+    }
 }
 
 /// Outcome of [`LockBackend::commit`].

@@ -7,12 +7,13 @@
 //! `<token>|<fence>|<since ms>|<pid>|<host>|<task id>` (the token first, so owner checks compare
 //! a prefix and one key is enough).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redis::{Connection, Script};
 
-use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
+use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo, ReleaseWatch};
 use crate::keys::RedisKeys;
 use crate::redis::pool::{describe, transient, RedisPool};
 use crate::redis::RedisEndpoint;
@@ -352,5 +353,169 @@ impl LockBackend for RedisBackend {
                 .invoke(c)
         })?;
         Ok(n > 0)
+    }
+
+    fn note(&self, key: &str, text: &str, ttl: Duration) -> Result<()> {
+        let full = self.keys.note(key);
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.redis.with(|c| {
+            redis::cmd("SET")
+                .arg(&full)
+                .arg(text)
+                .arg("PX")
+                .arg(ms)
+                .query(c)
+        })
+    }
+
+    fn read_note(&self, key: &str) -> Result<Option<String>> {
+        let full = self.keys.note(key);
+        self.redis.with(|c| redis::cmd("GET").arg(&full).query(c))
+    }
+
+    fn watch(&self) -> Result<Box<dyn ReleaseWatch + '_>> {
+        Ok(Box::new(RedisWatch {
+            backend: self,
+            subscription: None,
+            fresh: Vec::new(),
+            watched: HashMap::new(),
+        }))
+    }
+}
+
+/// Release notices of claims, on one subscription kept open across waits: a watched key is
+/// reported when its holder releases it (a message), when its lease ends (a crashed holder
+/// sends none), or at once if it was already free when added.
+struct RedisWatch<'a> {
+    backend: &'a RedisBackend,
+    /// A connection subscribed to every claim's release channel.
+    subscription: Option<Connection>,
+    /// Added since the last wait: checked once, since a release may precede the add.
+    fresh: Vec<String>,
+    watched: HashMap<String, Option<Instant>>,
+}
+
+impl RedisWatch<'_> {
+    fn subscribe(&self) -> redis::RedisResult<Connection> {
+        let mut c = self.backend.redis.connect()?;
+        let pattern = self.backend.keys.released_pattern(CLAIM_PREFIX);
+        c.send_packed_command(&redis::cmd("PSUBSCRIBE").arg(pattern).get_packed_command())?;
+        c.recv_response()?;
+        Ok(c)
+    }
+
+    /// Released keys announced on the subscription until `deadline`: the first, and any that
+    /// arrive right after it.
+    fn messages(&mut self, deadline: Instant) -> redis::RedisResult<Vec<String>> {
+        let Some(c) = self.subscription.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = if out.is_empty() {
+                left
+            } else {
+                Duration::from_millis(1)
+            };
+            if slice.is_zero() {
+                return Ok(out);
+            }
+            c.set_read_timeout(Some(slice))?;
+            match c.recv_response() {
+                Ok(value) => {
+                    if let Some(msg) = redis::Msg::from_owned_value(value) {
+                        let channel = msg.get_channel_name();
+                        out.push(self.backend.keys.released_key_of(channel).to_string());
+                    }
+                }
+                Err(e) if e.is_timeout() => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The keys claims are taken under start with this.
+const CLAIM_PREFIX: &str = "claim:";
+
+impl ReleaseWatch for RedisWatch<'_> {
+    fn add(&mut self, key: &str, expires: Option<Instant>) {
+        self.fresh.push(key.to_string());
+        self.watched.insert(key.to_string(), expires);
+    }
+
+    fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {
+        if self.subscription.is_none() {
+            match self.subscribe() {
+                Ok(c) => self.subscription = Some(c),
+                Err(e) => {
+                    tracing::warn!(
+                        "Redis at {}: {}; claims are looked at again when their leases end",
+                        self.backend.redis.addr(),
+                        describe(&e)
+                    );
+                    // Everything may have been released meanwhile.
+                    self.fresh = self.watched.keys().cloned().collect();
+                    std::thread::sleep(
+                        deadline
+                            .saturating_duration_since(Instant::now())
+                            .min(Duration::from_millis(250)),
+                    );
+                }
+            }
+        }
+        let mut free = Vec::new();
+        let fresh = std::mem::take(&mut self.fresh);
+        if !fresh.is_empty() && self.subscription.is_some() {
+            let exists: Vec<bool> = self.backend.redis.with(|c| {
+                let mut pipe = redis::pipe();
+                for key in &fresh {
+                    pipe.cmd("EXISTS").arg(self.backend.keys.lock(key));
+                }
+                pipe.query(c)
+            })?;
+            free.extend(
+                fresh
+                    .into_iter()
+                    .zip(exists)
+                    .filter(|(_, e)| !e)
+                    .map(|(k, _)| k),
+            );
+        }
+        let now = Instant::now();
+        free.extend(
+            self.watched
+                .iter()
+                .filter(|(_, expires)| expires.is_some_and(|t| t <= now))
+                .map(|(k, _)| k.clone()),
+        );
+        if free.is_empty() {
+            // Wake by the earliest lease end at the latest.
+            let until = self
+                .watched
+                .values()
+                .flatten()
+                .copied()
+                .fold(deadline, Instant::min);
+            match self.messages(until) {
+                Ok(keys) => free.extend(keys.into_iter().filter(|k| self.watched.contains_key(k))),
+                Err(e) => {
+                    tracing::warn!(
+                        "Redis at {}: {}; resubscribing",
+                        self.backend.redis.addr(),
+                        describe(&e)
+                    );
+                    self.subscription = None;
+                    self.fresh = self.watched.keys().cloned().collect();
+                }
+            }
+        }
+        free.sort();
+        free.dedup();
+        for key in &free {
+            self.watched.remove(key);
+        }
+        Ok(free)
     }
 }

@@ -3,7 +3,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::shared::{failed_event, panic_message, Attempt, Env, Holdings};
+use super::shared::{failed_event, panic_message, Attempt, Claimed, Env, Holdings};
 use crate::event::{Event, EventKind};
 use crate::message::Mailboxes;
 use crate::task::{run_lock_builder, AnyTask, OnConflict, RunContext, TaskId, UniquePhase};
@@ -24,6 +24,9 @@ pub(super) fn attempt_task(
         schedule_guard,
         stop,
         resources,
+        claim,
+        claimable,
+        waited_for,
     } = held;
     let cancelled = stop.cancel.clone();
     let family = task.family();
@@ -52,6 +55,50 @@ pub(super) fn attempt_task(
             }
             Err(e) => refuse(e.to_string()),
         };
+    }
+
+    // One worker across every process sharing the backend runs the task: the one holding
+    // its claim, kept (and renewed) until the task is done with. A `#[run_with_lock]` task
+    // keeps its lock's own stricter rules (waiting, failing fast, unique-job phases) instead.
+    let claims = env
+        .claims
+        .filter(|_| claimable && !task.is_wrapper() && task.run_lock().is_none());
+    if let (Some(claims), None) = (claims, claim.as_ref()) {
+        let key = crate::keys::claim(id);
+        let taken = claims
+            .lock(key.clone())
+            .ttl(env.opts.claim_ttl)
+            .for_task(id, family)
+            .cancel_on_loss(cancelled.clone())
+            .try_acquire();
+        match taken {
+            Ok(Some(guard)) => *claim = Some(guard),
+            Ok(None) => {
+                let info = claims.backend().info(&key).ok().flatten();
+                return Attempt::ClaimedElsewhere(Box::new(Claimed { key, info }));
+            }
+            Err(e) => return refuse(e.to_string()),
+        }
+        // Whoever held it before may have finished it, or given it up as failed.
+        match check_done() {
+            Ok(true) => return Attempt::FoundComplete,
+            Ok(false) => {}
+            Err(e) => return refuse(e.to_string()),
+        }
+        if let Some(fence) = waited_for {
+            match claims.backend().read_note(&crate::keys::failure(id)) {
+                Ok(Some(note)) => {
+                    if let Some(error) = failure_after(&note, fence) {
+                        env.events.emit(
+                            failed_event(task, id, worker, attempt, &error).with("elsewhere", true),
+                        );
+                        return Attempt::FailedElsewhere(error);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return refuse(e.to_string()),
+            }
+        }
     }
 
     // A retry may find the task done by someone else.
@@ -137,7 +184,9 @@ pub(super) fn attempt_task(
             None
         }
     };
-    let guard = run_guard.as_ref().or(schedule_guard);
+    // The output commit is fenced by the strictest lock held: the run lock, a unique job's
+    // scheduling lock, else the claim.
+    let guard = run_guard.as_ref().or(schedule_guard).or(claim.as_ref());
 
     let inbox = if task.accepts_messages() {
         let mailboxes = env
@@ -217,5 +266,36 @@ pub(super) fn attempt_task(
         Ok(()) => Attempt::Ran,
         Err(e) if interrupted && !stop.timed_out.load(Ordering::SeqCst) => Attempt::Interrupted(e),
         Err(e) => Attempt::Failed(e),
+    }
+}
+
+/// The note a worker leaves when it gives a claimed task up as failed: `<fence>|<holder>|<error>`.
+pub(super) fn failure_note(fence: u64, error: &str) -> String {
+    let me = crate::lock::Holder::this_process(None);
+    format!("{fence}|{}:{}|{error}", me.host, me.pid)
+}
+
+/// The error of a failure note left by the claim with fence `fence`, if it is that one's:
+/// an older note is from an earlier run and says nothing about this one.
+fn failure_after(note: &str, fence: u64) -> Option<String> {
+    let mut parts = note.splitn(3, '|');
+    let noted: u64 = parts.next()?.parse().ok()?;
+    let holder = parts.next()?;
+    let error = parts.next()?;
+    (noted == fence).then(|| format!("failed in another process ({holder}): {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_awaited_claims_failure_note_counts() {
+        let note = failure_note(7, "disk full | really");
+        let error = failure_after(&note, 7).unwrap();
+        assert!(error.starts_with("failed in another process ("), "{error}");
+        assert!(error.ends_with("): disk full | really"), "{error}");
+        assert_eq!(failure_after(&note, 8), None);
+        assert_eq!(failure_after("garbage", 7), None);
     }
 }

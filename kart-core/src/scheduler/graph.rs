@@ -23,6 +23,8 @@ pub(super) enum State {
     Done,
     /// Found complete when about to run: another worker made it.
     CompletedElsewhere,
+    /// Ready, but claimed by a worker in another process: waiting for it to finish there.
+    ClaimedElsewhere,
     Failed(String),
     /// Never ran: its run lock stayed held elsewhere through every retry.
     LockedOut(String),
@@ -45,6 +47,12 @@ pub(super) struct Node {
     pub(super) schedule_guard: Option<LockGuard>,
     /// The batched run this task was part of, if any.
     pub(super) batched_into: Option<TaskId>,
+    /// This run's claim on the task, kept across retries until the task is done with.
+    pub(super) claim: Option<LockGuard>,
+    /// The fence of the claim held elsewhere this run last waited for.
+    pub(super) waited_for: Option<u64>,
+    /// Who held the task's claim elsewhere, if this run waited for it (`host:pid`).
+    pub(super) elsewhere: Option<String>,
 }
 
 /// The dependency graph of one run.
@@ -159,6 +167,9 @@ impl Graph {
                 },
                 schedule_guard: None,
                 batched_into: None,
+                claim: None,
+                waited_for: None,
+                elsewhere: None,
             })
             .collect();
         if interrupted {

@@ -26,7 +26,7 @@ use crate::task::AnyTask;
 use crate::workspace::Workspace;
 use crate::Result;
 use graph::{skip_dependents, State};
-use pool::{monitor, worker_loop, WorkerExit};
+use pool::{monitor, watch_claims, worker_loop, WorkerExit};
 use shared::{panic_message, Env, Shared};
 
 /// Builds and runs `tasks` with no event sinks: the programmatic entry point.
@@ -90,12 +90,20 @@ pub fn run(
         done: false,
         resource_waiting: Vec::new(),
         announced: std::collections::HashSet::new(),
+        parked: HashMap::new(),
+        to_watch: Vec::new(),
+        watcher: false,
     });
+    // Claims are locks like any other, but one per task: no lock events for them.
+    let claims = locks
+        .filter(|_| opts.claims)
+        .map(|l| l.clone().with_events(Events::new()));
     let wake = Condvar::new();
     let env = Env {
         ws,
         events,
         locks,
+        claims: claims.as_ref(),
         opts,
     };
     std::thread::scope(|scope| {
@@ -106,6 +114,17 @@ pub fn run(
             tracing::warn!(
                 "cannot start the timeout monitor ({e}): task timeouts are not enforced"
             );
+        }
+        if let Some(claims) = &claims {
+            let watcher = std::thread::Builder::new()
+                .name("kart-claims".into())
+                .spawn_scoped(scope, || watch_claims(&shared, &wake, claims));
+            match watcher {
+                Ok(_) => shared.lock().unwrap_or_else(|p| p.into_inner()).watcher = true,
+                Err(e) => tracing::warn!(
+                    "cannot start the claim watcher ({e}): tasks claimed elsewhere are looked at on every idle wake"
+                ),
+            }
         }
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {

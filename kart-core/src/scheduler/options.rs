@@ -30,6 +30,11 @@ pub struct RunOptions {
     pub resource_limits: ResourceLimits,
     /// Where messages to running tasks travel; default: the workspace (one machine).
     pub mailboxes: Option<Mailboxes>,
+    /// Claim each task in the lock backend before running it, so several processes sharing
+    /// the backend run it once (`[worker] claims`); needs the run to have locks.
+    pub claims: bool,
+    /// How long a claim outlives its holder unless renewed (`[worker] claim_ttl`).
+    pub claim_ttl: Duration,
 }
 
 impl Default for RunOptions {
@@ -44,6 +49,8 @@ impl Default for RunOptions {
             shutdown: Shutdown::default(),
             resource_limits: ResourceLimits::default(),
             mailboxes: None,
+            claims: true,
+            claim_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -64,6 +71,8 @@ impl From<&Settings> for RunOptions {
                 limits
             },
             mailboxes: None,
+            claims: s.claims,
+            claim_ttl: s.claim_ttl.as_std(),
         }
     }
 }

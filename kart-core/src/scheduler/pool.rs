@@ -12,9 +12,11 @@ use super::batch::{announce_batch, form_batch, settle_batch, Batch};
 use super::graph::{skip_dependents, State};
 use super::options::RunOptions;
 use super::shared::{
-    failed_event, panic_message, Attempt, Env, Holdings, Resources, Shared, Stop, Watched, TICK,
+    failed_event, panic_message, Attempt, Claimed, Env, Holdings, Resources, Shared, Stop, Watched,
+    TICK,
 };
 use crate::event::{Event, EventKind};
+use crate::lock::Locks;
 use crate::resource::HeldResources;
 use crate::task::{AnyTask, TaskId};
 use crate::Error;
@@ -150,7 +152,11 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
                     continue;
                 }
             }
-            if g.running == 0 && g.retries.is_empty() && g.resource_waiting.is_empty() {
+            if g.running == 0
+                && g.retries.is_empty()
+                && g.resource_waiting.is_empty()
+                && g.parked.is_empty()
+            {
                 // Nothing runs and nothing is queued: no task can become ready any more.
                 wake.notify_all();
                 return;
@@ -167,8 +173,28 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
             // Units may have been given back by another process: look again.
             let waiting = std::mem::take(&mut g.resource_waiting);
             g.ready.extend(waiting);
+            if !g.watcher && !g.parked.is_empty() {
+                let parked: Vec<usize> = g.parked.drain().map(|(_, i)| i).collect();
+                for i in parked {
+                    g.nodes[i].state = State::Pending;
+                    g.ready.push_back(i);
+                }
+                g.to_watch.clear();
+            }
         };
         let (i, held, batch) = i;
+        if let Some(b) = &batch {
+            if !claim_members(&mut g, b, name, env) {
+                // Some member runs elsewhere: the others go back, claims kept, to batch anew.
+                drop(held);
+                for &m in b.members.iter().rev() {
+                    if g.nodes[m].state == State::Pending {
+                        g.ready.push_front(m);
+                    }
+                }
+                continue;
+            }
+        }
         g.running += 1;
         let members = batch
             .as_ref()
@@ -183,6 +209,8 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
             None => (node.task.clone(), node.id.clone(), node.attempts),
         };
         let mut schedule_guard = node.schedule_guard.take();
+        let mut claim = node.claim.take();
+        let waited_for = node.waited_for;
         if batch.is_some() {
             announce_batch(&g.nodes, &members, &task, &id, name, env.events);
         }
@@ -216,6 +244,9 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
                             schedule_guard: &mut schedule_guard,
                             stop: &stop,
                             resources: held.as_ref(),
+                            claim: &mut claim,
+                            claimable: batch.is_none(),
+                            waited_for,
                         },
                         env,
                     )
@@ -252,6 +283,9 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
         g.watched.remove(&i);
         // Kept for a retry; `settle` lets it go once the task is done with.
         g.nodes[i].schedule_guard = schedule_guard;
+        if claim.is_some() {
+            g.nodes[i].claim = claim;
+        }
         for (m, outcome) in outcomes {
             let node = &mut g.nodes[m];
             let (task, member_id, attempt) = (node.task.clone(), node.id.clone(), node.attempts);
@@ -278,6 +312,16 @@ pub(super) fn settle(
 ) {
     let events = env.events;
     let succeeded = match outcome {
+        Attempt::ClaimedElsewhere(claimed) => {
+            park(g, i, task, id, *claimed, name, env);
+            g.nodes[i].attempts -= 1;
+            return;
+        }
+        Attempt::FailedElsewhere(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
         Attempt::Ran => {
             g.nodes[i].state = State::Done;
             true
@@ -350,6 +394,7 @@ pub(super) fn settle(
     if g.nodes[i].state != State::RetryWaiting {
         // A unique job's lock lives until the task is done with (succeeded or given up).
         g.nodes[i].schedule_guard = None;
+        give_up_claim(g, i, env);
     }
     if succeeded {
         for k in 0..g.nodes[i].dependents.len() {
@@ -359,6 +404,176 @@ pub(super) fn settle(
                 g.ready.push_back(d);
             }
         }
+    }
+}
+
+/// Sets a task claimed elsewhere aside until the claim is given up (the watcher then makes
+/// it ready again); the first time, says so with a `claimed_elsewhere` event.
+fn park(
+    g: &mut Shared,
+    i: usize,
+    task: &AnyTask,
+    id: &TaskId,
+    claimed: Claimed,
+    worker: &str,
+    env: &Env<'_>,
+) {
+    let Claimed { key, info } = claimed;
+    let holder = info.as_ref().and_then(|i| i.holder.as_ref());
+    let who = holder.map_or_else(
+        || "another worker".to_string(),
+        |h| format!("{}:{}", h.host, h.pid),
+    );
+    if g.nodes[i].elsewhere.as_deref() != Some(who.as_str()) {
+        let mut event = Event::new(EventKind::ClaimedElsewhere)
+            .task(id, task.family())
+            .params(task.params_json())
+            .worker(worker)
+            .with("key", key.as_str())
+            .with("holder", who.as_str());
+        if let Some(h) = holder {
+            event = event.with("host", h.host.as_str()).with("pid", h.pid);
+        }
+        env.events.emit(event);
+    }
+    g.nodes[i].elsewhere = Some(who);
+    g.nodes[i].waited_for = info.as_ref().and_then(|i| i.fence);
+    g.nodes[i].state = State::ClaimedElsewhere;
+    // A crashed holder never says it let go: look again when its lease would have ended.
+    let expires = info.and_then(|i| i.ttl).map(|t| Instant::now() + t);
+    g.to_watch.push((key.clone(), expires));
+    g.parked.insert(key, i);
+}
+
+/// Lets a task's claim go once the task is done with; a failure is noted first, so a process
+/// waiting on the claim fails the task with this error instead of running it again.
+fn give_up_claim(g: &mut Shared, i: usize, env: &Env<'_>) {
+    let Some(claim) = g.nodes[i].claim.take() else {
+        return;
+    };
+    let error = match &g.nodes[i].state {
+        State::Failed(e) | State::LockedOut(e) => e.clone(),
+        _ => return,
+    };
+    if let Some(claims) = env.claims {
+        let note = super::attempt::failure_note(claim.fence(), &error);
+        let key = crate::keys::failure(&g.nodes[i].id);
+        // Kept well past any run that could be waiting on the claim.
+        if let Err(e) = claims.backend().note(&key, &note, NOTE_TTL) {
+            tracing::warn!("cannot note the failure of {}: {e}", g.nodes[i].id);
+        }
+    }
+    drop(claim);
+}
+
+/// How long a failure note outlives the claim it was left under.
+const NOTE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Claims every member of a batch not claimed yet; a member claimed elsewhere is parked, and
+/// one found complete settles. `false` when some member cannot run in this batch.
+fn claim_members(g: &mut Shared, batch: &Batch, worker: &str, env: &Env<'_>) -> bool {
+    let Some(claims) = env.claims else {
+        return true;
+    };
+    let mut all = true;
+    for (&m, task) in batch.members.iter().zip(&batch.tasks) {
+        if g.nodes[m].claim.is_some() || task.run_lock().is_some() {
+            continue;
+        }
+        let id = g.nodes[m].id.clone();
+        let key = crate::keys::claim(&id);
+        let taken = claims
+            .lock(key.clone())
+            .ttl(env.opts.claim_ttl)
+            .for_task(&id, task.family())
+            .try_acquire();
+        let attempt = g.nodes[m].attempts;
+        match taken {
+            Ok(Some(guard)) => {
+                g.nodes[m].claim = Some(guard);
+                if task.output_exists(env.ws).unwrap_or(false) {
+                    settle(
+                        g,
+                        m,
+                        task,
+                        &id,
+                        attempt,
+                        Attempt::FoundComplete,
+                        worker,
+                        env,
+                    );
+                    all = false;
+                }
+            }
+            Ok(None) => {
+                let info = claims.backend().info(&key).ok().flatten();
+                park(g, m, task, &id, Claimed { key, info }, worker, env);
+                all = false;
+            }
+            Err(e) => {
+                g.nodes[m].attempts += 1;
+                let error = e.to_string();
+                env.events
+                    .emit(failed_event(task, &id, worker, attempt + 1, &error));
+                settle(
+                    g,
+                    m,
+                    task,
+                    &id,
+                    attempt + 1,
+                    Attempt::Failed(error),
+                    worker,
+                    env,
+                );
+                all = false;
+            }
+        }
+    }
+    all
+}
+
+/// Makes parked tasks ready again as their claims are given up elsewhere, until the run ends.
+pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Locks) {
+    let mut watch = match claims.backend().watch() {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(
+                "cannot watch claims held elsewhere ({e}); waiting on them by their leases"
+            );
+            return;
+        }
+    };
+    loop {
+        let added = {
+            let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+            if g.done {
+                return;
+            }
+            std::mem::take(&mut g.to_watch)
+        };
+        for (key, expires) in added {
+            watch.add(&key, expires);
+        }
+        let free = match watch.wait(Instant::now() + TICK * 10) {
+            Ok(free) => free,
+            Err(e) => {
+                tracing::warn!("watching claims: {e}; looking at every claim again");
+                let g = shared.lock().unwrap_or_else(|p| p.into_inner());
+                g.parked.keys().cloned().collect()
+            }
+        };
+        if free.is_empty() {
+            continue;
+        }
+        let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        for key in free {
+            if let Some(i) = g.parked.remove(&key) {
+                g.nodes[i].state = State::Pending;
+                g.ready.push_back(i);
+            }
+        }
+        drop(g);
+        wake.notify_all();
     }
 }
 

@@ -13,6 +13,7 @@ pub(super) fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> Ru
             params: n.task.params_json(),
             attempts: n.attempts,
             batched_into: n.batched_into.clone(),
+            elsewhere: n.elsewhere.clone(),
             outcome: match &n.state {
                 State::AlreadyComplete => TaskOutcome::AlreadyComplete,
                 State::CompletedElsewhere => TaskOutcome::CompletedElsewhere,
@@ -21,6 +22,10 @@ pub(super) fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> Ru
                 State::Skipped(r) => TaskOutcome::Skipped(r.clone()),
                 State::LockedOut(e) => TaskOutcome::LockedElsewhere(e.clone()),
                 State::Missing(e) => TaskOutcome::MissingData(e.clone()),
+                State::ClaimedElsewhere => TaskOutcome::Skipped(format!(
+                    "claimed by {}, which had not finished it when this run ended",
+                    n.elsewhere.as_deref().unwrap_or("another worker")
+                )),
                 State::Pending | State::Running | State::RetryWaiting if interrupted => {
                     TaskOutcome::Skipped("interrupted before it started".into())
                 }

@@ -28,6 +28,12 @@ pub(super) struct Shared {
     pub(super) resource_waiting: Vec<usize>,
     /// Tasks whose current wait was announced with a `resource_wait` event.
     pub(super) announced: std::collections::HashSet<usize>,
+    /// Ready tasks claimed elsewhere, by claim key: ready again once the claim is given up.
+    pub(super) parked: HashMap<String, usize>,
+    /// Claims parked since the watcher last looked, with when their leases end.
+    pub(super) to_watch: Vec<(String, Option<Instant>)>,
+    /// A watcher thread makes parked tasks ready; without one, idle workers do.
+    pub(super) watcher: bool,
 }
 
 /// A running task as the monitor sees it.
@@ -46,6 +52,8 @@ pub(super) struct Env<'a> {
     pub(super) ws: &'a Workspace,
     pub(super) events: &'a Events,
     pub(super) locks: Option<&'a Locks>,
+    /// Where tasks are claimed, when claims are on (the run's locks, without lock events).
+    pub(super) claims: Option<&'a Locks>,
     pub(super) opts: &'a RunOptions,
 }
 
@@ -59,6 +67,12 @@ pub(super) struct Holdings<'a> {
     pub(super) schedule_guard: &'a mut Option<LockGuard>,
     pub(super) stop: &'a Stop,
     pub(super) resources: Option<&'a Mutex<HeldResources>>,
+    /// The task's claim: taken by the attempt if not held yet (and `claimable`), given back.
+    pub(super) claim: &'a mut Option<LockGuard>,
+    /// False for a batch's representative: its members hold the claims.
+    pub(super) claimable: bool,
+    /// The fence of the claim held elsewhere this run waited for, if any.
+    pub(super) waited_for: Option<u64>,
 }
 
 /// What stops a running task: its cancel flag, set on timeout or shutdown.
@@ -89,6 +103,19 @@ pub(super) enum Attempt {
     Missing(String),
     /// Cancelled by a shutdown.
     Interrupted(String),
+    /// Claimed by a worker in another process: wait for it.
+    ClaimedElsewhere(Box<Claimed>),
+    /// The worker in another process whose claim this run waited for gave the task up as
+    /// failed, with this error.
+    FailedElsewhere(String),
+}
+
+/// A claim held elsewhere, as found.
+#[derive(Clone)]
+pub(super) struct Claimed {
+    pub(super) key: String,
+    /// The holder and its lease, if it still held the claim when looked at.
+    pub(super) info: Option<crate::lock::LockInfo>,
 }
 
 /// The `failed` event of one attempt.
