@@ -789,3 +789,82 @@ pub fn unique_retried(
 pub fn packed_scratch(n: u32) -> u32 {
     n
 }
+
+/// Appends `<pid> <what>` to `<workspace>/runs.log` in one write (atomic with `O_APPEND`),
+/// so several processes can log into one file: the run log the claim tests count from.
+fn log_run(ctx: &RunContext, what: &str) -> Result<()> {
+    let path = std::path::Path::new(ctx.workspace().root()).join("runs.log");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    f.write_all(format!("{} {what}\n", std::process::id()).as_bytes())?;
+    Ok(())
+}
+
+/// One node of a layered DAG with no `#[run_with_lock]`: node `i` of layer `layer` needs
+/// nodes `i` and `i + 1` (mod `width`) of the layer below. Logs its run, works `millis`.
+#[task(output = "shared/{layer}/{i}.json")]
+pub fn shared_node(
+    layer: u32,
+    i: u32,
+    #[param(significant = false)] width: u32,
+    #[param(default = 5, significant = false)] millis: u64,
+    #[requires(if layer == 0 { Vec::new() } else {
+        vec![
+            SharedNode { layer: layer - 1, i, width, millis },
+            SharedNode { layer: layer - 1, i: (i + 1) % width, width, millis },
+        ]
+    })]
+    below: Vec<u32>,
+    ctx: &RunContext,
+) -> Result<u32> {
+    log_run(ctx, &format!("ran {layer}/{i}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    Ok(below.iter().sum::<u32>() + 1)
+}
+
+/// The shared DAG: `width × layers` nodes, the top layer required.
+#[task(wrapper)]
+pub fn shared_dag(width: u32, layers: u32, #[param(default = 5)] millis: u64) -> Vec<SharedNode> {
+    (0..width)
+        .map(|i| SharedNode {
+            layer: layers - 1,
+            i,
+            width,
+            millis,
+        })
+        .collect()
+}
+
+/// Logs its start, works `secs` (stopping early when cancelled), logs its end and writes its
+/// process id: the task a claim test kills, stops and takes over.
+#[task(output = "long/{name}.json")]
+pub fn long_claim(
+    name: String,
+    #[param(default = 5.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    log_run(ctx, &format!("start {name}"))?;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < until {
+        if ctx.is_cancelled() {
+            return Err(Error::msg("cancelled"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    log_run(ctx, &format!("end {name}"))?;
+    Ok(std::process::id())
+}
+
+/// Fails after `secs`: what another process waiting on its claim must see as failed.
+#[task(output = "doomed/{name}.json")]
+pub fn doomed(
+    name: String,
+    #[param(default = 1.0, significant = false)] secs: f64,
+    ctx: &RunContext,
+) -> Result<u32> {
+    log_run(ctx, &format!("start {name}"))?;
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    Err(Error::msg(format!("{name} is doomed")))
+}

@@ -33,6 +33,11 @@ pub struct FileBackend {
     held: Mutex<HashMap<String, File>>,
 }
 
+/// Whether the lock file at `path` is held only by readers (shared locks), not by a holder.
+fn only_readers(path: &Path) -> bool {
+    File::open(path).is_ok_and(|probe| probe.try_lock_shared().is_ok())
+}
+
 /// The number in a counter file, if it holds one.
 fn read_counter(path: &Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
@@ -80,8 +85,10 @@ impl FileBackend {
             .map_err(|e| self.io(path, e))
     }
 
-    /// The record of the lock file at `path` while someone holds it.
-    fn read_held(&self, path: &Path) -> Result<Option<LockInfo>> {
+    /// The record of the lock file at `path` while someone holds it. A holder caught between
+    /// taking the lock and writing its record still holds it: with `key` known, that is a lock
+    /// whose holder is not known yet.
+    fn read_held(&self, path: &Path, key: Option<&str>) -> Result<Option<LockInfo>> {
         let Ok(mut file) = File::open(path) else {
             return Ok(None);
         };
@@ -93,15 +100,22 @@ impl FileBackend {
         }
         let mut text = String::new();
         let _ = file.read_to_string(&mut text);
-        Ok(serde_json::from_str::<Record>(&text)
-            .ok()
-            .map(|r| LockInfo {
+        Ok(match serde_json::from_str::<Record>(&text) {
+            Ok(r) => Some(LockInfo {
                 key: r.key,
                 holder: Some(r.holder),
                 age: Some(Duration::from_millis(now_ms().saturating_sub(r.since_ms))),
                 ttl: None,
                 fence: Some(r.fence),
-            }))
+            }),
+            Err(_) => key.map(|key| LockInfo {
+                key: key.to_string(),
+                holder: None,
+                age: None,
+                ttl: None,
+                fence: None,
+            }),
+        })
     }
 
     fn holds(&self, key: &str, lease: &Lease) -> bool {
@@ -122,6 +136,7 @@ impl LockBackend for FileBackend {
 
     fn try_acquire(&self, key: &str, _ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
         let path = self.path(key, "lock");
+        let mut readers = 0;
         loop {
             let mut file = OpenOptions::new()
                 .read(true)
@@ -132,6 +147,13 @@ impl LockBackend for FileBackend {
                 .map_err(|e| self.io(&path, e))?;
             match file.try_lock() {
                 Ok(()) => {}
+                // Someone only looking (`info`, `locks list`) holds a shared lock for a moment:
+                // that is no holder, so try again.
+                Err(TryLockError::WouldBlock) if readers < 1000 && only_readers(&path) => {
+                    readers += 1;
+                    std::thread::yield_now();
+                    continue;
+                }
                 Err(TryLockError::WouldBlock) => return Ok(None),
                 Err(TryLockError::Error(e)) => return Err(self.io(&path, e)),
             }
@@ -213,7 +235,7 @@ impl LockBackend for FileBackend {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) == Some("lock") {
-                out.extend(self.read_held(&path)?);
+                out.extend(self.read_held(&path, None)?);
             }
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
@@ -221,7 +243,7 @@ impl LockBackend for FileBackend {
     }
 
     fn info(&self, key: &str) -> Result<Option<LockInfo>> {
-        self.read_held(&self.path(key, "lock"))
+        self.read_held(&self.path(key, "lock"), Some(key))
     }
 
     fn clear(&self, key: &str) -> Result<bool> {

@@ -65,19 +65,27 @@ pub(super) fn attempt_task(
         .filter(|_| claimable && !task.is_wrapper() && task.run_lock().is_none());
     if let (Some(claims), None) = (claims, claim.as_ref()) {
         let key = crate::keys::claim(id);
-        let taken = claims
-            .lock(key.clone())
-            .ttl(env.opts.claim_ttl)
-            .for_task(id, family)
-            .cancel_on_loss(cancelled.clone())
-            .try_acquire();
-        match taken {
-            Ok(Some(guard)) => *claim = Some(guard),
-            Ok(None) => {
-                let info = claims.backend().info(&key).ok().flatten();
-                return Attempt::ClaimedElsewhere(Box::new(Claimed { key, info }));
+        // A claim given up between the try and the look is tried again at once.
+        for tries in 1.. {
+            let taken = claims
+                .lock(key.clone())
+                .ttl(env.opts.claim_ttl)
+                .for_task(id, family)
+                .cancel_on_loss(cancelled.clone())
+                .try_acquire();
+            match taken {
+                Ok(Some(guard)) => {
+                    *claim = Some(guard);
+                    break;
+                }
+                Ok(None) => {
+                    let info = holder_of_claim(claims, &key);
+                    if info.is_some() || tries == 3 {
+                        return Attempt::ClaimedElsewhere(Box::new(Claimed { key, info }));
+                    }
+                }
+                Err(e) => return refuse(e.to_string()),
             }
-            Err(e) => return refuse(e.to_string()),
         }
         // Whoever held it before may have finished it, or given it up as failed.
         match check_done() {
@@ -267,6 +275,25 @@ pub(super) fn attempt_task(
         Err(e) if interrupted && !stop.timed_out.load(Ordering::SeqCst) => Attempt::Interrupted(e),
         Err(e) => Attempt::Failed(e),
     }
+}
+
+/// Who holds the claim `key`, if anyone: a holder caught between taking a file lock and
+/// writing its record is read again a few times, so the events can name it.
+pub(super) fn holder_of_claim(
+    claims: &crate::lock::Locks,
+    key: &str,
+) -> Option<crate::lock::LockInfo> {
+    let mut info = None;
+    for _ in 0..50 {
+        info = claims.backend().info(key).ok().flatten();
+        match &info {
+            Some(i) if i.holder.is_none() => {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            _ => break,
+        }
+    }
+    info
 }
 
 /// The note a worker leaves when it gives a claimed task up as failed: `<fence>|<holder>|<error>`.

@@ -79,8 +79,16 @@ pub fn run(
         .copied()
         .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
         .collect();
-    // More workers than pending tasks would only idle.
-    let workers = opts.workers.clamp(1, order.len().max(1));
+    // More workers than pending tasks would only idle; more than the address space holds
+    // would abort the process.
+    let mut workers = opts.workers.clamp(1, order.len().max(1));
+    if let Some(room) = thread_room().filter(|&room| room < workers) {
+        tracing::warn!(
+            "running with {} of {workers} worker threads: the address-space limit (ulimit -v) leaves room for no more",
+            room.max(1)
+        );
+        workers = room.max(1);
+    }
     let shared = Mutex::new(Shared {
         nodes,
         ready,
@@ -164,4 +172,38 @@ pub fn run(
     let mut report = report::report(shared.nodes, &roots, interrupted);
     report.interrupted = interrupted;
     report
+}
+
+/// How many more threads this process can start with room to spare, under an address-space
+/// limit (`ulimit -v`); `None` without one. A thread that starts but cannot map its signal
+/// stack aborts the whole process, so the pool stays at half of what would fit.
+#[cfg(target_os = "linux")]
+fn thread_room() -> Option<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let used_kib: u64 = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmSize:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    // A thread reserves its stack (2 MiB by default), a guard page and a signal stack.
+    const PER_THREAD: u64 = (2 << 20) + (256 << 10);
+    let left = limit.rlim_cur.saturating_sub(used_kib * 1024);
+    usize::try_from(left / PER_THREAD / 2).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_room() -> Option<usize> {
+    None
 }

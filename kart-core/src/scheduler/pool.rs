@@ -506,7 +506,7 @@ fn claim_members(g: &mut Shared, batch: &Batch, worker: &str, env: &Env<'_>) -> 
                 }
             }
             Ok(None) => {
-                let info = claims.backend().info(&key).ok().flatten();
+                let info = super::attempt::holder_of_claim(claims, &key);
                 park(g, m, task, &id, Claimed { key, info }, worker, env);
                 all = false;
             }
