@@ -236,7 +236,8 @@ fn a_commit_never_replaces_an_output_committed_meanwhile() {
 fn eight_processes_running_one_plain_task_commit_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    let args = ["Sleepy", "--n", "1", "--millis", "1500"];
+    // Without claims all eight run it: the commit itself must keep the first output.
+    let args = ["Sleepy", "--n", "1", "--millis", "1500", "--no-claims"];
     let procs: Vec<_> = (0..8)
         .map(|p| spawn(&ws, &format!("p{p}"), &args, &[]))
         .collect();
