@@ -194,6 +194,10 @@ fn detail(t: &TaskReport) -> String {
             };
             format!(": {first}{tries}")
         }
+        TaskOutcome::CompletedElsewhere => match &t.elsewhere {
+            Some(holder) => format!(": by {holder}"),
+            None => String::new(),
+        },
         _ => String::new(),
     }
 }

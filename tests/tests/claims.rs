@@ -61,9 +61,14 @@ fn four_processes_share_one_dag(extra: &[String]) {
         .map(|p| spawn(&ws, &format!("p{p}"), &args, extra))
         .collect();
     let mut waited = 0;
+    let mut summarized = 0;
     for p in procs {
         let (out, events) = p.finish();
         assert!(out.status.success(), "{}", text(&out));
+        // The summary lists what ran elsewhere.
+        if text(&out).contains("were completed by another worker meanwhile") {
+            summarized += 1;
+        }
         waited += of_kind(&events, "claimed_elsewhere").len();
         for e in of_kind(&events, "claimed_elsewhere") {
             assert!(e["holder"].as_str().unwrap().contains(':'), "{e}");
@@ -90,6 +95,10 @@ fn four_processes_share_one_dag(extra: &[String]) {
         "each process runs at least a tenth: {per_process:?}"
     );
     assert!(waited > 0, "the processes met on some tasks");
+    assert!(
+        summarized > 0,
+        "some summary lists tasks completed elsewhere"
+    );
     for layer in 0..8 {
         for i in 0..250 {
             assert!(ws.join(format!("shared/{layer}/{i}.json")).exists());
