@@ -108,10 +108,6 @@ impl RedisKeys {
     pub(crate) fn released_pattern(&self, key_prefix: &str) -> String {
         format!("{}*", self.released(key_prefix))
     }
-    /// The lock key a release channel stands for.
-    pub(crate) fn released_key_of<'a>(&self, channel: &'a str) -> &'a str {
-        channel.strip_prefix(&self.released("")).unwrap_or(channel)
-    }
     /// A listening task's presence.
     pub(crate) fn msg_open(&self, task: &str) -> String {
         self.name("msg:open", task)

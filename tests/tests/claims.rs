@@ -275,3 +275,65 @@ fn claims_are_listed_with_their_holder_and_can_be_turned_off() {
         .count();
     assert_eq!(starts, 2);
 }
+
+#[test]
+fn four_processes_on_an_s3_workspace_with_redis_run_every_task_once_and_share_the_work() {
+    let s3 = kart_tests::s3_server::S3Server::start();
+    s3.create_bucket("claims");
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = "s3://claims/dag";
+    let procs: Vec<_> = (0..4)
+        .map(|p| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+                .args([
+                    "SharedDag",
+                    "--width",
+                    "250",
+                    "--layers",
+                    "8",
+                    "--millis",
+                    "5",
+                ])
+                .args(["--workers", "2", "--workspace", url])
+                .args(redis.flags())
+                .arg("--events")
+                .arg(dir.path().join(format!("events-{p}.jsonl")))
+                .env_remove("KART_CONFIG")
+                .envs(s3.env())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut per_task: HashMap<String, usize> = HashMap::new();
+    let mut per_process = Vec::new();
+    for (p, child) in procs.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let events = support::read_events(&dir.path().join(format!("events-{p}.jsonl")));
+        let started: Vec<_> = of_kind(&events, "started")
+            .into_iter()
+            .filter(|e| e["family"] == "SharedNode")
+            .collect();
+        per_process.push(started.len());
+        for e in started {
+            *per_task
+                .entry(e["task_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(per_task.len(), 2000, "every task ran");
+    let twice: Vec<_> = per_task.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "tasks run more than once: {twice:?}");
+    assert!(
+        per_process.iter().all(|&n| n >= 200),
+        "each process runs at least a tenth: {per_process:?}"
+    );
+    for i in 0..250 {
+        assert!(s3
+            .get("claims", &format!("dag/shared/7/{i}.json"))
+            .is_some());
+    }
+}

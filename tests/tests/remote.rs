@@ -188,7 +188,9 @@ fn a_range_decides_what_is_missing_from_one_listing() {
     // The opening check and one listing of daily/eu/ — not 31 HEADs.
     assert_eq!(counts["list"], 2, "{counts}");
     assert_eq!(counts["put"], 11, "{counts}");
-    assert!(counts["head"].as_u64().unwrap() <= 11, "{counts}");
+    // At most one look per task that runs, and one more after taking its claim when the
+    // claim was taken before (an earlier run on this machine): never one per day.
+    assert!(counts["head"].as_u64().unwrap() <= 22, "{counts}");
     assert!(s3.get("days", "ws/daily/eu/2020-01-31.json").is_some());
 }
 

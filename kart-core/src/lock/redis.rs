@@ -8,7 +8,9 @@
 //! a prefix and one key is enough).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::{Connection, Script};
@@ -374,70 +376,100 @@ impl LockBackend for RedisBackend {
     }
 
     fn watch(&self) -> Result<Box<dyn ReleaseWatch + '_>> {
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = self.redis.client().clone();
+        let pattern = self.keys.released_pattern(CLAIM_PREFIX);
+        let channel_prefix = self.keys.released("");
+        let thread_stop = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("kart-claim-releases".into())
+            .spawn(move || subscriber(client, pattern, channel_prefix, tx, thread_stop));
+        if let Err(e) = &spawned {
+            tracing::warn!("cannot listen for released claims ({e}); looking when leases end");
+        }
         Ok(Box::new(RedisWatch {
             backend: self,
-            subscription: None,
+            released: spawned.ok().map(|_| rx),
+            stop,
             fresh: Vec::new(),
             watched: HashMap::new(),
         }))
     }
 }
 
-/// Release notices of claims, on one subscription kept open across waits: a watched key is
-/// reported when its holder releases it (a message), when its lease ends (a crashed holder
-/// sends none), or at once if it was already free when added.
+/// The keys claims are taken under start with this.
+const CLAIM_PREFIX: &str = "claim:";
+
+/// Release notices of claims: a subscriber thread listens on every claim's release channel
+/// for as long as the watch lives and passes the keys on. A watched key is reported when its
+/// holder releases it (a message), when its lease ends (a crashed holder sends none), or at
+/// once if it was already free when added.
 struct RedisWatch<'a> {
     backend: &'a RedisBackend,
-    /// A connection subscribed to every claim's release channel.
-    subscription: Option<Connection>,
-    /// Added since the last wait: checked once, since a release may precede the add.
+    /// Released keys from the subscriber; `None` asks to look at every watched key again (the
+    /// subscription was lost, and messages with it).
+    released: Option<Receiver<Option<String>>>,
+    stop: Arc<AtomicBool>,
+    /// Added since the last wait: looked at once, since a release may precede the add.
     fresh: Vec<String>,
     watched: HashMap<String, Option<Instant>>,
 }
 
-impl RedisWatch<'_> {
-    fn subscribe(&self) -> redis::RedisResult<Connection> {
-        let mut c = self.backend.redis.connect()?;
-        let pattern = self.backend.keys.released_pattern(CLAIM_PREFIX);
-        c.send_packed_command(&redis::cmd("PSUBSCRIBE").arg(pattern).get_packed_command())?;
-        c.recv_response()?;
-        Ok(c)
+impl Drop for RedisWatch<'_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
     }
+}
 
-    /// Released keys announced on the subscription until `deadline`: the first, and any that
-    /// arrive right after it.
-    fn messages(&mut self, deadline: Instant) -> redis::RedisResult<Vec<String>> {
-        let Some(c) = self.subscription.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let slice = if out.is_empty() {
-                left
-            } else {
-                Duration::from_millis(1)
-            };
-            if slice.is_zero() {
-                return Ok(out);
+/// The subscriber: `PSUBSCRIBE`s to every claim's release channel and sends each released key,
+/// resubscribing after a lost connection (then sending `None`), until `stop`.
+fn subscriber(
+    client: redis::Client,
+    pattern: String,
+    channel_prefix: String,
+    tx: Sender<Option<String>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut backoff = Duration::from_millis(50);
+    while !stop.load(Ordering::SeqCst) {
+        let mut conn = match client.get_connection_with_timeout(Duration::from_secs(2)) {
+            Ok(c) => c,
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
             }
-            c.set_read_timeout(Some(slice))?;
-            match c.recv_response() {
-                Ok(value) => {
-                    if let Some(msg) = redis::Msg::from_owned_value(value) {
-                        let channel = msg.get_channel_name();
-                        out.push(self.backend.keys.released_key_of(channel).to_string());
+        };
+        let mut pubsub = conn.as_pubsub();
+        if pubsub.psubscribe(&pattern).is_err()
+            || pubsub
+                .set_read_timeout(Some(Duration::from_millis(250)))
+                .is_err()
+        {
+            continue;
+        }
+        backoff = Duration::from_millis(50);
+        // Anything released before the subscription took is found by looking again.
+        if tx.send(None).is_err() {
+            return;
+        }
+        while !stop.load(Ordering::SeqCst) {
+            match pubsub.get_message() {
+                Ok(msg) => {
+                    let key = msg.get_channel_name().strip_prefix(&channel_prefix);
+                    if let Some(key) = key {
+                        if tx.send(Some(key.to_string())).is_err() {
+                            return;
+                        }
                     }
                 }
-                Err(e) if e.is_timeout() => return Ok(out),
-                Err(e) => return Err(e),
+                Err(e) if e.is_timeout() => {}
+                Err(_) => break,
             }
         }
     }
 }
-
-/// The keys claims are taken under start with this.
-const CLAIM_PREFIX: &str = "claim:";
 
 impl ReleaseWatch for RedisWatch<'_> {
     fn add(&mut self, key: &str, expires: Option<Instant>) {
@@ -446,38 +478,31 @@ impl ReleaseWatch for RedisWatch<'_> {
     }
 
     fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {
-        if self.subscription.is_none() {
-            match self.subscribe() {
-                Ok(c) => self.subscription = Some(c),
-                Err(e) => {
-                    tracing::warn!(
-                        "Redis at {}: {}; claims are looked at again when their leases end",
-                        self.backend.redis.addr(),
-                        describe(&e)
-                    );
-                    // Everything may have been released meanwhile.
-                    self.fresh = self.watched.keys().cloned().collect();
-                    std::thread::sleep(
-                        deadline
-                            .saturating_duration_since(Instant::now())
-                            .min(Duration::from_millis(250)),
-                    );
-                }
+        let mut free = Vec::new();
+        let mut look = std::mem::take(&mut self.fresh);
+        // What the subscriber says: released keys, or that everything needs a look.
+        let take = |msg: Option<String>,
+                    watched: &HashMap<String, Option<Instant>>,
+                    look: &mut Vec<String>,
+                    free: &mut Vec<String>| match msg {
+            Some(key) => free.push(key),
+            None => look.extend(watched.keys().cloned()),
+        };
+        if let Some(rx) = &self.released {
+            while let Ok(msg) = rx.try_recv() {
+                take(msg, &self.watched, &mut look, &mut free);
             }
         }
-        let mut free = Vec::new();
-        let fresh = std::mem::take(&mut self.fresh);
-        if !fresh.is_empty() && self.subscription.is_some() {
+        if !look.is_empty() {
             let exists: Vec<bool> = self.backend.redis.with(|c| {
                 let mut pipe = redis::pipe();
-                for key in &fresh {
+                for key in &look {
                     pipe.cmd("EXISTS").arg(self.backend.keys.lock(key));
                 }
                 pipe.query(c)
             })?;
             free.extend(
-                fresh
-                    .into_iter()
+                look.into_iter()
                     .zip(exists)
                     .filter(|(_, e)| !e)
                     .map(|(k, _)| k),
@@ -490,6 +515,7 @@ impl ReleaseWatch for RedisWatch<'_> {
                 .filter(|(_, expires)| expires.is_some_and(|t| t <= now))
                 .map(|(k, _)| k.clone()),
         );
+        free.retain(|k| self.watched.contains_key(k));
         if free.is_empty() {
             // Wake by the earliest lease end at the latest.
             let until = self
@@ -498,18 +524,21 @@ impl ReleaseWatch for RedisWatch<'_> {
                 .flatten()
                 .copied()
                 .fold(deadline, Instant::min);
-            match self.messages(until) {
-                Ok(keys) => free.extend(keys.into_iter().filter(|k| self.watched.contains_key(k))),
-                Err(e) => {
-                    tracing::warn!(
-                        "Redis at {}: {}; resubscribing",
-                        self.backend.redis.addr(),
-                        describe(&e)
-                    );
-                    self.subscription = None;
-                    self.fresh = self.watched.keys().cloned().collect();
+            if let Some(rx) = &self.released {
+                let left = until.saturating_duration_since(Instant::now());
+                if let Ok(msg) = rx.recv_timeout(left) {
+                    let mut look = Vec::new();
+                    take(msg, &self.watched, &mut look, &mut free);
+                    while let Ok(msg) = rx.try_recv() {
+                        take(msg, &self.watched, &mut look, &mut free);
+                    }
+                    // Looked at on the next wait.
+                    self.fresh.extend(look);
                 }
+            } else {
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
             }
+            free.retain(|k| self.watched.contains_key(k));
         }
         free.sort();
         free.dedup();

@@ -57,6 +57,11 @@ impl RedisPool {
         })
     }
 
+    /// The client, for connections kept apart from the pool (subscriptions).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// `host:port`, for messages (never the password).
     pub(crate) fn addr(&self) -> &str {
         &self.addr

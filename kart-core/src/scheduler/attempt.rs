@@ -87,11 +87,15 @@ pub(super) fn attempt_task(
                 Err(e) => return refuse(e.to_string()),
             }
         }
-        // Whoever held it before may have finished it, or given it up as failed.
-        match check_done() {
-            Ok(true) => return Attempt::FoundComplete,
-            Ok(false) => {}
-            Err(e) => return refuse(e.to_string()),
+        // Whoever held it before may have finished it, or given it up as failed. A claim
+        // taken for the first time ever (fence 1) had no one before: no need to look.
+        let first_ever = claim.as_ref().is_some_and(|c| c.fence() == 1);
+        if !first_ever {
+            match check_done() {
+                Ok(true) => return Attempt::FoundComplete,
+                Ok(false) => {}
+                Err(e) => return refuse(e.to_string()),
+            }
         }
         if let Some(fence) = waited_for {
             match claims.backend().read_note(&crate::keys::failure(id)) {
