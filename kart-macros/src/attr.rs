@@ -55,6 +55,8 @@ pub struct TaskOptions {
     pub accepts_messages: Option<Span>,
     /// `max_batch_size = N`, with its span.
     pub max_batch_size: Option<(u32, Span)>,
+    /// `priority = expr`: an integer expression, which may name the parameters.
+    pub priority: Option<Expr>,
 }
 
 pub struct ParamOptions {
@@ -161,6 +163,11 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             }
         } else if path.is_ident(ACCEPTS_MESSAGES) {
             if opts.accepts_messages.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(PRIORITY) {
+            let expr: Expr = meta.value()?.parse()?;
+            if opts.priority.replace(expr).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(MAX_BATCH_SIZE) {

@@ -10,6 +10,7 @@ pub const INTERMEDIATE: &str = "intermediate";
 pub const EXTERNAL: &str = "external";
 pub const ACCEPTS_MESSAGES: &str = "accepts_messages";
 pub const MAX_BATCH_SIZE: &str = "max_batch_size";
+pub const PRIORITY: &str = "priority";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -20,6 +21,7 @@ pub const TASK_OPTIONS: &[&str] = &[
     EXTERNAL,
     ACCEPTS_MESSAGES,
     MAX_BATCH_SIZE,
+    PRIORITY,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

@@ -873,3 +873,17 @@ pub fn doomed(
     std::thread::sleep(std::time::Duration::from_secs_f64(secs));
     Err(Error::msg(format!("{name} is doomed")))
 }
+
+/// Ready tasks of different urgency, from an expression of the parameter: even `n` are the
+/// most urgent (10), odd ones as urgent as `n`.
+#[task(output = "urgent/{n}.json", priority = if n.is_multiple_of(2) { 10 } else { i64::from(n) })]
+pub fn urgent(n: u32, ctx: &RunContext) -> Result<u32> {
+    log_run(ctx, &format!("urgent {n}"))?;
+    Ok(n)
+}
+
+/// `Urgent(0..count)`.
+#[task(wrapper)]
+pub fn urgents(count: u32) -> Vec<Urgent> {
+    (0..count).map(|n| Urgent { n }).collect()
+}

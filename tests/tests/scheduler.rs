@@ -269,3 +269,17 @@ fn a_dependency_cycle_is_an_error() {
         .code(2)
         .stderr(predicate::str::is_match(r"^error: dependency cycle: Cyclic_0_\w+ requires Cyclic_1_\w+ requires Cyclic_0_\w+\n$").unwrap());
 }
+
+#[test]
+fn priorities_from_the_attribute_order_the_ready_tasks() {
+    let run = Run::new();
+    run.fixture(&["Urgents", "--count", "6", "--workers", "1"])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(run.workspace().join("runs.log")).unwrap();
+    let order: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    assert_eq!(
+        order,
+        ["urgent 0", "urgent 2", "urgent 4", "urgent 5", "urgent 3", "urgent 1"]
+    );
+}

@@ -53,6 +53,8 @@ pub(super) struct Node {
     pub(super) waited_for: Option<u64>,
     /// Who held the task's claim elsewhere, if this run waited for it (`host:pid`).
     pub(super) elsewhere: Option<String>,
+    /// Its effective priority: its own, raised to that of every pending task needing it.
+    pub(super) priority: i64,
 }
 
 /// The dependency graph of one run.
@@ -170,6 +172,7 @@ impl Graph {
                 claim: None,
                 waited_for: None,
                 elsewhere: None,
+                priority: 0,
             })
             .collect();
         if interrupted {

@@ -74,11 +74,26 @@ pub fn run(
             skip_dependents(&mut nodes, i, events);
         }
     }
-    let ready: VecDeque<usize> = order
+    // Luigi's priorities: a task is as urgent as the most urgent task needing it. `order`
+    // puts requirements first, so dependents are settled before what they need.
+    for &i in order.iter().rev() {
+        let own = nodes[i].task.priority();
+        let inherited = nodes[i]
+            .dependents
+            .iter()
+            .filter(|&&d| nodes[d].state == State::Pending)
+            .map(|&d| nodes[d].priority)
+            .max();
+        nodes[i].priority = inherited.map_or(own, |p| p.max(own));
+    }
+    let mut ready: Vec<usize> = order
         .iter()
         .copied()
         .filter(|&i| nodes[i].remaining == 0 && nodes[i].state == State::Pending)
         .collect();
+    // Stable: equal priorities keep the graph's order.
+    ready.sort_by_key(|&i| std::cmp::Reverse(nodes[i].priority));
+    let ready: VecDeque<usize> = ready.into();
     // More workers than pending tasks would only idle; more than the address space holds
     // would abort the process.
     let mut workers = opts.workers.clamp(1, order.len().max(1));

@@ -148,7 +148,7 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
             if let Some(&Reverse((due, i))) = g.retries.peek() {
                 if due <= now {
                     g.retries.pop();
-                    g.ready.push_front(i);
+                    g.push_ready(i);
                     continue;
                 }
             }
@@ -172,12 +172,14 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
                 .0;
             // Units may have been given back by another process: look again.
             let waiting = std::mem::take(&mut g.resource_waiting);
-            g.ready.extend(waiting);
+            for w in waiting {
+                g.push_ready(w);
+            }
             if !g.watcher && !g.parked.is_empty() {
                 let parked: Vec<usize> = g.parked.drain().map(|(_, i)| i).collect();
                 for i in parked {
                     g.nodes[i].state = State::Pending;
-                    g.ready.push_back(i);
+                    g.push_ready(i);
                 }
                 g.to_watch.clear();
             }
@@ -277,8 +279,8 @@ pub(super) fn worker_loop(name: &str, shared: &Mutex<Shared>, wake: &Condvar, en
         g.running -= 1;
         // Units came back: tasks waiting for them may start.
         let waiting = std::mem::take(&mut g.resource_waiting);
-        for w in waiting.into_iter().rev() {
-            g.ready.push_front(w);
+        for w in waiting {
+            g.push_ready(w);
         }
         g.watched.remove(&i);
         // Kept for a retry; `settle` lets it go once the task is done with.
@@ -401,7 +403,7 @@ pub(super) fn settle(
             let d = g.nodes[i].dependents[k];
             g.nodes[d].remaining -= 1;
             if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
-                g.ready.push_back(d);
+                g.push_ready(d);
             }
         }
     }
@@ -569,7 +571,7 @@ pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Lock
         for key in free {
             if let Some(i) = g.parked.remove(&key) {
                 g.nodes[i].state = State::Pending;
-                g.ready.push_back(i);
+                g.push_ready(i);
             }
         }
         drop(g);
@@ -670,5 +672,27 @@ mod tests {
         let mut ran = plan.ran();
         ran.sort();
         assert_eq!(ran, ["b", "top"]);
+    }
+
+    #[test]
+    fn ready_tasks_run_highest_priority_first() {
+        // Luigi's scheduler_test: C=15, A=10, E=1, B=0, D=-20 → C A E B D with one worker.
+        let plan = Plan::new(&[("all", &["a", "b", "c", "d", "e"])])
+            .wrappers(&["all"])
+            .priorities(&[("a", 10), ("b", 0), ("c", 15), ("d", -20), ("e", 1)])
+            .build();
+        assert!(run(&plan, "all", 1).success());
+        assert_eq!(plan.ran(), ["c", "a", "e", "b", "d", "all"]);
+    }
+
+    #[test]
+    fn a_task_is_as_urgent_as_the_most_urgent_task_needing_it() {
+        // C(10) needs B(5) needs A(1), and D(6): A inherits 10 from C through B → A B C D.
+        let plan = Plan::new(&[("all", &["c", "d"]), ("c", &["b"]), ("b", &["a"])])
+            .wrappers(&["all"])
+            .priorities(&[("a", 1), ("b", 5), ("c", 10), ("d", 6)])
+            .build();
+        assert!(run(&plan, "all", 1).success());
+        assert_eq!(plan.ran(), ["a", "b", "c", "d", "all"]);
     }
 }

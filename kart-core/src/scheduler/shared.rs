@@ -36,6 +36,16 @@ pub(super) struct Shared {
     pub(super) watcher: bool,
 }
 
+impl Shared {
+    /// Makes `i` ready: after every ready task of its priority or higher, so the highest run
+    /// first and equal ones in the order they became ready.
+    pub(super) fn push_ready(&mut self, i: usize) {
+        let p = self.nodes[i].priority;
+        let at = self.ready.partition_point(|&j| self.nodes[j].priority >= p);
+        self.ready.insert(at, i);
+    }
+}
+
 /// A running task as the monitor sees it.
 pub(super) struct Watched {
     pub(super) cancel: Arc<AtomicBool>,

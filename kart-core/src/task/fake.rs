@@ -16,6 +16,7 @@ pub(crate) struct Plan {
     requires: HashMap<&'static str, Vec<&'static str>>,
     wrappers: HashSet<&'static str>,
     failing: HashSet<&'static str>,
+    priorities: HashMap<&'static str, i64>,
     done: Mutex<HashSet<&'static str>>,
     ran: Mutex<Vec<&'static str>>,
 }
@@ -34,6 +35,10 @@ impl Plan {
     }
     pub(crate) fn failing(mut self, names: &[&'static str]) -> Self {
         self.failing.extend(names);
+        self
+    }
+    pub(crate) fn priorities(mut self, of: &[(&'static str, i64)]) -> Self {
+        self.priorities.extend(of.iter().copied());
         self
     }
     pub(crate) fn done(self, names: &[&'static str]) -> Self {
@@ -102,6 +107,9 @@ impl DynTask for Fake {
         }
         self.plan.done.lock().unwrap().insert(self.name);
         Ok(())
+    }
+    fn priority(&self) -> i64 {
+        self.plan.priorities.get(self.name).copied().unwrap_or(0)
     }
     fn output_exists(&self, _ws: &Workspace) -> Result<bool> {
         Ok(!self.is_wrapper() && self.plan.done.lock().unwrap().contains(self.name))

@@ -55,6 +55,12 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
         Vec::new()
     }
 
+    /// How urgent this task is (`#[task(priority = ...)]`): ready tasks run highest first, and
+    /// a task is at least as urgent as anything that needs it.
+    fn priority(&self) -> i64 {
+        0
+    }
+
     /// When the family has batch parameters (`#[param(batch = ...)]`): its other parameters
     /// in canonical form. Ready tasks with equal keys may run as one batch.
     fn batch_key(&self) -> Option<String> {
@@ -123,6 +129,11 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// Scheduler resources one run consumes.
     fn resources(&self) -> Vec<(String, u32)> {
         Vec::new()
+    }
+    /// Its own priority (`#[task(priority = ...)]`); the scheduler raises it to that of any
+    /// task needing it.
+    fn priority(&self) -> i64 {
+        0
     }
     /// The family's own run timeout (`#[task(timeout = "30m")]`).
     fn timeout(&self) -> Option<std::time::Duration> {
@@ -294,6 +305,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn resources(&self) -> Vec<(String, u32)> {
         TaskDef::resources(self)
+    }
+    fn priority(&self) -> i64 {
+        TaskDef::priority(self)
     }
     fn execute(&self, ctx: &RunContext) -> Result<()> {
         let output = self.run(ctx)?;

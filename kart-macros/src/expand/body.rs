@@ -38,6 +38,16 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
     });
     let (requires_body, run_body) = bodies(g);
     let batch_fns = batch_fns(g);
+    let priority = g.t.options.priority.as_ref().map(|expr| {
+        let bind = bind_params(g);
+        let value = quote_spanned!(expr.span()=> ::core::convert::Into::<i64>::into(#expr));
+        quote! {
+            fn priority(&self) -> i64 {
+                #(#bind)*
+                #value
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #p::TaskDef for #name {
@@ -67,6 +77,8 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
 
             #batch_fns
 
+            #priority
+
             #[allow(unused_variables, clippy::let_unit_value)]
             fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<Self::Output> {
                 #run_body
@@ -75,19 +87,23 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
     }
 }
 
-/// The bodies of `requires` and `run`, by kind of task.
-fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
-    let (p, t, family) = (&g.p, g.t, &g.family);
-    // Parameters bound as locals, so `#[requires(...)]` expressions and the call can name them.
-    let bind_params: Vec<TokenStream> = g
-        .params
+/// Parameters bound as locals, so `#[requires(...)]` and `priority` expressions and the call
+/// can name them.
+fn bind_params(g: &Gen) -> Vec<TokenStream> {
+    g.params
         .iter()
         .map(|f| {
             let ident = f.ident;
             let ops = g.ops(f);
             quote!(#[allow(unused_variables)] let #ident = (#ops.clone)(&self.#ident);)
         })
-        .collect();
+        .collect()
+}
+
+/// The bodies of `requires` and `run`, by kind of task.
+fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
+    let (p, t, family) = (&g.p, g.t, &g.family);
+    let bind_params = bind_params(g);
     let fn_name = &t.item.sig.ident;
     let call_args = t.args.iter().map(|a| match &a.kind {
         ArgKind::Context => quote!(__ctx),

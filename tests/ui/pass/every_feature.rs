@@ -39,8 +39,8 @@ pub fn sum_numbers(
     Ok(numbers.iter().sum())
 }
 
-/// Infallible tasks return their output directly.
-#[task]
+/// Infallible tasks return their output directly; urgency may depend on parameters.
+#[task(priority = if n > 10 { 5 } else { -1 })]
 fn plain(n: u32) -> u32 {
     n
 }
