@@ -208,6 +208,17 @@ pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
         .about(entry.doc.lines().next().unwrap_or("").to_string())
         .long_about((!entry.doc.is_empty()).then_some(entry.doc));
     for other in registry.iter() {
+        // Luigi's `--Family-priority`, unless the family has a parameter of that name.
+        if other.param("priority").is_none() {
+            cmd = cmd.arg(
+                Arg::new(priority_id(other.name()))
+                    .long(format!("{}-priority", other.name()))
+                    .value_parser(clap::value_parser!(i64))
+                    .allow_hyphen_values(true)
+                    .hide(true)
+                    .help(format!("Sets the priority of every {} task", other.name())),
+            );
+        }
         for p in other.params {
             cmd = cmd.arg(
                 value_arg(
@@ -256,6 +267,26 @@ pub fn given_params(entry: &TaskEntry, m: &ArgMatches) -> Vec<(String, String)> 
         .filter_map(|p| {
             m.get_one::<String>(&param_id(p.name))
                 .map(|v| (p.name.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+fn priority_id(family: &str) -> String {
+    format!("priority:{family}")
+}
+
+/// Priorities given to whole families: `--Family-priority N`.
+pub fn family_priorities(
+    registry: &Registry,
+    m: &ArgMatches,
+) -> std::collections::BTreeMap<String, i64> {
+    registry
+        .iter()
+        .filter_map(|e| {
+            m.try_get_one::<i64>(&priority_id(e.name()))
+                .ok()
+                .flatten()
+                .map(|&p| (e.name().to_string(), p))
         })
         .collect()
 }

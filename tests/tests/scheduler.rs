@@ -283,3 +283,22 @@ fn priorities_from_the_attribute_order_the_ready_tasks() {
         ["urgent 0", "urgent 2", "urgent 4", "urgent 5", "urgent 3", "urgent 1"]
     );
 }
+
+#[test]
+fn a_family_priority_from_the_command_line_replaces_the_attributes() {
+    let run = Run::new();
+    run.fixture(&[
+        "Urgents",
+        "--count",
+        "4",
+        "--workers",
+        "1",
+        "--Urgent-priority",
+        "-3",
+    ])
+    .assert()
+    .success();
+    let log = std::fs::read_to_string(run.workspace().join("runs.log")).unwrap();
+    let order: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    assert_eq!(order, ["urgent 0", "urgent 1", "urgent 2", "urgent 3"]);
+}

@@ -115,6 +115,7 @@ pub(crate) fn run_task(
         let locks = open_locks(&settings)?.with_events(events.clone());
         kart_core::lock::install(locks.clone());
         let mut options = RunOptions::from(&settings);
+        options.family_priorities = crate::command::family_priorities(registry, &matches);
         // Signals are watched from here on: a stop while the graph is built is a stop too.
         let signals = watch_signals(
             options.shutdown.clone(),

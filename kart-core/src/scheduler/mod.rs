@@ -77,7 +77,11 @@ pub fn run(
     // Luigi's priorities: a task is as urgent as the most urgent task needing it. `order`
     // puts requirements first, so dependents are settled before what they need.
     for &i in order.iter().rev() {
-        let own = nodes[i].task.priority();
+        let task = &nodes[i].task;
+        let own = match opts.family_priorities.get(task.family()) {
+            Some(&p) => p,
+            None => task.priority(),
+        };
         let inherited = nodes[i]
             .dependents
             .iter()

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub claims: bool,
     /// How long a claim outlives its holder unless renewed (`[worker] claim_ttl`).
     pub claim_ttl: Duration,
+    /// Priorities given to whole families (`--Family-priority N`), over their own.
+    pub family_priorities: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for RunOptions {
@@ -51,6 +53,7 @@ impl Default for RunOptions {
             mailboxes: None,
             claims: true,
             claim_ttl: Duration::from_secs(30),
+            family_priorities: Default::default(),
         }
     }
 }
@@ -73,6 +76,7 @@ impl From<&Settings> for RunOptions {
             mailboxes: None,
             claims: s.claims,
             claim_ttl: s.claim_ttl.as_std(),
+            family_priorities: Default::default(),
         }
     }
 }
