@@ -57,6 +57,8 @@ pub struct TaskOptions {
     pub max_batch_size: Option<(u32, Span)>,
     /// `priority = expr`: an integer expression, which may name the parameters.
     pub priority: Option<Expr>,
+    /// `batchable = expr`: whether this instance may join a batch (default true).
+    pub batchable: Option<Expr>,
 }
 
 pub struct ParamOptions {
@@ -163,6 +165,11 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             }
         } else if path.is_ident(ACCEPTS_MESSAGES) {
             if opts.accepts_messages.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(BATCHABLE) {
+            let expr: Expr = meta.value()?.parse()?;
+            if opts.batchable.replace(expr).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(PRIORITY) {

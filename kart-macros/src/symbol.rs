@@ -11,6 +11,7 @@ pub const EXTERNAL: &str = "external";
 pub const ACCEPTS_MESSAGES: &str = "accepts_messages";
 pub const MAX_BATCH_SIZE: &str = "max_batch_size";
 pub const PRIORITY: &str = "priority";
+pub const BATCHABLE: &str = "batchable";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -22,6 +23,7 @@ pub const TASK_OPTIONS: &[&str] = &[
     ACCEPTS_MESSAGES,
     MAX_BATCH_SIZE,
     PRIORITY,
+    BATCHABLE,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

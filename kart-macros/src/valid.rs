@@ -54,6 +54,12 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
         .args
         .iter()
         .any(|a| matches!(&a.kind, ArgKind::Param(o) if o.batch.is_some()));
+    if let (Some(expr), false) = (&t.options.batchable, batches) {
+        errors.error_spanned_by(
+            expr,
+            "`batchable` needs a parameter to batch: add `#[param(batch = \"max\")]` (or min, list, a function) to one",
+        );
+    }
     if let (Some((_, span)), false) = (t.options.max_batch_size, batches) {
         errors.push(syn::Error::new(
             span,

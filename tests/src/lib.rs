@@ -887,3 +887,21 @@ pub fn urgent(n: u32, ctx: &RunContext) -> Result<u32> {
 pub fn urgents(count: u32) -> Vec<Urgent> {
     (0..count).map(|n| Urgent { n }).collect()
 }
+
+/// Max-batched over `day`, except days marked `alone`, which always run by themselves
+/// (Luigi's per-instance `batchable`).
+#[task(output = "picky/{day}.json", batchable = !alone)]
+pub fn picky(#[param(batch = "max")] day: u32, #[param(significant = false)] alone: bool) -> u32 {
+    day
+}
+
+/// `Picky(1..=4)`, day 3 alone.
+#[task(wrapper)]
+pub fn pickies() -> Vec<Picky> {
+    (1..=4)
+        .map(|day| Picky {
+            day,
+            alone: day == 3,
+        })
+        .collect()
+}

@@ -153,3 +153,28 @@ fn a_failing_representative_fails_its_whole_batch() {
     assert!(stdout.contains("AfterBroken()"), "{stdout}");
     assert!(run.files().is_empty(), "{:?}", run.files());
 }
+
+#[test]
+fn an_instance_that_is_not_batchable_runs_alone() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["Pickies", "--workers", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let mut days: Vec<u64> = started(&run, "Picky")
+        .iter()
+        .map(|p| p["day"].as_u64().unwrap())
+        .collect();
+    days.sort();
+    // 1, 2 and 4 ran as one batch (represented by 4); 3 ran alone.
+    assert_eq!(days, [3, 4]);
+    let into = run.events_of("batched_into");
+    assert_eq!(into.len(), 3, "{into:?}");
+    assert!(into
+        .iter()
+        .all(|e| !e["task_id"].as_str().unwrap().starts_with("Picky_3_")));
+    for day in 1..=4 {
+        assert!(run.workspace().join(format!("picky/{day}.json")).exists());
+    }
+}

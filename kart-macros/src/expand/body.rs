@@ -180,6 +180,17 @@ fn batch_fns(g: &Gen) -> TokenStream {
     }
     let (p, name) = (&g.p, &g.struct_name);
     let key_parts = g.param_list(|f| f.batch.is_none());
+    // `batchable = expr`: an instance for which it is false runs alone.
+    let batchable = g.t.options.batchable.as_ref().map(|expr| {
+        let bind = bind_params(g);
+        let value = quote_spanned!(expr.span()=> { let __b: bool = #expr; __b });
+        quote! {
+            #(#bind)*
+            if !#value {
+                return ::core::option::Option::None;
+            }
+        }
+    });
     let fields = g.params.iter().map(|f| {
         let (ident, ty) = (f.ident, f.ty);
         let ops = g.ops(f);
@@ -203,6 +214,7 @@ fn batch_fns(g: &Gen) -> TokenStream {
     });
     quote! {
         fn batch_key(&self) -> ::core::option::Option<::std::string::String> {
+            #batchable
             ::core::option::Option::Some(#p::canonical_json(&[#(#key_parts),*]))
         }
 
