@@ -41,6 +41,53 @@ fn with(flags: &[String], more: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Processes of one test sharing a Redis and a workspace.
+struct Shared {
+    _redis: RedisServer,
+    _dir: tempfile::TempDir,
+    ws: std::path::PathBuf,
+    extra: Vec<String>,
+}
+
+impl Shared {
+    fn new(more: &[&str]) -> Self {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        Shared {
+            ws: dir.path().join("ws"),
+            extra: with(&redis.flags(), more),
+            _redis: redis,
+            _dir: dir,
+        }
+    }
+
+    /// Process `proc` running `family --name name --secs secs`.
+    fn spawn(&self, proc: &str, family: &str, name: &str, secs: &str) -> support::Proc {
+        let args = [family, "--name", name, "--secs", secs];
+        spawn(&self.ws, proc, &args, &self.extra)
+    }
+
+    /// The processes that logged `what`, in order.
+    fn logged(&self, what: &str) -> Vec<u32> {
+        run_log(&self.ws)
+            .into_iter()
+            .filter(|(_, w)| w == what)
+            .map(|(p, _)| p)
+            .collect()
+    }
+}
+
+/// Every one of the 2 000 tasks ran exactly once, and each process ran at least a tenth.
+fn once_each_and_shared<K: std::fmt::Debug>(per_task: &HashMap<K, usize>, per_process: &[usize]) {
+    assert_eq!(per_task.len(), 2000, "every task ran");
+    let twice: Vec<_> = per_task.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "tasks run more than once: {twice:?}");
+    assert!(
+        per_process.iter().all(|&n| n >= 200),
+        "each process runs at least a tenth: {per_process:?}"
+    );
+}
+
 /// Four processes start the same 2 000-task DAG at once: every task runs exactly once in
 /// total, and each process runs at least a tenth of them.
 fn four_processes_share_one_dag(extra: &[String]) {
@@ -82,18 +129,8 @@ fn four_processes_share_one_dag(extra: &[String]) {
         *per_task.entry(what.as_str()).or_default() += 1;
         *per_process.entry(*pid).or_default() += 1;
     }
-    assert_eq!(per_task.len(), 2000, "every task ran");
-    let twice: Vec<_> = per_task.iter().filter(|(_, &n)| n != 1).collect();
-    assert!(twice.is_empty(), "tasks run more than once: {twice:?}");
-    assert_eq!(
-        per_process.len(),
-        4,
-        "every process ran tasks: {per_process:?}"
-    );
-    assert!(
-        per_process.values().all(|&n| n >= 200),
-        "each process runs at least a tenth: {per_process:?}"
-    );
+    assert_eq!(per_process.len(), 4, "every process ran: {per_process:?}");
+    once_each_and_shared(&per_task, &per_process.into_values().collect::<Vec<_>>());
     assert!(waited > 0, "the processes met on some tasks");
     assert!(
         summarized > 0,
@@ -119,26 +156,13 @@ fn four_processes_sharing_file_locks_run_every_task_once_and_share_the_work() {
 
 #[test]
 fn a_killed_claimers_task_is_taken_over_when_its_claim_runs_out_and_runs_once() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let extra = with(&redis.flags(), &["--claim-ttl", "3s"]);
-    let a = spawn(
-        &ws,
-        "a",
-        &["LongClaim", "--name", "x", "--secs", "60"],
-        &extra,
-    );
+    let shared = Shared::new(&["--claim-ttl", "3s"]);
+    let a = shared.spawn("a", "LongClaim", "x", "60");
     a.wait_for("started");
     let a_pid = a.child.id();
     send_signal(a_pid, "KILL");
-    let (_, _) = a.finish();
-    let b = spawn(
-        &ws,
-        "b",
-        &["LongClaim", "--name", "x", "--secs", "0.2"],
-        &extra,
-    );
+    let _ = a.finish();
+    let b = shared.spawn("b", "LongClaim", "x", "0.2");
     let b_pid = b.child.id();
     let (out, events) = b.finish();
     assert!(out.status.success(), "{}", text(&out));
@@ -146,45 +170,25 @@ fn a_killed_claimers_task_is_taken_over_when_its_claim_runs_out_and_runs_once() 
     assert_eq!(waited.len(), 1, "b waited for a's claim");
     assert_eq!(waited[0]["pid"].as_u64(), Some(u64::from(a_pid)));
     assert_eq!(of_kind(&events, "succeeded").len(), 1);
-    let log = run_log(&ws);
-    let starts: Vec<u32> = log
-        .iter()
-        .filter(|(_, w)| w == "start x")
-        .map(|(p, _)| *p)
-        .collect();
-    let ends: Vec<u32> = log
-        .iter()
-        .filter(|(_, w)| w == "end x")
-        .map(|(p, _)| *p)
-        .collect();
-    assert_eq!(starts, [a_pid, b_pid]);
-    assert_eq!(ends, [b_pid], "the task ran to its end once");
-    let written = std::fs::read_to_string(ws.join("long/x.json")).unwrap();
+    assert_eq!(shared.logged("start x"), [a_pid, b_pid]);
+    assert_eq!(
+        shared.logged("end x"),
+        [b_pid],
+        "the task ran to its end once"
+    );
+    let written = std::fs::read_to_string(shared.ws.join("long/x.json")).unwrap();
     assert_eq!(written.trim(), b_pid.to_string());
 }
 
 #[test]
 fn a_claimer_stopped_past_its_claim_never_commits_over_the_one_that_took_over() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let extra = with(&redis.flags(), &["--claim-ttl", "1s"]);
-    let a = spawn(
-        &ws,
-        "a",
-        &["LongClaim", "--name", "y", "--secs", "1.5"],
-        &extra,
-    );
+    let shared = Shared::new(&["--claim-ttl", "1s"]);
+    let a = shared.spawn("a", "LongClaim", "y", "1.5");
     a.wait_for("started");
     let a_pid = a.child.id();
     send_signal(a_pid, "STOP");
     wait_until_stopped(a_pid);
-    let b = spawn(
-        &ws,
-        "b",
-        &["LongClaim", "--name", "y", "--secs", "0.1"],
-        &extra,
-    );
+    let b = shared.spawn("b", "LongClaim", "y", "0.1");
     let b_pid = b.child.id();
     let (out, _) = b.finish();
     assert!(out.status.success(), "{}", text(&out));
@@ -196,24 +200,16 @@ fn a_claimer_stopped_past_its_claim_never_commits_over_the_one_that_took_over() 
     );
     let a_events = support::read_events(&a.events);
     assert!(of_kind(&a_events, "succeeded").is_empty(), "{a_events:?}");
-    let written = std::fs::read_to_string(ws.join("long/y.json")).unwrap();
+    let written = std::fs::read_to_string(shared.ws.join("long/y.json")).unwrap();
     assert_eq!(written.trim(), b_pid.to_string(), "b's output stands");
 }
 
 #[test]
 fn a_task_that_fails_in_the_process_holding_its_claim_fails_in_the_one_waiting_for_it() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let extra = redis.flags();
-    let a = spawn(
-        &ws,
-        "a",
-        &["Doomed", "--name", "d", "--secs", "1.5"],
-        &extra,
-    );
+    let shared = Shared::new(&[]);
+    let a = shared.spawn("a", "Doomed", "d", "1.5");
     a.wait_for("started");
-    let b = spawn(&ws, "b", &["Doomed", "--name", "d", "--secs", "0"], &extra);
+    let b = shared.spawn("b", "Doomed", "d", "0");
     let (a_out, _) = a.finish();
     assert_eq!(a_out.status.code(), Some(1), "{}", text(&a_out));
     let (b_out, b_events) = b.finish();
@@ -225,32 +221,24 @@ fn a_task_that_fails_in_the_process_holding_its_claim_fails_in_the_one_waiting_f
         error.starts_with("failed in another process (") && error.ends_with("d is doomed"),
         "{error}"
     );
-    let starts = run_log(&ws)
-        .into_iter()
-        .filter(|(_, w)| w == "start d")
-        .count();
-    assert_eq!(starts, 1, "the failed task did not run again");
+    assert_eq!(
+        shared.logged("start d").len(),
+        1,
+        "the failed task did not run again"
+    );
     assert!(text(&b_out).contains("failed in another process"));
 }
 
 #[test]
 fn claims_are_listed_with_their_holder_and_can_be_turned_off() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let extra = redis.flags();
-    let a = spawn(
-        &ws,
-        "a",
-        &["LongClaim", "--name", "z", "--secs", "3"],
-        &extra,
-    );
+    let shared = Shared::new(&[]);
+    let a = shared.spawn("a", "LongClaim", "z", "3");
     a.wait_for("started");
     let args: Vec<&str> = ["locks", "list"]
         .into_iter()
-        .chain(extra.iter().map(String::as_str))
+        .chain(shared.extra.iter().map(String::as_str))
         .collect();
-    let listed = fixture_in(&ws, &args);
+    let listed = fixture_in(&shared.ws, &args);
     let listing = text(&listed);
     assert!(listed.status.success(), "{listing}");
     assert!(
@@ -258,22 +246,14 @@ fn claims_are_listed_with_their_holder_and_can_be_turned_off() {
         "{listing}"
     );
     // Without claims a second process runs the same task again.
-    let b = spawn(
-        &ws,
-        "b",
-        &["LongClaim", "--name", "z", "--secs", "0.1", "--no-claims"],
-        &extra,
-    );
+    let args = ["LongClaim", "--name", "z", "--secs", "0.1", "--no-claims"];
+    let b = spawn(&shared.ws, "b", &args, &shared.extra);
     let (b_out, b_events) = b.finish();
     assert!(b_out.status.success(), "{}", text(&b_out));
     assert!(of_kind(&b_events, "claimed_elsewhere").is_empty());
     let (a_out, _) = a.finish();
     assert!(a_out.status.success(), "{}", text(&a_out));
-    let starts = run_log(&ws)
-        .into_iter()
-        .filter(|(_, w)| w == "start z")
-        .count();
-    assert_eq!(starts, 2);
+    assert_eq!(shared.logged("start z").len(), 2);
 }
 
 #[test]
@@ -324,13 +304,7 @@ fn four_processes_on_an_s3_workspace_with_redis_run_every_task_once_and_share_th
                 .or_default() += 1;
         }
     }
-    assert_eq!(per_task.len(), 2000, "every task ran");
-    let twice: Vec<_> = per_task.iter().filter(|(_, &n)| n != 1).collect();
-    assert!(twice.is_empty(), "tasks run more than once: {twice:?}");
-    assert!(
-        per_process.iter().all(|&n| n >= 200),
-        "each process runs at least a tenth: {per_process:?}"
-    );
+    once_each_and_shared(&per_task, &per_process);
     for i in 0..250 {
         assert!(s3
             .get("claims", &format!("dag/shared/7/{i}.json"))
