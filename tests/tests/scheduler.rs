@@ -302,3 +302,56 @@ fn a_family_priority_from_the_command_line_replaces_the_attributes() {
     let order: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
     assert_eq!(order, ["urgent 0", "urgent 1", "urgent 2", "urgent 3"]);
 }
+
+#[test]
+fn retry_delays_grow_by_the_backoff_and_take_a_jitter() {
+    let run = Run::new();
+    run.fixture(&[
+        "Flaky",
+        "--name",
+        "backoff",
+        "--fail-times",
+        "3",
+        "--retry-count",
+        "3",
+        "--retry-delay",
+        "40ms",
+        "--retry-backoff",
+        "2",
+    ])
+    .assert()
+    .success();
+    let delays: Vec<f64> = run
+        .events_of("retried")
+        .iter()
+        .map(|e| e["delay_secs"].as_f64().unwrap())
+        .collect();
+    assert_eq!(delays, [0.04, 0.08, 0.16]);
+
+    let run = Run::new();
+    run.fixture(&[
+        "Flaky",
+        "--name",
+        "jitter",
+        "--fail-times",
+        "2",
+        "--retry-count",
+        "2",
+        "--retry-delay",
+        "10ms",
+        "--retry-jitter",
+        "50ms",
+    ])
+    .assert()
+    .success();
+    for e in run.events_of("retried") {
+        let delay = e["delay_secs"].as_f64().unwrap();
+        assert!((0.01..=0.06).contains(&delay), "{delay}");
+    }
+    let bad = run
+        .fixture(&["Flaky", "--name", "x", "--retry-backoff", "0.5"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).1.contains("retry_backoff"), "{}", text(&bad).1);
+}

@@ -133,6 +133,10 @@ settings! {
     RETRY_COUNT: u32 = ["scheduler"] "retry_count", "KART_RETRY_COUNT", Flag::Value("retry-count"), Run, Some("0"), "N";
     /// Delay before a retry, e.g. 10s (a number is seconds)
     RETRY_DELAY: Duration = ["scheduler"] "retry_delay", "KART_RETRY_DELAY", Flag::Value("retry-delay"), Run, Some("10s"), "DURATION";
+    /// Multiply the retry delay by this after each failed attempt, e.g. 2 (exponential backoff; 1 keeps it fixed)
+    RETRY_BACKOFF: f64 = ["scheduler"] "retry_backoff", "KART_RETRY_BACKOFF", Flag::Value("retry-backoff"), Run, Some("1"), "FACTOR";
+    /// Add a random wait of up to this to every retry, e.g. 5s, so workers retrying together spread out
+    RETRY_JITTER: Duration = ["scheduler"] "retry_jitter", "KART_RETRY_JITTER", Flag::Value("retry-jitter"), Run, Some("0s"), "DURATION";
     /// Keep retrying tasks locked elsewhere until they complete
     KEEP_ALIVE: bool = ["worker"] "keep_alive", "KART_KEEP_ALIVE", Flag::Switch("keep-alive", "true"), Run, Some("false"), "BOOL";
     /// Cancel a task running longer than this, e.g. 30m (a task's own `timeout` wins)
@@ -342,6 +346,10 @@ pub struct Settings {
     pub retry_count: u32,
     /// Delay before a retry ([`RETRY_DELAY`]).
     pub retry_delay: Duration,
+    /// Factor the delay grows by after each failed attempt ([`RETRY_BACKOFF`]).
+    pub retry_backoff: f64,
+    /// Most random wait added to a retry ([`RETRY_JITTER`]).
+    pub retry_jitter: Duration,
     /// Keep waiting for tasks that may become runnable ([`KEEP_ALIVE`]).
     pub keep_alive: bool,
     /// fsync every output before renaming it into place ([`FSYNC`]).
@@ -380,6 +388,13 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
+        let retry_backoff = src.get(&RETRY_BACKOFF)?;
+        if !(1.0..=1000.0).contains(&retry_backoff) {
+            return Err(Error::InvalidOption {
+                what: "retry_backoff".into(),
+                message: format!("{retry_backoff} is not a factor between 1 and 1000"),
+            });
+        }
         let workspace = PathBuf::from(src.get(&WORKSPACE)?);
         let redis_prefix = match src.given(&REDIS_PREFIX)? {
             Some(prefix) => prefix,
@@ -398,6 +413,8 @@ impl Settings {
             workers,
             retry_count: src.get(&RETRY_COUNT)?,
             retry_delay: src.get(&RETRY_DELAY)?,
+            retry_backoff,
+            retry_jitter: src.get(&RETRY_JITTER)?,
             keep_alive: src.get(&KEEP_ALIVE)?,
             fsync: src.get(&FSYNC)?,
             redis,

@@ -14,8 +14,12 @@ pub struct RunOptions {
     pub workers: usize,
     /// Retries of a failed task.
     pub retry_count: u32,
-    /// Delay before each retry.
+    /// Delay before the first retry.
     pub retry_delay: Duration,
+    /// Each later retry waits this many times longer than the one before (1: a fixed delay).
+    pub retry_backoff: f64,
+    /// A random wait of up to this is added to every retry.
+    pub retry_jitter: Duration,
     /// Keep retrying tasks locked elsewhere until they complete, without counting those tries
     /// against `retry_count`.
     pub keep_alive: bool,
@@ -45,6 +49,8 @@ impl Default for RunOptions {
             workers: 1,
             retry_count: 0,
             retry_delay: Duration::from_secs(10),
+            retry_backoff: 1.0,
+            retry_jitter: Duration::ZERO,
             keep_alive: false,
             fail_on_collision: false,
             task_timeout: None,
@@ -64,6 +70,8 @@ impl From<&Settings> for RunOptions {
             workers: s.workers,
             retry_count: s.retry_count,
             retry_delay: s.retry_delay.as_std(),
+            retry_backoff: s.retry_backoff,
+            retry_jitter: s.retry_jitter.as_std(),
             keep_alive: s.keep_alive,
             fail_on_collision: s.redis_fail_on_collision,
             task_timeout: s.task_timeout.map(|d| d.as_std()),

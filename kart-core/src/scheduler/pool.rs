@@ -579,6 +579,17 @@ pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Lock
     }
 }
 
+/// The wait before the retry after failed attempt `attempt` (1 for the first): the delay grown
+/// by the backoff factor once per earlier failure, capped at a day, plus up to the jitter.
+fn retry_delay(opts: &RunOptions, attempt: u32) -> std::time::Duration {
+    const CAP: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let growth = opts
+        .retry_backoff
+        .powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX));
+    let base = CAP.min(opts.retry_delay.mul_f64(growth.min(CAP.as_secs_f64())));
+    base + opts.retry_jitter.mul_f64(rand::random::<f64>())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn schedule_retry(
     g: &mut Shared,
@@ -590,17 +601,17 @@ pub(super) fn schedule_retry(
     error: &str,
     env: &Env<'_>,
 ) {
+    let delay = retry_delay(env.opts, attempt);
     env.events.emit(
         Event::new(EventKind::Retried)
             .task(id, family)
             .worker(worker)
             .with("attempt", attempt + 1)
-            .with("delay_secs", env.opts.retry_delay.as_secs_f64())
+            .with("delay_secs", delay.as_secs_f64())
             .with("error", error),
     );
     g.nodes[i].state = State::RetryWaiting;
-    g.retries
-        .push(Reverse((Instant::now() + env.opts.retry_delay, i)));
+    g.retries.push(Reverse((Instant::now() + delay, i)));
 }
 
 #[cfg(test)]
