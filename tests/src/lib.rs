@@ -905,3 +905,17 @@ pub fn pickies() -> Vec<Picky> {
         })
         .collect()
 }
+
+/// Max-batched over `day`, but each day needs its own resource unit: members needing
+/// different resources are never batched together.
+#[task(output = "slotted/{day}.json")]
+#[resources("slot:{day}" = 1)]
+pub fn slotted(#[param(batch = "max")] day: u32) -> u32 {
+    day
+}
+
+/// `Slotted(1..=3)`.
+#[task(wrapper)]
+pub fn slotted_days() -> Vec<Slotted> {
+    (1..=3).map(|day| Slotted { day }).collect()
+}

@@ -178,3 +178,20 @@ fn an_instance_that_is_not_batchable_runs_alone() {
         assert!(run.workspace().join(format!("picky/{day}.json")).exists());
     }
 }
+
+#[test]
+fn tasks_needing_different_resources_are_not_batched_together() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["SlottedDays", "--workers", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let mut days: Vec<u64> = started(&run, "Slotted")
+        .iter()
+        .map(|p| p["day"].as_u64().unwrap())
+        .collect();
+    days.sort();
+    assert_eq!(days, [1, 2, 3], "each ran alone");
+    assert!(run.events_of("batched_into").is_empty());
+}

@@ -33,11 +33,16 @@ pub(super) fn form_batch(
     };
     let family = g.nodes[i].task.family();
     let max = g.nodes[i].task.max_batch_size().unwrap_or(usize::MAX);
+    // One run holds one set of resources: members must need the same.
+    let resources = g.nodes[i].task.resources();
     let mut members = vec![i];
     let mut k = 0;
     while k < g.ready.len() && members.len() < max {
         let task = &g.nodes[g.ready[k]].task;
-        if task.family() == family && task.batch_key().as_deref() == Some(key.as_str()) {
+        if task.family() == family
+            && task.batch_key().as_deref() == Some(key.as_str())
+            && task.resources() == resources
+        {
             members.extend(g.ready.remove(k));
         } else {
             k += 1;

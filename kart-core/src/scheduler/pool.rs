@@ -83,10 +83,8 @@ pub(super) fn take_ready(
                 continue;
             }
         };
-        let needs = match &batch {
-            Some(b) => b.task.resources(),
-            None => g.nodes[i].task.resources(),
-        };
+        // A batch's members all need the same resources (see `form_batch`): it holds them.
+        let needs = g.nodes[i].task.resources();
         if needs.is_empty() {
             return Some((i, Ok(None), batch));
         }
