@@ -59,6 +59,8 @@ pub struct TaskOptions {
     pub priority: Option<Expr>,
     /// `batchable = expr`: whether this instance may join a batch (default true).
     pub batchable: Option<Expr>,
+    /// `namespace = "reports.daily"`: the family is `reports.daily.Name` (Luigi's namespaces).
+    pub namespace: Option<LitStr>,
 }
 
 pub struct ParamOptions {
@@ -165,6 +167,11 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             }
         } else if path.is_ident(ACCEPTS_MESSAGES) {
             if opts.accepts_messages.replace(path.span()).is_some() {
+                errors.push(duplicate(&path));
+            }
+        } else if path.is_ident(NAMESPACE) {
+            let lit: LitStr = meta.value()?.parse()?;
+            if opts.namespace.replace(lit).is_some() {
                 errors.push(duplicate(&path));
             }
         } else if path.is_ident(BATCHABLE) {

@@ -8,7 +8,7 @@ use syn::{Ident, Type};
 
 use crate::ast::{ArgKind, TaskFn};
 use crate::ctxt::Errors;
-use crate::expand::{family, output_ty, private, user_fn};
+use crate::expand::{family, output_ty, private, struct_name, user_fn};
 
 /// The input was not a function at all: the input as it was, and the errors.
 pub(crate) fn unparsed(input: TokenStream, errors: Errors) -> TokenStream {
@@ -30,7 +30,7 @@ pub(crate) fn invalid(t: &TaskFn, error: syn::Error) -> TokenStream {
 fn stub(t: &TaskFn) -> TokenStream {
     let family = family(t);
     // A bad `name = "..."` is the error itself; there is no struct to name.
-    let Ok(name) = syn::parse_str::<Ident>(&family) else {
+    let Ok(name) = syn::parse_str::<Ident>(&struct_name(t)) else {
         return quote!();
     };
     let p = private();

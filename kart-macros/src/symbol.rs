@@ -12,6 +12,7 @@ pub const ACCEPTS_MESSAGES: &str = "accepts_messages";
 pub const MAX_BATCH_SIZE: &str = "max_batch_size";
 pub const PRIORITY: &str = "priority";
 pub const BATCHABLE: &str = "batchable";
+pub const NAMESPACE: &str = "namespace";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -24,6 +25,7 @@ pub const TASK_OPTIONS: &[&str] = &[
     MAX_BATCH_SIZE,
     PRIORITY,
     BATCHABLE,
+    NAMESPACE,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

@@ -11,6 +11,21 @@ use crate::attr::{Conflict, Phase, RunLockOptions};
 use kart_grammar::template::{self, Segment};
 
 pub fn task(t: &TaskFn, errors: &mut Errors) {
+    if let Some(ns) = &t.options.namespace {
+        let valid = ns
+            .value()
+            .split('.')
+            .all(|part| syn::parse_str::<syn::Ident>(part).is_ok());
+        if !valid {
+            errors.error_spanned_by(
+                ns,
+                format!(
+                    "namespace {:?} is not dot-separated identifiers (like \"reports.daily\")",
+                    ns.value()
+                ),
+            );
+        }
+    }
     if let Some(name) = &t.options.name {
         if syn::parse_str::<syn::Ident>(&name.value()).is_err() {
             errors.error_spanned_by(

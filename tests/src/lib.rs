@@ -919,3 +919,9 @@ pub fn slotted(#[param(batch = "max")] day: u32) -> u32 {
 pub fn slotted_days() -> Vec<Slotted> {
     (1..=3).map(|day| Slotted { day }).collect()
 }
+
+/// A family in a namespace: `wohoo.SpacedDaily` on the command line, in ids and in ranges.
+#[task(namespace = "wohoo", output = "spaced/{day}.json")]
+pub fn spaced_daily(day: NaiveDate, #[param(default = 1, significant = false)] n: u32) -> u32 {
+    day.day() * n
+}

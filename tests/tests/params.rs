@@ -431,3 +431,59 @@ fn list_shows_every_task_with_its_parameters() {
                 .and(predicate::str::contains("--fail-times <usize>")),
         );
 }
+
+#[test]
+fn a_namespaced_family_is_named_with_its_namespace_everywhere() {
+    let run = Run::new();
+    run.fixture(&["wohoo.SpacedDaily", "--day", "2015-01-03"])
+        .assert()
+        .success();
+    let started = run.events_of("started");
+    assert_eq!(started[0]["family"], "wohoo.SpacedDaily");
+    assert!(started[0]["task_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("wohoo.SpacedDaily_2015_01_03_"));
+    assert_eq!(run.output("spaced/2015-01-03.json"), 3);
+    // The listing, a config section (TOML nests dotted names) and the environment.
+    let listed = run.fixture(&["list"]).output().unwrap();
+    assert!(
+        text(&listed).0.contains("wohoo.SpacedDaily"),
+        "{}",
+        text(&listed).0
+    );
+    std::fs::write(
+        run.dir.path().join("kart.toml"),
+        "[wohoo.SpacedDaily]\nn = 10\n",
+    )
+    .unwrap();
+    run.fixture(&["wohoo.SpacedDaily", "--day", "2015-01-04"])
+        .assert()
+        .success();
+    assert_eq!(run.output("spaced/2015-01-04.json"), 40);
+    run.fixture(&["wohoo.SpacedDaily", "--day", "2015-01-05"])
+        .env("KART_WOHOO_SPACED_DAILY__N", "100")
+        .assert()
+        .success();
+    assert_eq!(run.output("spaced/2015-01-05.json"), 500);
+    // A range over it.
+    run.fixture(&[
+        "RangeDaily",
+        "--of",
+        "wohoo.SpacedDaily",
+        "--start",
+        "2015-01-01",
+        "--stop",
+        "2015-01-08",
+        "--now",
+        "2015-02-01",
+    ])
+    .assert()
+    .success();
+    for day in 1..=7 {
+        assert!(run
+            .workspace()
+            .join(format!("spaced/2015-01-0{day}.json"))
+            .exists());
+    }
+}

@@ -165,6 +165,15 @@ impl Config {
                 }
             }
         }
+        // `[wohoo.MyTask]` is TOML for a table `MyTask` inside `wohoo`: a namespaced family's
+        // section is found under its dotted name too.
+        let mut nested = Vec::new();
+        for (name, table) in &families {
+            collect_nested(name, table, &mut nested, 4);
+        }
+        for (name, table) in nested {
+            families.entry(name).or_insert(table);
+        }
         let config = Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -267,6 +276,25 @@ impl Config {
     }
 }
 
+/// The tables inside `table`, by dotted name under `name`, `depth` levels down at most.
+fn collect_nested(
+    name: &str,
+    table: &toml::Table,
+    out: &mut Vec<(String, toml::Table)>,
+    depth: usize,
+) {
+    if depth == 0 {
+        return;
+    }
+    for (key, value) in table {
+        if let toml::Value::Table(inner) = value {
+            let dotted = format!("{name}.{key}");
+            collect_nested(&dotted, inner, out, depth - 1);
+            out.push((dotted, inner.clone()));
+        }
+    }
+}
+
 /// The environment variable that sets parameter `param` of `family`:
 /// `KART_<FAMILY>__<PARAM>` in upper snake case, e.g. `KART_SOME_REPORT__DATE`.
 ///
@@ -295,7 +323,12 @@ fn upper_snake(name: &str) -> String {
                 out.push('_');
             }
         }
-        out.push(c.to_ascii_uppercase());
+        // A namespace's dots (`wohoo.MyTask`) cannot be in a variable name.
+        out.push(if c == '.' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        });
     }
     out
 }
@@ -329,6 +362,14 @@ mod tests {
             Some("2015-01-01")
         );
         assert_eq!(c.locate("SomeReport", "date"), "k.toml:2");
+    }
+
+    #[test]
+    fn a_namespaced_familys_section_is_found_by_its_dotted_name() {
+        let c = Config::parse("[wohoo.MyTask]\nn = 4\n", Path::new("k.toml")).unwrap();
+        assert_eq!(c.family("wohoo.MyTask").unwrap()["n"].as_integer(), Some(4));
+        assert_eq!(c.locate("wohoo.MyTask", "n"), "k.toml:2");
+        assert_eq!(param_env_var("wohoo.MyTask", "n"), "KART_WOHOO_MY_TASK__N");
     }
 
     #[test]

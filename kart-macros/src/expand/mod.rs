@@ -51,8 +51,16 @@ pub(crate) fn private() -> TokenStream {
     quote!(::kart_core::__private)
 }
 
-/// The family name: `name = "..."`, else the function's name in upper camel case.
+/// The family name: the struct's name, after `namespace.` when the task has one.
 pub(crate) fn family(t: &TaskFn) -> String {
+    match &t.options.namespace {
+        Some(ns) => format!("{}.{}", ns.value(), struct_name(t)),
+        None => struct_name(t),
+    }
+}
+
+/// The struct's name: `name = "..."`, else the function's name in upper camel case.
+pub(crate) fn struct_name(t: &TaskFn) -> String {
     match &t.options.name {
         Some(lit) => lit.value(),
         None => t
@@ -76,7 +84,7 @@ impl<'a> Gen<'a> {
         Gen {
             t,
             p: private(),
-            struct_name: Ident::new(&family, span),
+            struct_name: Ident::new(&struct_name(t), span),
             family,
             params: t.args.iter().filter_map(param).collect(),
         }
