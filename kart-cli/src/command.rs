@@ -309,12 +309,16 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
         .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
         .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"))
+        .subcommand(
+            Command::new("enable")
+                .about("Lift the disabling of a task that failed too often (`enable <TASK> --PARAM VALUE ...`)"),
+        )
         .subcommand(
             Command::new("message")
                 .about("Send a message to a running task, print its response (`message --help`)"),

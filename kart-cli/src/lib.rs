@@ -81,6 +81,13 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
         Some("message") => message_command(bin, &args[1..]),
+        Some("enable") => match args.get(2).filter(|a| !a.starts_with('-')) {
+            Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Enable),
+            None => Err(Failure {
+                message: format!("usage: {bin} enable <TASK> [--PARAM VALUE ...]"),
+                code: codes::BAD_INPUT,
+            }),
+        },
         Some("deps") => match args.get(2).filter(|a| !a.starts_with('-')) {
             Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Deps),
             None => Err(Failure {

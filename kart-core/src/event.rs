@@ -37,6 +37,9 @@ pub enum EventKind {
     Retried,
     /// A task will not run because a requirement failed (carries `reason`).
     Skipped,
+    /// A task failed often enough to be disabled (carries `reason`); runs fail it at once
+    /// until the time it names, or until `enable` lifts it.
+    Disabled,
     /// A range's delay: instances from the first gap to the window's end.
     RangeDelay,
     /// How many instances of a range's window are complete.

@@ -9,6 +9,8 @@
 //! res:<name>:<slot>             one unit of a scheduler resource
 //! claim:<task id>               the worker running the task, in whatever process
 //! failed:<task id>              note: the error a claim's holder gave the task up with
+//! failures:<task id>            note: when the task failed lately (disabling)
+//! disabled:<task id>            note: until when the task is disabled
 //!
 //! <prefix>:lock:<key>           Redis: the lock's holder and fence
 //! <prefix>:fence:<key>          Redis: the fencing counter
@@ -47,6 +49,16 @@ pub fn claim(task: &TaskId) -> String {
 /// The note a claim's holder leaves when it gives the task up as failed.
 pub fn failure(task: &TaskId) -> String {
     format!("failed:{task}")
+}
+
+/// The note of a task's recent failures (Luigi's disabling).
+pub fn failures(task: &TaskId) -> String {
+    format!("failures:{task}")
+}
+
+/// The note saying until when a task is disabled.
+pub fn disabled(task: &TaskId) -> String {
+    format!("disabled:{task}")
 }
 
 /// The lock key of slot `slot` of resource `name`.

@@ -19,7 +19,7 @@ use kart_core::{Events, Workspace};
 use super::{open_locks, open_mailboxes};
 use crate::command::RunFlags;
 use crate::exit::{clap_failure, codes, Failure};
-use crate::out::{say_raw, tell};
+use crate::out::{say, say_raw, tell};
 use crate::signals::watch_signals;
 use crate::{notify, progress};
 
@@ -50,7 +50,7 @@ pub(crate) fn run_task(
     mode: Mode,
 ) -> Result<u8, Failure> {
     let cmd = match mode {
-        Mode::Run => crate::command::task_command(bin, entry, registry),
+        Mode::Run | Mode::Enable => crate::command::task_command(bin, entry, registry),
         Mode::Deps => crate::command::deps_command(bin, entry, registry),
     };
     let argv = std::iter::once(entry.name().to_string()).chain(rest.iter().cloned());
@@ -82,6 +82,20 @@ pub(crate) fn run_task(
             .collect();
         let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
 
+        if mode == Mode::Enable {
+            let locks = open_locks(&settings)?;
+            let id = root.id();
+            let was = kart_core::scheduler::disable::enable(&locks, &id)?;
+            say!(
+                "{id} {}",
+                if was {
+                    "is enabled again; its failures are forgotten"
+                } else {
+                    "was not disabled; its failures are forgotten"
+                }
+            );
+            return Ok(codes::SUCCESS);
+        }
         let workspace = Workspace::open(&settings.workspace_location(), settings.fsync)?;
         if mode == Mode::Deps {
             return super::deps::show_deps(&root, &workspace, &matches, flags.events.as_deref());
@@ -233,4 +247,6 @@ pub(crate) enum Mode {
     Run,
     /// Show its dependency graph.
     Deps,
+    /// Lift its disabling (Luigi's re-enable).
+    Enable,
 }

@@ -137,6 +137,14 @@ settings! {
     RETRY_BACKOFF: f64 = ["scheduler"] "retry_backoff", "KART_RETRY_BACKOFF", Flag::Value("retry-backoff"), Run, Some("1"), "FACTOR";
     /// Add a random wait of up to this to every retry, e.g. 5s, so workers retrying together spread out
     RETRY_JITTER: Duration = ["scheduler"] "retry_jitter", "KART_RETRY_JITTER", Flag::Value("retry-jitter"), Run, Some("0s"), "DURATION";
+    /// Disable a task after this many failed attempts within disable_window, across runs and processes (0: never)
+    DISABLE_FAILURES: u32 = ["scheduler"] "disable_failures", "KART_DISABLE_FAILURES", Flag::Value("disable-failures"), Run, Some("0"), "N";
+    /// The window failures are counted in, e.g. 1h
+    DISABLE_WINDOW: Duration = ["scheduler"] "disable_window", "KART_DISABLE_WINDOW", Flag::Value("disable-window"), Run, Some("1h"), "DURATION";
+    /// How long a disabled task stays disabled, e.g. 1d
+    DISABLE_PERSIST: Duration = ["scheduler"] "disable_persist", "KART_DISABLE_PERSIST", Flag::Value("disable-persist"), Run, Some("1d"), "DURATION";
+    /// Disable a task still failing this long after its first failure in the window, e.g. 6h
+    DISABLE_HARD_TIMEOUT: Duration = ["scheduler"] "disable_hard_timeout", "KART_DISABLE_HARD_TIMEOUT", Flag::Value("disable-hard-timeout"), Run, None, "DURATION";
     /// Keep retrying tasks locked elsewhere until they complete
     KEEP_ALIVE: bool = ["worker"] "keep_alive", "KART_KEEP_ALIVE", Flag::Switch("keep-alive", "true"), Run, Some("false"), "BOOL";
     /// Cancel a task running longer than this, e.g. 30m (a task's own `timeout` wins)
@@ -350,6 +358,9 @@ pub struct Settings {
     pub retry_backoff: f64,
     /// Most random wait added to a retry ([`RETRY_JITTER`]).
     pub retry_jitter: Duration,
+    /// When a failing task is disabled ([`DISABLE_FAILURES`], [`DISABLE_WINDOW`],
+    /// [`DISABLE_PERSIST`], [`DISABLE_HARD_TIMEOUT`]).
+    pub disable: crate::scheduler::disable::DisablePolicy,
     /// Keep waiting for tasks that may become runnable ([`KEEP_ALIVE`]).
     pub keep_alive: bool,
     /// fsync every output before renaming it into place ([`FSYNC`]).
@@ -415,6 +426,12 @@ impl Settings {
             retry_delay: src.get(&RETRY_DELAY)?,
             retry_backoff,
             retry_jitter: src.get(&RETRY_JITTER)?,
+            disable: crate::scheduler::disable::DisablePolicy {
+                failures: src.get(&DISABLE_FAILURES)?,
+                window: src.get(&DISABLE_WINDOW)?.as_std(),
+                persist: src.get(&DISABLE_PERSIST)?.as_std(),
+                hard_timeout: src.given(&DISABLE_HARD_TIMEOUT)?.map(Duration::as_std),
+            },
             keep_alive: src.get(&KEEP_ALIVE)?,
             fsync: src.get(&FSYNC)?,
             redis,

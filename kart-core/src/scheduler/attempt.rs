@@ -57,6 +57,19 @@ pub(super) fn attempt_task(
         };
     }
 
+    // Disabled after repeated failures (here or elsewhere): failed at once, not run.
+    if let (Some(locks), true) = (env.locks, env.opts.disable.active()) {
+        match super::disable::disabled(locks, id) {
+            Ok(Some(why)) => {
+                env.events
+                    .emit(failed_event(task, id, worker, attempt, &why).with("disabled", true));
+                return Attempt::Disabled(why);
+            }
+            Ok(None) => {}
+            Err(e) => return refuse(e.to_string()),
+        }
+    }
+
     // One worker across every process sharing the backend runs the task: the one holding
     // its claim, kept (and renewed) until the task is done with. A `#[run_with_lock]` task
     // keeps its lock's own stricter rules (waiting, failing fast, unique-job phases) instead.

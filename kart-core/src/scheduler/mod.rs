@@ -7,6 +7,7 @@
 
 mod attempt;
 mod batch;
+pub mod disable;
 mod graph;
 mod options;
 mod pool;

@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub retry_backoff: f64,
     /// A random wait of up to this is added to every retry.
     pub retry_jitter: Duration,
+    /// When a failing task is disabled (Luigi's disabling; off by default).
+    pub disable: super::disable::DisablePolicy,
     /// Keep retrying tasks locked elsewhere until they complete, without counting those tries
     /// against `retry_count`.
     pub keep_alive: bool,
@@ -51,6 +53,7 @@ impl Default for RunOptions {
             retry_delay: Duration::from_secs(10),
             retry_backoff: 1.0,
             retry_jitter: Duration::ZERO,
+            disable: Default::default(),
             keep_alive: false,
             fail_on_collision: false,
             task_timeout: None,
@@ -72,6 +75,7 @@ impl From<&Settings> for RunOptions {
             retry_delay: s.retry_delay.as_std(),
             retry_backoff: s.retry_backoff,
             retry_jitter: s.retry_jitter.as_std(),
+            disable: s.disable.clone(),
             keep_alive: s.keep_alive,
             fail_on_collision: s.redis_fail_on_collision,
             task_timeout: s.task_timeout.map(|d| d.as_std()),

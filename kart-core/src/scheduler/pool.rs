@@ -311,7 +311,16 @@ pub(super) fn settle(
     env: &Env<'_>,
 ) {
     let events = env.events;
+    let outcome = match outcome {
+        Attempt::Failed(error) => disable_if_due(task, id, error, name, env),
+        other => other,
+    };
     let succeeded = match outcome {
+        Attempt::Disabled(error) => {
+            g.nodes[i].state = State::Failed(error);
+            skip_dependents(&mut g.nodes, i, events);
+            false
+        }
         Attempt::ClaimedElsewhere(claimed) => {
             park(g, i, task, id, *claimed, name, env);
             g.nodes[i].attempts -= 1;
@@ -403,6 +412,37 @@ pub(super) fn settle(
             if g.nodes[d].remaining == 0 && g.nodes[d].state == State::Pending {
                 g.push_ready(d);
             }
+        }
+    }
+}
+
+/// A failed attempt counts towards disabling the task; the attempt that disables it says so
+/// (a `disabled` event) and ends the task's retries.
+fn disable_if_due(
+    task: &AnyTask,
+    id: &TaskId,
+    error: String,
+    worker: &str,
+    env: &Env<'_>,
+) -> Attempt {
+    let (Some(locks), true) = (env.locks, env.opts.disable.active()) else {
+        return Attempt::Failed(error);
+    };
+    match super::disable::record_failure(locks, id, &env.opts.disable) {
+        Ok(Some(why)) => {
+            env.events.emit(
+                Event::new(EventKind::Disabled)
+                    .task(id, task.family())
+                    .params(task.params_json())
+                    .worker(worker)
+                    .with("reason", why.as_str()),
+            );
+            Attempt::Disabled(format!("{error} ({why})"))
+        }
+        Ok(None) => Attempt::Failed(error),
+        Err(e) => {
+            tracing::warn!("cannot record the failure of {id}: {e}");
+            Attempt::Failed(error)
         }
     }
 }

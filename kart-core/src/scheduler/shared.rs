@@ -118,6 +118,8 @@ pub(super) enum Attempt {
     /// The worker in another process whose claim this run waited for gave the task up as
     /// failed, with this error.
     FailedElsewhere(String),
+    /// Disabled after repeated failures: not run, not retried.
+    Disabled(String),
 }
 
 /// A claim held elsewhere, as found.
