@@ -925,3 +925,31 @@ pub fn slotted_days() -> Vec<Slotted> {
 pub fn spaced_daily(day: NaiveDate, #[param(default = 1, significant = false)] n: u32) -> u32 {
     day.day() * n
 }
+
+/// Max-batched over `day` within a `group`; the `hi` group is the more urgent.
+#[task(
+    output = "pb/{group}/{day}.json",
+    priority = if group == "hi" { 10 } else { 0 }
+)]
+pub fn prio_batched(
+    group: String,
+    #[param(batch = "max")] day: u32,
+    ctx: &RunContext,
+) -> Result<u32> {
+    log_run(ctx, &format!("batch {group} {day}"))?;
+    Ok(day)
+}
+
+/// `lo` days 1..=3 listed before `hi` days 1..=3.
+#[task(wrapper)]
+pub fn prio_batches() -> Vec<PrioBatched> {
+    ["lo", "hi"]
+        .iter()
+        .flat_map(|g| {
+            (1..=3).map(move |day| PrioBatched {
+                group: g.to_string(),
+                day,
+            })
+        })
+        .collect()
+}

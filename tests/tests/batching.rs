@@ -195,3 +195,17 @@ fn tasks_needing_different_resources_are_not_batched_together() {
     assert_eq!(days, [1, 2, 3], "each ran alone");
     assert!(run.events_of("batched_into").is_empty());
 }
+
+#[test]
+fn batches_run_in_the_priority_order_of_their_members() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["PrioBatches", "--workers", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let log = std::fs::read_to_string(run.workspace().join("runs.log")).unwrap();
+    let order: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    // Each group runs as one batch (its latest day); the urgent group first.
+    assert_eq!(order, ["batch hi 3", "batch lo 3"]);
+}
