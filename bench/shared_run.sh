@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Several processes sharing one run, side by side: kart with task claims over a loopback
+# Redis, and Luigi 3.8.1 with its central scheduler `luigid` — the same Fanin(n) shape, the
+# same number of worker processes (one worker thread each), started together. Prints the
+# wall time until the last process ends, and checks each leaf ran once.
+#
+#   N=1000 PROCS="1 2 4" bash bench/shared_run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-1000}
+procs_list=${PROCS:-"1 2 4"}
+if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import luigi' 2>/dev/null; then
+  echo "installing Luigi 3.8.1 into bench/.venv" >&2
+  python3 -m venv bench/.venv
+  bench/.venv/bin/pip install -q luigi==3.8.1
+fi
+cargo build --release -q -p kart-bench
+kart=$PWD/target/release/kart-bench
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+rport=$(free_port)
+lport=$(free_port)
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+redis=$!
+luigid=
+trap 'kill $redis $luigid 2>/dev/null; rm -rf "$work"' EXIT
+
+# A fresh luigid (it remembers finished tasks), ready to answer.
+start_luigid() {
+  if [ -n "$luigid" ]; then kill "$luigid"; wait "$luigid" 2>/dev/null || true; fi
+  rm -rf "$work/luigid"; mkdir -p "$work/luigid"
+  bench/.venv/bin/luigid --port "$lport" --address 127.0.0.1 --logdir "$work/luigid" \
+    --state-path "$work/luigid/state.pickle" >/dev/null 2>&1 &
+  luigid=$!
+  for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $lport), 1)" 2>/dev/null && return
+    sleep 0.2
+  done
+}
+
+# Runs `procs` copies of the command given, together; prints the seconds until all ended.
+together() {
+  local procs=$1
+  shift
+  local start end pids=()
+  start=$(date +%s.%N)
+  for _ in $(seq "$procs"); do
+    "$@" >>"$work/out.log" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc
+}
+
+echo "machine: $(nproc) cores, $(uname -sr), Luigi $(bench/.venv/bin/python -c 'import luigi; print(luigi.__version__)'); Fanin($n), one worker per process"
+printf '%9s | %12s %12s | %12s %12s | %9s\n' processes "kart s" "kart runs" "luigid s" "luigi runs" luigi/kart
+for procs in $procs_list; do
+  rm -rf "$work/k" "$work/l"
+  redis-cli -p "$rport" flushall >/dev/null
+  ks=$(together "$procs" "$kart" Fanin --n "$n" --no-fsync --workspace "$work/k" \
+    --redis-host 127.0.0.1 --redis-port "$rport" --events "$work/k.events")
+  kruns=$(grep -c '"event":"started","task_id":"Leaf_' "$work/k.events" || true)
+  rm -f "$work/k.events"
+  start_luigid
+  ls_=$(cd bench/luigi && BENCH_WORKSPACE=$work/l PYTHONPATH=. together "$procs" \
+    ../.venv/bin/python -m luigi --module pipeline Fanin --n "$n" --workers 1 \
+    --scheduler-host 127.0.0.1 --scheduler-port "$lport")
+  lruns=$(find "$work/l" -type f | wc -l)
+  printf '%9s | %12.2f %12s | %12.2f %12s | %8.0fx\n' "$procs" "$ks" "$kruns" "$ls_" "$lruns" \
+    "$(echo "$ls_ / $ks" | bc -l)"
+done
