@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 /// What happened.

@@ -24,7 +24,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 
 /// The lock key of a task's run lock.
 pub fn run(task: &TaskId) -> String {

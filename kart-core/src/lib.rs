@@ -51,6 +51,7 @@ mod shutdown;
 pub mod store;
 pub mod summary;
 pub mod task;
+pub mod task_id;
 mod walk;
 pub mod workspace;
 

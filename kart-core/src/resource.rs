@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::lock::{LockGuard, Locks};
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 /// Default TTL of a held unit (renewed while held).

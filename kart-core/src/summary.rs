@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::task::TaskId;
+use crate::task_id::TaskId;
 
 /// How one task ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -358,9 +358,15 @@ pub struct Settings {
     pub retry_backoff: f64,
     /// Most random wait added to a retry ([`RETRY_JITTER`]).
     pub retry_jitter: Duration,
-    /// When a failing task is disabled ([`DISABLE_FAILURES`], [`DISABLE_WINDOW`],
-    /// [`DISABLE_PERSIST`], [`DISABLE_HARD_TIMEOUT`]).
-    pub disable: crate::scheduler::disable::DisablePolicy,
+    /// Failures within `disable_window` that disable a task; 0: never ([`DISABLE_FAILURES`]).
+    pub disable_failures: u32,
+    /// The window failures are counted in ([`DISABLE_WINDOW`]).
+    pub disable_window: Duration,
+    /// How long a disabled task stays disabled ([`DISABLE_PERSIST`]).
+    pub disable_persist: Duration,
+    /// A task still failing this long after its first failure is disabled
+    /// ([`DISABLE_HARD_TIMEOUT`]).
+    pub disable_hard_timeout: Option<Duration>,
     /// Keep waiting for tasks that may become runnable ([`KEEP_ALIVE`]).
     pub keep_alive: bool,
     /// fsync every output before renaming it into place ([`FSYNC`]).
@@ -426,12 +432,10 @@ impl Settings {
             retry_delay: src.get(&RETRY_DELAY)?,
             retry_backoff,
             retry_jitter: src.get(&RETRY_JITTER)?,
-            disable: crate::scheduler::disable::DisablePolicy {
-                failures: src.get(&DISABLE_FAILURES)?,
-                window: src.get(&DISABLE_WINDOW)?.as_std(),
-                persist: src.get(&DISABLE_PERSIST)?.as_std(),
-                hard_timeout: src.given(&DISABLE_HARD_TIMEOUT)?.map(Duration::as_std),
-            },
+            disable_failures: src.get(&DISABLE_FAILURES)?,
+            disable_window: src.get(&DISABLE_WINDOW)?,
+            disable_persist: src.get(&DISABLE_PERSIST)?,
+            disable_hard_timeout: src.given(&DISABLE_HARD_TIMEOUT)?,
             keep_alive: src.get(&KEEP_ALIVE)?,
             fsync: src.get(&FSYNC)?,
             redis,

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventKind, Events};
 use crate::shutdown::Shutdown;
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 pub use self::file::FileBackend;

@@ -13,7 +13,7 @@ use super::{
     deliver_to, holder, not_listening, Envelope, Listener, MailboxBackend, Message, Reply, ReplyFn,
     POLL,
 };
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 #[derive(Debug)]

@@ -43,7 +43,7 @@ use self::local::LocalMailboxes;
 use self::redis::RedisMailboxes;
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 /// How often an idle inbox looks for new messages on one machine, and the longest a Redis

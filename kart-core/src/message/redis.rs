@@ -11,7 +11,7 @@ use super::{
 };
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
-use crate::task::id::TaskId;
+use crate::task_id::TaskId;
 use crate::{Error, Result};
 
 #[derive(Debug)]

@@ -75,7 +75,12 @@ impl From<&Settings> for RunOptions {
             retry_delay: s.retry_delay.as_std(),
             retry_backoff: s.retry_backoff,
             retry_jitter: s.retry_jitter.as_std(),
-            disable: s.disable.clone(),
+            disable: super::disable::DisablePolicy {
+                failures: s.disable_failures,
+                window: s.disable_window.as_std(),
+                persist: s.disable_persist.as_std(),
+                hard_timeout: s.disable_hard_timeout.map(|d| d.as_std()),
+            },
             keep_alive: s.keep_alive,
             fail_on_collision: s.redis_fail_on_collision,
             task_timeout: s.task_timeout.map(|d| d.as_std()),

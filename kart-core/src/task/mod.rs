@@ -5,11 +5,10 @@
 pub mod context;
 #[cfg(test)]
 pub(crate) mod fake;
-pub mod id;
 pub mod spec;
 
+pub use crate::task_id::{TaskId, TASK_ID_HASH_LEN};
 pub use context::{GraphContext, RunContext, CACHE_LOCK_TTL};
-pub use id::{TaskId, TASK_ID_HASH_LEN};
 pub use spec::{OnConflict, RunLock, TaskSpec, UniquePhase};
 
 use std::fmt;
