@@ -46,6 +46,11 @@ pub fn claim(task: &TaskId) -> String {
     format!("claim:{task}")
 }
 
+/// Whether `key` is a claim's lock key.
+pub fn is_claim(key: &str) -> bool {
+    key.starts_with("claim:")
+}
+
 /// The note a claim's holder leaves when it gives the task up as failed.
 pub fn failure(task: &TaskId) -> String {
     format!("failed:{task}")

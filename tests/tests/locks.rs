@@ -566,7 +566,10 @@ fn with_redis_every_load_and_commit_takes_the_cache_lock() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    let (out, events) = spawn(&ws, "c", &["StatsReport", "--n", "3"], &redis.flags()).finish();
+    // Without claims (with them, a commit is fenced by the task's claim instead: below).
+    let mut flags = redis.flags().to_vec();
+    flags.push("--no-claims".into());
+    let (out, events) = spawn(&ws, "c", &["StatsReport", "--n", "3"], &flags).finish();
     assert!(out.status.success(), "{}", stderr(&out));
     let cache: Vec<(String, String)> = of_kind(&events, "lock_acquired")
         .iter()
@@ -589,5 +592,16 @@ fn with_redis_every_load_and_commit_takes_the_cache_lock() {
         ],
         "Stats commits, StatsReport loads it, then commits its own"
     );
+    assert!(redis.keys("kart:*:lock:*").is_empty());
+
+    // With claims a load still takes the cache lock; a commit is fenced by the claim.
+    let ws = dir.path().join("ws2");
+    let (out, events) = spawn(&ws, "d", &["StatsReport", "--n", "4"], &redis.flags()).finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys: Vec<&str> = of_kind(&events, "lock_acquired")
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["cache:stats/4.json"], "only StatsReport's load");
     assert!(redis.keys("kart:*:lock:*").is_empty());
 }
