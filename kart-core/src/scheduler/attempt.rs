@@ -77,28 +77,10 @@ pub(super) fn attempt_task(
         .claims
         .filter(|_| claimable && !task.is_wrapper() && task.run_lock().is_none());
     if let (Some(claims), None) = (claims, claim.as_ref()) {
-        let key = crate::keys::claim(id);
-        // A claim given up between the try and the look is tried again at once.
-        for tries in 1.. {
-            let taken = claims
-                .lock(key.clone())
-                .ttl(env.opts.claim_ttl)
-                .for_task(id, family)
-                .cancel_on_loss(cancelled.clone())
-                .try_acquire();
-            match taken {
-                Ok(Some(guard)) => {
-                    *claim = Some(guard);
-                    break;
-                }
-                Ok(None) => {
-                    let info = holder_of_claim(claims, &key);
-                    if info.is_some() || tries == 3 {
-                        return Attempt::ClaimedElsewhere(Box::new(Claimed { key, info }));
-                    }
-                }
-                Err(e) => return refuse(e.to_string()),
-            }
+        match take_claim(claims, id, family, env.opts.claim_ttl, Some(&cancelled)) {
+            Ok(Ok(guard)) => *claim = Some(guard),
+            Ok(Err(claimed)) => return Attempt::ClaimedElsewhere(Box::new(claimed)),
+            Err(e) => return refuse(e.to_string()),
         }
         // Whoever held it before may have finished it, or given it up as failed. A claim
         // taken for the first time ever (fence 1) had no one before: no need to look.
@@ -294,12 +276,36 @@ pub(super) fn attempt_task(
     }
 }
 
+/// Takes the claim on task `id`, or finds who holds it. A claim given up between the try and
+/// the look is tried again at once.
+pub(super) fn take_claim(
+    claims: &crate::lock::Locks,
+    id: &TaskId,
+    family: &'static str,
+    ttl: std::time::Duration,
+    cancel_on_loss: Option<&std::sync::Arc<AtomicBool>>,
+) -> Result<std::result::Result<crate::lock::LockGuard, Claimed>> {
+    let key = crate::keys::claim(id);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut builder = claims.lock(key.clone()).ttl(ttl).for_task(id, family);
+        if let Some(flag) = cancel_on_loss {
+            builder = builder.cancel_on_loss(flag.clone());
+        }
+        if let Some(guard) = builder.try_acquire()? {
+            return Ok(Ok(guard));
+        }
+        let info = holder_of_claim(claims, &key);
+        if info.is_some() || tries == 3 {
+            return Ok(Err(Claimed { key, info }));
+        }
+    }
+}
+
 /// Who holds the claim `key`, if anyone: a holder caught between taking a file lock and
 /// writing its record is read again a few times, so the events can name it.
-pub(super) fn holder_of_claim(
-    claims: &crate::lock::Locks,
-    key: &str,
-) -> Option<crate::lock::LockInfo> {
+fn holder_of_claim(claims: &crate::lock::Locks, key: &str) -> Option<crate::lock::LockInfo> {
     let mut info = None;
     for _ in 0..50 {
         info = claims.backend().info(key).ok().flatten();

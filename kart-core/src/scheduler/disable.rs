@@ -4,9 +4,9 @@
 //! is disabled for `persist`: runs fail it at once, without running it, until then or until
 //! `<bin> enable <Task> ...` lifts it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::lock::Locks;
+use crate::lock::{now_ms, Locks};
 use crate::task::TaskId;
 use crate::Result;
 
@@ -39,12 +39,6 @@ impl DisablePolicy {
     pub fn active(&self) -> bool {
         self.failures > 0 || self.hard_timeout.is_some()
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn ms(d: Duration) -> u64 {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use super::attempt::attempt_task;
+use super::attempt::{attempt_task, take_claim};
 use super::batch::{announce_batch, form_batch, settle_batch, Batch};
 use super::graph::{skip_dependents, State};
 use super::options::RunOptions;
@@ -521,15 +521,10 @@ fn claim_members(g: &mut Shared, batch: &Batch, worker: &str, env: &Env<'_>) -> 
             continue;
         }
         let id = g.nodes[m].id.clone();
-        let key = crate::keys::claim(&id);
-        let taken = claims
-            .lock(key.clone())
-            .ttl(env.opts.claim_ttl)
-            .for_task(&id, task.family())
-            .try_acquire();
+        let taken = take_claim(claims, &id, task.family(), env.opts.claim_ttl, None);
         let attempt = g.nodes[m].attempts;
         match taken {
-            Ok(Some(guard)) => {
+            Ok(Ok(guard)) => {
                 g.nodes[m].claim = Some(guard);
                 if task.output_exists(env.ws).unwrap_or(false) {
                     settle(
@@ -545,9 +540,8 @@ fn claim_members(g: &mut Shared, batch: &Batch, worker: &str, env: &Env<'_>) -> 
                     all = false;
                 }
             }
-            Ok(None) => {
-                let info = super::attempt::holder_of_claim(claims, &key);
-                park(g, m, task, &id, Claimed { key, info }, worker, env);
+            Ok(Err(claimed)) => {
+                park(g, m, task, &id, claimed, worker, env);
                 all = false;
             }
             Err(e) => {
