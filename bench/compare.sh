@@ -14,11 +14,7 @@ root=$PWD
 runs=${RUNS:-3}
 shapes=${SHAPES:-"fanin2000 fanin10000 fanin10000w2 layered rerun range1 range100"}
 
-if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import luigi' 2>/dev/null; then
-  echo "installing Luigi 3.8.1 into bench/.venv" >&2
-  python3 -m venv bench/.venv
-  bench/.venv/bin/pip install -q luigi==3.8.1
-fi
+. bench/luigi_venv.sh
 cargo build --release -q -p kart-bench
 kart=$root/target/release/kart-bench
 work=$(mktemp -d)

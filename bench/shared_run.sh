@@ -9,11 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000}
 procs_list=${PROCS:-"1 2 4"}
-if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import luigi' 2>/dev/null; then
-  echo "installing Luigi 3.8.1 into bench/.venv" >&2
-  python3 -m venv bench/.venv
-  bench/.venv/bin/pip install -q luigi==3.8.1
-fi
+. bench/luigi_venv.sh
 cargo build --release -q -p kart-bench
 kart=$PWD/target/release/kart-bench
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
