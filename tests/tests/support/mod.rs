@@ -101,11 +101,14 @@ impl Run {
     }
 }
 
+/// The complete events in `path`: a line still being written by a running process (no
+/// newline yet) is left for the next read.
 pub fn read_events(path: &Path) -> Vec<Value> {
     match std::fs::read_to_string(path) {
         Ok(text) => text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("event is JSON"))
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
+            .map(|l| serde_json::from_str(l.trim_end()).expect("event is JSON"))
             .collect(),
         Err(_) => Vec::new(),
     }
