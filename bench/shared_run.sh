@@ -2,9 +2,10 @@
 # Several processes sharing one run, side by side: kart with task claims over a loopback
 # Redis, and Luigi 3.8.1 with its central scheduler `luigid` — the same Fanin(n) shape, the
 # same number of worker processes (one worker thread each), started together. Prints the
-# wall time until the last process ends, and checks each leaf ran once.
+# wall time until the last process ends, and checks each leaf ran once. First, in the same run,
+# one kart process without claims: the baseline that gives claims' cost per task.
 #
-#   N=1000 PROCS="1 2 4" bash bench/shared_run.sh
+#   N=10000 PROCS="1 2 4" bash bench/shared_run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000}
@@ -13,7 +14,7 @@ procs_list=${PROCS:-"1 2 4"}
 cargo build --release -q -p kart-bench
 kart=$PWD/target/release/kart-bench
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-work=$(mktemp -d)
+work=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 rport=$(free_port)
 lport=$(free_port)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
@@ -49,13 +50,21 @@ together() {
   echo "$end - $start" | bc
 }
 
-echo "machine: $(nproc) cores, $(uname -sr), Luigi $(bench/.venv/bin/python -c 'import luigi; print(luigi.__version__)'); Fanin($n), one worker per process"
-printf '%9s | %12s %12s | %12s %12s | %9s\n' processes "kart s" "kart runs" "luigid s" "luigi runs" luigi/kart
+echo "machine: $(nproc) cores, $(uname -sr), Luigi $(bench/.venv/bin/python -c 'import luigi; print(luigi.__version__)'); Fanin($n), one worker per process, workspaces on $(df --output=fstype "$work" | tail -1)"
+sleep 0.5
+kart_run() {
+  "$kart" Fanin --n "$n" --no-fsync --workspace "$work/k" \
+    --redis-host 127.0.0.1 --redis-port "$rport" --events "$work/k.events" "$@"
+}
+rm -rf "$work/k"
+base=$(together 1 kart_run --no-claims)
+rm -f "$work/k.events"
+printf 'kart, 1 process, no claims: %.2f s\n' "$base"
+printf '%9s | %12s %12s %14s | %12s %12s | %9s\n' processes "kart s" "kart runs" "claims µs/task" "luigid s" "luigi runs" luigi/kart
 for procs in $procs_list; do
   rm -rf "$work/k" "$work/l"
   redis-cli -p "$rport" flushall >/dev/null
-  ks=$(together "$procs" "$kart" Fanin --n "$n" --no-fsync --workspace "$work/k" \
-    --redis-host 127.0.0.1 --redis-port "$rport" --events "$work/k.events")
+  ks=$(together "$procs" kart_run)
   kruns=$(grep -c '"event":"started","task_id":"Leaf_' "$work/k.events" || true)
   rm -f "$work/k.events"
   start_luigid
@@ -63,6 +72,6 @@ for procs in $procs_list; do
     ../.venv/bin/python -m luigi --module pipeline Fanin --n "$n" --workers 1 \
     --scheduler-host 127.0.0.1 --scheduler-port "$lport")
   lruns=$(find "$work/l" -type f | wc -l)
-  printf '%9s | %12.2f %12s | %12.2f %12s | %8.0fx\n' "$procs" "$ks" "$kruns" "$ls_" "$lruns" \
-    "$(echo "$ls_ / $ks" | bc -l)"
+  printf '%9s | %12.2f %12s %14.0f | %12.2f %12s | %8.0fx\n' "$procs" "$ks" "$kruns" \
+    "$(echo "($ks - $base) * 1000000 / ($n + 1)" | bc -l)" "$ls_" "$lruns" "$(echo "$ls_ / $ks" | bc -l)"
 done

@@ -1,8 +1,8 @@
-//! The one way kart writes a local file whole: a hidden temporary sibling
+//! The one way kart writes a local file or directory whole: a hidden temporary sibling
 //! (`.<name>.<random>.tmp`), then a rename, so a reader — or a process started after a
-//! `kill -9` — sees the old content or the new one, never a part. Outputs add a no-clobber
-//! rename and a lease check on top (`target::LocalStore::publish`); messages and the file-lock
-//! fencing counters replace.
+//! `kill -9` — sees the old content or the new one, never a part. Outputs rename without
+//! replacing anything ([`rename_noreplace`]) and add a lease check on top
+//! (`store::local::LocalStore`); messages and the file-lock fencing counters replace.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,6 +21,51 @@ pub(crate) fn temp_beside(path: &Path) -> std::io::Result<NamedTempFile> {
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
+}
+
+/// A hidden temporary directory beside `path`, named like [`temp_beside`]'s files.
+pub(crate) fn temp_dir_beside(path: &Path) -> std::io::Result<tempfile::TempDir> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempdir_in(dir)
+}
+
+/// Renames `from` to `to` unless `to` exists (then fails with `AlreadyExists`), atomically:
+/// `renameat2(RENAME_NOREPLACE)`, for files and directories alike.
+#[cfg(target_os = "linux")]
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).map_err(std::io::Error::from)
+}
+
+/// Renames `from` to `to` unless `to` exists. Elsewhere than Linux the check and the rename
+/// are two steps.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
+}
+
+/// fsyncs every file under `dir` and every directory, `dir` included, so a renamed tree is
+/// durable whole.
+pub(crate) fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_tree(&entry.path())?;
+        } else {
+            std::fs::File::open(entry.path())?.sync_all()?;
+        }
+    }
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Replaces `path` with `data` atomically; `failpoint` names the moment between the write and

@@ -1,13 +1,14 @@
 //! Deciding whether tasks are complete: one at a time (one existence check per output), or in
 //! bulk from directory listings (one listing per directory that can hold outputs, never one
-//! check per instance). A wrapper is complete when everything it requires is.
+//! check per instance; directory outputs by their markers). A wrapper is complete when
+//! everything it requires is.
 
 use rustc_hash::FxHashMap;
 
+use crate::error::Result;
 use crate::task::DynTask;
 use crate::walk::leaves;
 use crate::workspace::Workspace;
-use crate::Result;
 
 /// Completeness of one task: its output exists, or for a wrapper, the outputs of every task
 /// below it do (see [`leaves`]); stops at the first missing one.
@@ -27,15 +28,19 @@ struct DirWants {
     names: String,
     /// End of each name in `names`, and the task it completes.
     entries: Vec<(usize, usize)>,
+    /// Whether some names are of directory outputs (`name/`).
+    dirs: bool,
 }
 
 impl DirWants {
     fn push(&mut self, name: &str, owner: usize) {
         self.names.push_str(name);
         self.entries.push((self.names.len(), owner));
+        self.dirs |= name.ends_with('/');
     }
 
     fn append(&mut self, other: DirWants) {
+        self.dirs |= other.dirs;
         let base = self.names.len();
         self.names.push_str(&other.names);
         self.entries.extend(
@@ -94,7 +99,10 @@ fn want_leaves(
 ) -> Result<()> {
     leaves(task, |leaf| {
         if let Some(key) = leaf.output_key()? {
-            let (dir, name) = key.rsplit_once('/').unwrap_or(("", &key));
+            // A directory output `a/b/` is the name `b/` in `a`.
+            let body = key.strip_suffix('/').unwrap_or(&key);
+            let (dir, _) = body.rsplit_once('/').unwrap_or(("", body));
+            let name = &key[dir.len() + usize::from(!dir.is_empty())..];
             match wants.get_mut(dir) {
                 Some(w) => w.push(name, owner),
                 None => wants.entry(dir.to_string()).or_default().push(name, owner),
@@ -138,7 +146,13 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     let missing: Vec<usize> = in_parallel(&groups, threads, 1, |_, part| {
         let mut missing = Vec::new();
         for (dir, wants) in part {
-            missing.extend(wants.missing(|each| ws.store().visit_dir(dir, each))?);
+            missing.extend(wants.missing(|each| {
+                ws.store().visit_dir(dir, each)?;
+                match wants.dirs {
+                    true => ws.store().visit_complete_dirs(dir, each),
+                    false => Ok(()),
+                }
+            })?);
         }
         Ok(missing)
     })?;

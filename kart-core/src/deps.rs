@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use crate::error::Result;
 use crate::event::Events;
 use crate::task::{AnyTask, GraphContext, TaskId};
 use crate::walk::{settle_wrappers, Step, Walk};
 use crate::workspace::Workspace;
-use crate::Result;
 
 /// One task in the tree.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,15 +1,16 @@
-//! Garbage collection of intermediate outputs (Luigi's patterns, "Code Reuse"): files written
-//! by `#[task(intermediate)]` families and last modified before a bound are removed — never a
-//! file a non-intermediate family could have written, never one whose cache lock is held.
+//! Garbage collection of intermediate outputs (Luigi's patterns, "Code Reuse"): files and
+//! directories written by `#[task(intermediate)]` families and last modified before a bound
+//! are removed — never one a non-intermediate family could have written, never one whose
+//! cache lock is held. A directory output goes whole, by its newest file's time.
 
 use std::time::{Duration, SystemTime};
 
 use kart_grammar::template::Segment;
 
+use crate::error::Result;
 use crate::lock::Locks;
 use crate::registry::{Registry, TaskEntry};
 use crate::workspace::Workspace;
-use crate::Result;
 
 /// One piece of an output template.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +83,37 @@ impl PathPattern {
     }
 }
 
+/// The stored objects as outputs, sorted by key: the files of a directory output (a key of
+/// a directory template, ending in `/`) gathered into one, with their total size and the
+/// newest time.
+fn gather_dirs(
+    files: Vec<crate::store::ObjectInfo>,
+    intermediate: &[PathPattern],
+    others: &[PathPattern],
+) -> Vec<crate::store::ObjectInfo> {
+    let dir_of = |key: &str| {
+        key.match_indices('/')
+            .map(|(i, _)| &key[..=i])
+            .find(|dir| intermediate.iter().chain(others).any(|p| p.matches(dir)))
+            .map(str::to_string)
+    };
+    let mut outputs: std::collections::BTreeMap<String, crate::store::ObjectInfo> =
+        Default::default();
+    for file in files {
+        let key = dir_of(&file.key).unwrap_or_else(|| file.key.clone());
+        let output = outputs
+            .entry(key.clone())
+            .or_insert_with(|| crate::store::ObjectInfo {
+                key,
+                size: 0,
+                modified: std::time::UNIX_EPOCH,
+            });
+        output.size += file.size;
+        output.modified = output.modified.max(file.modified);
+    }
+    outputs.into_values().collect()
+}
+
 /// What `gc` found: each intermediate output older than the bound and what became of it.
 #[derive(Debug, Default)]
 pub struct GcReport {
@@ -122,9 +154,8 @@ pub fn collect(
         return Ok(report);
     }
     let now = SystemTime::now();
-    let mut files = ws.store().list_all()?;
-    files.sort_by(|a, b| a.key.cmp(&b.key));
-    for file in files {
+    let outputs = gather_dirs(ws.store().list_all()?, &intermediate, &others);
+    for file in outputs {
         let key = file.key;
         if !intermediate.iter().any(|p| p.matches(&key)) || others.iter().any(|p| p.matches(&key)) {
             continue;
@@ -159,7 +190,8 @@ mod tests {
             family: "Fam",
             wrapper: false,
             output: Some(Box::leak(t.to_string().into_boxed_str())),
-            format: crate::Format::Json,
+            output_kind: crate::output::OutputKind::Value,
+            suffix: "json",
             run_lock: None,
             timeout_ms: None,
             intermediate: true,

@@ -41,6 +41,7 @@ pub mod gc;
 pub mod keys;
 pub mod lock;
 pub mod message;
+pub mod output;
 pub mod param;
 pub mod range;
 pub mod redis;
@@ -55,12 +56,17 @@ pub mod task_id;
 mod walk;
 pub mod workspace;
 
+#[cfg(feature = "parquet")]
+pub use arrow_array;
+#[cfg(feature = "parquet")]
+pub use arrow_schema;
 pub use chrono;
-pub use error::{Error, InvalidParam, Result};
+pub use error::{BoxError, Error, InvalidParam, TaskError, TaskResult as Result};
 pub use event::{Event, EventKind, EventSink, Events};
 pub use format::Format;
 pub use kart_macros::{resources, run_with_lock, task};
 pub use lock::{lock, LockGuard, Locks};
+pub use output::{OutputDir, OutputFile};
 pub use param::{Duration, Month, Param, ParamKind};
 pub use registry::{registry, TaskEntry};
 pub use scheduler::{build, RunOptions};
@@ -72,17 +78,18 @@ pub use workspace::{Target, Workspace};
 /// Support for generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::format::Format;
+    pub use crate::error::{Error, Result};
+    pub use crate::output::{OutputDir, OutputFile};
     pub use crate::param::{canonical_json, Param, ParamKind, ParamList};
     pub use crate::registry::{ParamSource, ParamSpec, TaskEntry};
     pub use crate::task::{
         AnyTask, OnConflict, Requirement, RunContext, RunLock, TaskDef, TaskSpec, UniquePhase,
     };
-    pub use crate::{Error, Result};
     pub use inventory;
     pub use serde;
     pub use serde_json;
 
     pub use crate::error::into_error;
     pub use crate::param::{ops, DebugWith, ParamOps};
+    pub use crate::{format, output};
 }

@@ -9,9 +9,9 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::{param_env_var, Config};
 use crate::error::InvalidParam;
+use crate::error::{Error, Result};
 use crate::param::{Param, ParamKind, ParamOps, RawValue, ValueSource};
 use crate::task::AnyTask;
-use crate::{Error, Result};
 
 /// One parameter of a task family, as the CLI and range tools see it.
 #[derive(Debug)]
@@ -294,6 +294,6 @@ pub fn registry() -> Result<&'static Registry> {
     static REGISTRY: OnceLock<std::result::Result<Registry, String>> = OnceLock::new();
     match REGISTRY.get_or_init(|| Registry::collect().map_err(|e| e.to_string())) {
         Ok(r) => Ok(r),
-        Err(message) => Err(Error::Task(message.clone())),
+        Err(message) => Err(Error::msg(message)),
     }
 }

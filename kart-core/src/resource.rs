@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::error::{Error, Result};
 use crate::lock::{LockGuard, Locks};
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 /// Default TTL of a held unit (renewed while held).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -110,7 +110,7 @@ impl HeldResources {
     pub fn decrease(&mut self, name: &str, amount: u32) -> Result<()> {
         let held = self.units.iter().filter(|(n, _)| n == name).count() as u32;
         if amount > held {
-            return Err(Error::Task(format!(
+            return Err(Error::msg(format!(
                 "cannot give back {amount} of resource `{name}`: the task holds {held}"
             )));
         }

@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::error::{Error, Result};
 use crate::task::{AnyTask, DynTask, TaskId};
-use crate::{Error, Result};
 
 /// What to do with a task the walk reached.
 pub(crate) enum Step {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use sha2::Digest;
 
+use crate::error::{Error, Result};
 use crate::store::local::LocalStore;
 use crate::store::object::{self, ObjectStoreWorkspace};
 use crate::store::{Published, Store};
-use crate::{Error, Result};
 
 /// The place all outputs of a run are written to.
 ///

@@ -16,6 +16,15 @@ pub enum ArgKind {
     Requires(Expr),
     /// `ctx: &RunContext`.
     Context,
+    /// `out: &mut OutputFile` or `out: &mut OutputDir`: the task writes its output in place.
+    Output(Staged),
+}
+
+/// The output a task writes in place, as its argument names it.
+#[derive(Clone, Copy)]
+pub struct Staged {
+    pub dir: bool,
+    pub mutable: bool,
 }
 
 pub struct Arg {
@@ -94,6 +103,26 @@ fn is_context(ty: &Type) -> bool {
         }
         _ => false,
     }
+}
+
+/// `&mut OutputFile`, `&OutputDir`, …: an argument receiving the staged output.
+fn staged(ty: &Type) -> Option<Staged> {
+    let Type::Reference(r) = ty else {
+        return None;
+    };
+    let Type::Path(p) = &*r.elem else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let dir = match last.ident.to_string().as_str() {
+        "OutputFile" => false,
+        "OutputDir" => true,
+        _ => return None,
+    };
+    Some(Staged {
+        dir,
+        mutable: r.mutability.is_some(),
+    })
 }
 
 fn returns(ret: &ReturnType) -> Returns {
@@ -262,6 +291,7 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
             (None, Some((expr, _))) => ArgKind::Requires(expr),
             (Some((opts, _)), None) => ArgKind::Param(opts),
             (None, None) if is_context(&ty) => ArgKind::Context,
+            (None, None) if staged(&ty).is_some() => ArgKind::Output(staged(&ty).expect("checked")),
             (None, None) => ArgKind::Param(ParamOptions {
                 default: None,
                 significant: true,

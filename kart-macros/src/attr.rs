@@ -34,11 +34,21 @@ pub struct Resource {
     pub amount: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// `format = "json"` (one of kart's) or `format = path::to::MyFormat` (the user's).
 pub enum Format {
-    Json,
-    MessagePack,
+    /// The type's name in `kart_core::format`.
+    Named(&'static str),
+    Path(syn::Path),
 }
+
+/// kart's formats by the names `format = "..."` accepts, and their types.
+const NAMED_FORMATS: &[(&str, &str)] = &[
+    ("json", "Json"),
+    ("msgpack", "MessagePack"),
+    ("messagepack", "MessagePack"),
+    ("csv", "Csv"),
+    ("parquet", "Parquet"),
+];
 
 #[derive(Default)]
 pub struct TaskOptions {
@@ -198,19 +208,26 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
                 ),
             }
         } else if path.is_ident(FORMAT) {
-            let lit: LitStr = meta.value()?.parse()?;
-            let format = match lit.value().as_str() {
-                "json" => Format::Json,
-                "msgpack" | "messagepack" => Format::MessagePack,
-                other => {
-                    errors.error_spanned_by(
-                        &lit,
-                        format!("unknown format `{other}`; expected \"json\" or \"msgpack\""),
-                    );
-                    Format::Json
-                }
+            let value = meta.value()?;
+            let (format, span) = if value.peek(LitStr) {
+                let lit: LitStr = value.parse()?;
+                let format = match NAMED_FORMATS.iter().find(|(name, _)| *name == lit.value()) {
+                    Some((_, ty)) => Format::Named(ty),
+                    None => {
+                        errors.error_spanned_by(
+                            &lit,
+                            format!("unknown format `{}`; expected \"json\", \"msgpack\", \"csv\", \"parquet\" or the path of a type implementing `kart_core::Format`", lit.value()),
+                        );
+                        Format::Named("Json")
+                    }
+                };
+                (format, lit.span())
+            } else {
+                let format_path: syn::Path = value.parse()?;
+                let span = format_path.span();
+                (Format::Path(format_path), span)
             };
-            if opts.format.replace((format, lit.span())).is_some() {
+            if opts.format.replace((format, span)).is_some() {
                 errors.push(duplicate(&path));
             }
         } else {

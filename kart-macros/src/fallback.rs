@@ -46,6 +46,8 @@ fn stub(t: &TaskFn) -> TokenStream {
         _ => None,
     });
     let output = output_ty(t);
+    // Valid for any output type, so a task with errors adds none about its output.
+    let kind = quote!(#p::output::Failed);
     let unreachable = quote!(::core::unreachable!("{} did not compile", #family));
     quote! {
         #[doc = #doc]
@@ -67,11 +69,13 @@ fn stub(t: &TaskFn) -> TokenStream {
             #[automatically_derived]
             impl #p::TaskDef for #name {
                 type Output = #output;
+                type Kind = #kind;
                 const SPEC: &'static #p::TaskSpec = &#p::TaskSpec {
                     family: #family,
                     wrapper: false,
                     output: ::core::option::Option::None,
-                    format: #p::Format::Json,
+                    output_kind: <#kind as #p::output::Kind<#output>>::OUTPUT,
+                    suffix: "",
                     run_lock: ::core::option::Option::None,
                     timeout_ms: ::core::option::Option::None,
                     intermediate: false,
@@ -83,7 +87,7 @@ fn stub(t: &TaskFn) -> TokenStream {
                 fn all_params(&self) -> #p::ParamList { #unreachable }
                 fn templated_output(&self) -> ::core::option::Option<::core::result::Result<::std::string::String, ::std::string::String>> { #unreachable }
                 fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> { #unreachable }
-                fn run(&self, _: &#p::RunContext<'_>) -> #p::Result<Self::Output> { #unreachable }
+                fn run(&self, _: &#p::RunContext<'_>) -> #p::Result<#p::output::Made<Self>> { #unreachable }
             }
         };
     }

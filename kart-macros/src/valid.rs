@@ -60,8 +60,10 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
                     errors.error_spanned_by(&arg.ty, "only one `&RunContext` argument is allowed");
                 }
             }
+            ArgKind::Output(_) => {}
         }
     }
+    staged_output(t, errors);
     if t.options.wrapper.is_some() {
         wrapper(t, errors);
     }
@@ -299,8 +301,64 @@ fn external(t: &TaskFn, span: proc_macro2::Span, errors: &mut Errors) {
                 &arg.ty,
                 never_runs("it has no run context: remove this argument"),
             ),
+            ArgKind::Output(_) => errors.error_spanned_by(
+                &arg.ty,
+                never_runs("it writes no output: remove this argument"),
+            ),
             ArgKind::Param(_) => {}
         }
+    }
+}
+
+/// File and directory outputs: one staged argument, no format, nothing returned, and a
+/// template that ends in `/` exactly for a directory.
+fn staged_output(t: &TaskFn, errors: &mut Errors) {
+    let mut staged = t.args.iter().filter_map(|a| match a.kind {
+        ArgKind::Output(s) => Some((a, s)),
+        _ => None,
+    });
+    let first = staged.next();
+    for (extra, _) in staged {
+        errors.error_spanned_by(&extra.ty, "a task has one output: only one `&mut OutputFile` or `&mut OutputDir` argument is allowed");
+    }
+    let dir_template = t
+        .options
+        .output
+        .as_ref()
+        .filter(|lit| lit.value().ends_with('/'));
+    let Some((arg, s)) = first else {
+        if let Some(lit) = dir_template {
+            errors.error_spanned_by(lit, "an output template ending in `/` is a directory: add an argument `out: &mut kart_core::OutputDir` and fill `out.path()`");
+        }
+        return;
+    };
+    let what = if s.dir { "directory" } else { "file" };
+    if t.options.wrapper.is_some() {
+        errors.error_spanned_by(
+            &arg.ty,
+            "a wrapper has no output of its own: remove this argument",
+        );
+    }
+    if let Some((_, span)) = &t.options.format {
+        errors.push(syn::Error::new(
+            *span,
+            format!(
+                "a {what} output is written by the task itself, in no kart format: remove `format`"
+            ),
+        ));
+    }
+    let returns_unit = match &t.returns {
+        Returns::Unit => true,
+        Returns::Result(ty) => matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty()),
+        Returns::Plain(_) => false,
+    };
+    if !returns_unit && t.options.wrapper.is_none() {
+        errors.error_spanned_by(&t.item.sig.output, format!("a task writing a {what} returns nothing (or `Result<()>`): the {what} is its output"));
+    }
+    match (&t.options.output, s.dir) {
+        (Some(lit), false) if lit.value().ends_with('/') => errors.error_spanned_by(lit, "an output template ending in `/` is a directory: take `&mut OutputDir` instead of `&mut OutputFile`, or drop the `/`"),
+        (Some(lit), true) if !lit.value().ends_with('/') => errors.error_spanned_by(lit, "a directory output's template ends in `/`, like \"models/{date}/\""),
+        _ => {}
     }
 }
 

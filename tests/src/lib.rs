@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use kart_core::{task, tasks, AnyTask, Duration, Error, Result, RunContext};
+use kart_core::{task, tasks, AnyTask, Duration, Error, Result, RunContext, TaskError};
 use serde::{Deserialize, Serialize};
 
 /// Appends a line to `<workspace>/<file>` and returns how many lines it now has.
@@ -34,7 +34,7 @@ pub fn flaky(
 ) -> Result<usize> {
     let attempts = append_line(ctx, &format!("attempts/{name}"), "attempt")?;
     if attempts <= fail_times {
-        return Err(Error::msg(format!(
+        return Err(TaskError::msg(format!(
             "flaky failure {attempts} of {fail_times}"
         )));
     }
@@ -44,7 +44,7 @@ pub fn flaky(
 /// Always fails.
 #[task(output = "boom/{n}.json")]
 pub fn boom(n: i64) -> Result<i64> {
-    Err(Error::msg(format!("boom {n}")))
+    Err(TaskError::msg(format!("boom {n}")))
 }
 
 /// Panics: the worker reports a failure instead of crashing.
@@ -438,7 +438,7 @@ fn busy_for(ctx: &RunContext, secs: f64) -> Result<()> {
     let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
     while std::time::Instant::now() < until {
         if ctx.is_cancelled() {
-            return Err(Error::Cancelled("stopped early".into()));
+            return Err(Error::Cancelled("stopped early".into()).into());
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -599,7 +599,7 @@ pub fn listener(n: u32, ctx: &RunContext) -> Result<Vec<String>> {
     let mut heard = Vec::new();
     for round in 0.. {
         if ctx.is_cancelled() {
-            return Err(Error::Task("cancelled".into()));
+            return Err(TaskError::msg("cancelled"));
         }
         let Some(msg) = ctx.wait_message(std::time::Duration::from_millis(20)) else {
             continue;
@@ -731,7 +731,7 @@ pub fn export_all(kind: String, regions: Vec<String>) -> Vec<AnyTask> {
 /// Always fails; batched by `n`.
 #[task(output = "broken/{n}.json")]
 pub fn broken_batch(#[param(batch = "max")] n: u32) -> Result<u32> {
-    Err(Error::Task(format!("cannot load up to {n}")))
+    Err(TaskError::msg(format!("cannot load up to {n}")))
 }
 
 /// Uses `BrokenBatch(n)` for `n` in 0..3.
@@ -778,7 +778,7 @@ pub fn unique_retried(
         &std::process::id().to_string(),
     )?;
     if runs == 1 {
-        return Err(Error::msg("the first attempt fails"));
+        return Err(TaskError::msg("the first attempt fails"));
     }
     std::thread::sleep(std::time::Duration::from_secs_f64(secs));
     Ok(n)
@@ -854,7 +854,7 @@ pub fn long_claim(
     let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
     while std::time::Instant::now() < until {
         if ctx.is_cancelled() {
-            return Err(Error::msg("cancelled"));
+            return Err(TaskError::msg("cancelled"));
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -871,7 +871,7 @@ pub fn doomed(
 ) -> Result<u32> {
     log_run(ctx, &format!("start {name}"))?;
     std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-    Err(Error::msg(format!("{name} is doomed")))
+    Err(TaskError::msg(format!("{name} is doomed")))
 }
 
 /// Ready tasks of different urgency, from an expression of the parameter: even `n` are the

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::Config;
+use crate::error::{Error, Result};
 use crate::param::{Duration, Param};
 use crate::redis::{RedisEndpoint, RedisSettings, Secret};
-use crate::{Error, Result};
 
 /// How a setting is given on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

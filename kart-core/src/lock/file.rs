@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How often a waiter looks at a file lock again.
 const POLL: Duration = Duration::from_millis(2);

@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, Events};
 use crate::shutdown::Shutdown;
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 pub use self::file::FileBackend;
 pub use self::redis::RedisBackend;

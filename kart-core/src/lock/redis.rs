@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use redis::{Connection, Script};
 
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo, ReleaseWatch};
+use crate::error::Result;
 use crate::keys::RedisKeys;
 use crate::redis::pool::{describe, transient, RedisPool};
 use crate::redis::RedisEndpoint;
-use crate::Result;
 
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);

@@ -13,8 +13,8 @@ use super::{
     deliver_to, holder, not_listening, Envelope, Listener, MailboxBackend, Message, Reply, ReplyFn,
     POLL,
 };
+use crate::error::{Error, Result};
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 #[derive(Debug)]
 pub(super) struct LocalMailboxes {

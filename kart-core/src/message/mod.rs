@@ -41,10 +41,10 @@ use serde::{Deserialize, Serialize};
 
 use self::local::LocalMailboxes;
 use self::redis::RedisMailboxes;
+use crate::error::{Error, Result};
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 /// How often an idle inbox looks for new messages on one machine, and the longest a Redis
 /// inbox blocks before renewing its presence.

@@ -9,10 +9,10 @@ use super::{
     deliver_to, holder, not_listening, Envelope, Listener, MailboxBackend, Message, Reply, ReplyFn,
     POLL, PRESENCE_TTL_MS, REDIS_BLOCK_SECS, REPLY_TTL_SECS,
 };
+use crate::error::{Error, Result};
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
 use crate::task_id::TaskId;
-use crate::{Error, Result};
 
 #[derive(Debug)]
 pub(super) struct RedisMailboxes {

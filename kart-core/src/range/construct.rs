@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::task::{RangeKind, RangeTask};
 use super::window::{Unit, Window};
+use crate::error::{Error, Result};
 use crate::param::{Month, ParamKind};
 use crate::registry::{registry, ParamSource};
 use crate::task::AnyTask;
-use crate::{Error, Result};
 
 fn bad(kind: &RangeKind, message: impl Into<String>) -> Error {
     Error::InvalidOption {

@@ -8,12 +8,12 @@ use serde_json::Value;
 
 use super::window::{Evaluation, Unit, Window};
 use crate::complete::{bulk_complete, is_complete};
+use crate::error::Result;
 use crate::event::{Event, EventKind};
 use crate::param::{RawValue, ValueSource};
 use crate::registry::{ParamDefaults, ParamSpec, TaskEntry};
 use crate::task::{display_task, AnyTask, DynTask, GraphContext, RunContext, TaskId};
 use crate::workspace::Workspace;
-use crate::Result;
 
 /// Which range tool.
 #[derive(Debug, Clone, Copy)]

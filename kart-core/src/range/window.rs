@@ -3,8 +3,8 @@
 
 use chrono::{Datelike, Duration as Span, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
+use crate::error::Result;
 use crate::param::{format_datetime, ParamKind, Precision};
-use crate::Result;
 
 /// The grid a range steps along.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A password, shown as `***` by `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection, RedisError, RedisResult};
 
 use super::RedisEndpoint;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);

@@ -4,11 +4,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::shared::{failed_event, panic_message, Attempt, Claimed, Env, Holdings};
+use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::message::Mailboxes;
 use crate::task::{run_lock_builder, AnyTask, OnConflict, RunContext, TaskId, UniquePhase};
 use crate::workspace::Workspace;
-use crate::{Error, Result};
 
 /// One attempt at a task: take its run lock if it has one, re-check completeness (another
 /// worker may have made it meanwhile), run, commit.
@@ -237,7 +237,7 @@ pub(super) fn attempt_task(
         already_committed: AtomicBool::new(false),
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
-        .unwrap_or_else(|panic| Err(Error::Task(format!("panicked: {}", panic_message(&*panic)))));
+        .unwrap_or_else(|panic| Err(Error::msg(format!("panicked: {}", panic_message(&*panic)))));
     // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
     let interrupted = env.opts.shutdown.is_cancelling();
     let result = result.map_err(|e| {

@@ -5,10 +5,10 @@ use std::panic::AssertUnwindSafe;
 
 use super::graph::Node;
 use super::shared::{panic_message, Attempt, Env, Shared};
+use crate::error::Result;
 use crate::event::{Event, EventKind, Events};
 use crate::task::{AnyTask, TaskId};
 use crate::workspace::Workspace;
-use crate::Result;
 
 /// Several ready tasks of one family that run as one (Luigi's `batch_method`).
 pub(super) struct Batch {

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::error::Result;
 use crate::lock::{now_ms, Locks};
 use crate::task::TaskId;
-use crate::Result;
 
 /// When a failing task is disabled (off unless `failures` or `hard_timeout` is set).
 #[derive(Debug, Clone, PartialEq)]

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
+use crate::error::Result;
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
 use crate::shutdown::Shutdown;
 use crate::task::{AnyTask, GraphContext, OnConflict, TaskId, UniquePhase};
 use crate::walk::{settle_wrappers, Step, Walk};
 use crate::workspace::Workspace;
-use crate::Result;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum State {

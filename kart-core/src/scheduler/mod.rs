@@ -20,12 +20,12 @@ pub use options::RunOptions;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 
+use crate::error::Result;
 use crate::event::{Event, EventKind, Events};
 use crate::lock::Locks;
 use crate::summary::RunReport;
 use crate::task::AnyTask;
 use crate::workspace::Workspace;
-use crate::Result;
 use graph::{skip_dependents, State};
 use pool::{monitor, watch_claims, worker_loop, WorkerExit};
 use shared::{panic_message, Env, Shared};

@@ -1,12 +1,12 @@
-//! The local store: outputs are files under a directory, written through a hidden temporary
-//! sibling that its writer holds locked, fsynced, and renamed into place without replacing
-//! anything; and the sweep of temporary files a killed writer left behind.
+//! The local store: outputs are files and directories under a directory, written through a
+//! hidden temporary sibling that its writer holds locked, fsynced, and renamed into place
+//! without replacing anything; and the sweep of temporaries a killed writer left behind.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{last_check, ObjectInfo, Published, Store};
-use crate::{Error, Result};
+use super::{is_dir_key, last_check, ObjectInfo, Published, Store, SUCCESS_MARKER};
+use crate::error::{Error, Result};
 
 pub use crate::atomic_file::is_temp_file_name;
 
@@ -37,7 +37,16 @@ impl LocalStore {
     }
 
     fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+        self.root.join(key.trim_end_matches('/'))
+    }
+}
+
+/// How a rename into place ended.
+fn placed(renamed: std::io::Result<()>, path: &Path) -> Result<Published> {
+    match renamed {
+        Ok(()) => Ok(Published::Written),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Published::AlreadyThere),
+        Err(e) => Err(Error::io("cannot rename into place", path, e)),
     }
 }
 
@@ -46,11 +55,14 @@ impl Store for LocalStore {
         self.path(key).display().to_string()
     }
 
+    /// A directory output is complete once it is there at all: it only ever appears whole,
+    /// by a rename.
     fn exists(&self, key: &str) -> Result<bool> {
         let path = self.path(key);
         match std::fs::metadata(&path) {
-            Ok(_) => Ok(true),
+            Ok(meta) => Ok(meta.is_dir() == is_dir_key(key)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Ok(false),
             Err(e) => Err(Error::io("cannot check", path, e)),
         }
     }
@@ -87,23 +99,133 @@ impl Store for LocalStore {
                 .map_err(|e| Error::io("cannot sync", &path, e))?;
         }
         last_check(before)?;
-        // renameat2(RENAME_NOREPLACE): an output that appeared meanwhile is kept.
-        match tmp.persist_noclobber(&path) {
-            Ok(_) => Ok(Published::Written),
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Ok(Published::AlreadyThere)
-            }
-            Err(e) => Err(Error::io("cannot rename into place", &path, e.error)),
-        }
+        // An output that appeared meanwhile is kept; ours is dropped with `tmp`.
+        placed(
+            crate::atomic_file::rename_noreplace(tmp.path(), &path),
+            &path,
+        )
     }
 
+    fn publish_file(
+        &self,
+        key: &str,
+        file: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let path = self.path(key);
+        let result = (|| {
+            if self.fsync {
+                // The task may have written through another handle, or replaced the file.
+                std::fs::File::open(file)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => Error::msg(format!(
+                            "the task did not leave its output file at {}",
+                            file.display()
+                        )),
+                        _ => Error::io("cannot sync", file, e),
+                    })?;
+            }
+            last_check(before)?;
+            placed(crate::atomic_file::rename_noreplace(file, &path), &path)
+        })();
+        if result
+            .as_ref()
+            .map_or(true, |p| *p == Published::AlreadyThere)
+        {
+            let _ = std::fs::remove_file(file);
+        }
+        result
+    }
+
+    fn publish_dir(
+        &self,
+        key: &str,
+        dir: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let path = self.path(key);
+        let result = (|| {
+            // The marker, for tools that look for one; completeness here is the rename.
+            std::fs::write(dir.join(SUCCESS_MARKER), b"")
+                .map_err(|e| Error::io("cannot write the marker of", &path, e))?;
+            if self.fsync {
+                crate::atomic_file::sync_tree(dir).map_err(|e| Error::io("cannot sync", dir, e))?;
+            }
+            last_check(before)?;
+            placed(crate::atomic_file::rename_noreplace(dir, &path), &path)
+        })();
+        if result
+            .as_ref()
+            .map_or(true, |p| *p == Published::AlreadyThere)
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        Some(self.path(key))
+    }
+
+    fn download(&self, key: &str, to: &Path) -> Result<()> {
+        let path = self.path(key);
+        std::fs::copy(&path, to)
+            .map(drop)
+            .map_err(|e| Error::io("cannot copy", path, e))
+    }
+
+    fn list_under(&self, key: &str) -> Result<Vec<ObjectInfo>> {
+        list_files(&self.path(key), false)
+    }
+
+    /// A directory is first renamed aside (one atomic step: it is no longer complete), then
+    /// deleted; a removal cut short leaves a temporary the sweep takes.
     fn remove(&self, key: &str) -> Result<()> {
         let path = self.path(key);
+        if is_dir_key(key) {
+            let aside = match crate::atomic_file::temp_dir_beside(&path) {
+                Ok(tmp) => tmp,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io("cannot remove", path, e)),
+            };
+            // Renaming over the fresh empty temporary replaces it.
+            return match std::fs::rename(&path, aside.path()) {
+                Ok(()) => {
+                    drop(aside); // deletes the tree
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io("cannot remove", path, e)),
+            };
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io("cannot remove", path, e)),
         }
+    }
+
+    fn visit_complete_dirs(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
+        let path = if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(dir)
+        };
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("cannot list", path, e)),
+        };
+        for entry in entries.flatten() {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if let (true, Some(name)) = (is_dir, entry.file_name().to_str()) {
+                if !name.starts_with('.') {
+                    each(&format!("{name}/"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
@@ -116,42 +238,48 @@ impl Store for LocalStore {
     }
 
     fn list_all(&self) -> Result<Vec<ObjectInfo>> {
-        let mut out = Vec::new();
-        let mut dirs = vec![self.root.clone()];
-        while let Some(dir) = dirs.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("cannot list", &dir, e)),
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if entry.file_name().to_string_lossy().starts_with('.') {
-                    continue; // kart's own state (.kart) and temporary files
+        list_files(&self.root, true)
+    }
+}
+
+/// Every file under `top`, keys relative to it; with `skip_hidden`, hidden ones (kart's
+/// state, temporaries) left out.
+pub(crate) fn list_files(top: &Path, skip_hidden: bool) -> Result<Vec<ObjectInfo>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![top.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("cannot list", &dir, e)),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if skip_hidden && entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(_) => {
+                    let meta = entry
+                        .metadata()
+                        .map_err(|e| Error::io("cannot inspect", &path, e))?;
+                    let key = path
+                        .strip_prefix(top)
+                        .unwrap_or(&path)
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    out.push(ObjectInfo {
+                        key,
+                        size: meta.len(),
+                        modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                    });
                 }
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => dirs.push(path),
-                    Ok(_) => {
-                        let meta = entry
-                            .metadata()
-                            .map_err(|e| Error::io("cannot inspect", &path, e))?;
-                        let key = path
-                            .strip_prefix(&self.root)
-                            .unwrap_or(&path)
-                            .to_string_lossy()
-                            .replace('\\', "/");
-                        out.push(ObjectInfo {
-                            key,
-                            size: meta.len(),
-                            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-                        });
-                    }
-                    Err(_) => {}
-                }
+                Err(_) => {}
             }
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 /// Lists a local directory without allocating per entry: range completeness reads hundreds of
@@ -199,13 +327,15 @@ fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<(
     Ok(())
 }
 
-/// Temporary files being written right now, so a forced exit can remove them.
+/// Temporary files and directories being written right now, so a forced exit can remove
+/// them.
 static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-struct InFlight(PathBuf);
+/// A temporary registered for removal on a forced exit, while it lives.
+pub(crate) struct InFlight(PathBuf);
 
 impl InFlight {
-    fn register(path: &Path) -> Self {
+    pub(crate) fn register(path: &Path) -> Self {
         IN_FLIGHT
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -223,13 +353,11 @@ impl Drop for InFlight {
     }
 }
 
-/// Removes the temporary files this process is writing (for a forced exit, where they would
-/// not be dropped). Returns how many were removed.
+/// Removes the temporary files and directories this process is writing (for a forced exit,
+/// where they would not be dropped). Returns how many were removed.
 pub fn remove_in_flight_temp_files() -> usize {
     let list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
-    list.iter()
-        .filter(|p| std::fs::remove_file(p).is_ok())
-        .count()
+    list.iter().filter(|p| remove_any(p).is_ok()).count()
 }
 
 /// Like [`clean_stale_temp_files`], at most once per `older_than` per workspace (a marker
@@ -252,8 +380,9 @@ pub fn clean_stale_temp_files_now_and_then(
     removed
 }
 
-/// Removes kart temporary files under `root` last modified more than `older_than` ago: what a
-/// process killed mid-write (`kill -9`) left behind. Returns the paths removed.
+/// Removes kart temporary files and directories under `root` last modified more than
+/// `older_than` ago: what a process killed mid-write (`kill -9`) left behind. Returns the
+/// paths removed.
 pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -267,7 +396,9 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            if kind.is_dir() {
+            // A temporary directory (a directory output being filled) goes whole.
+            let temp_dir = kind.is_dir() && is_temp_file_name(&name);
+            if kind.is_dir() && !temp_dir {
                 if name != ".kart" {
                     dirs.push(entry.path());
                 }
@@ -282,8 +413,7 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
             // Old by the clocks is not enough: a live writer holds its file's lock.
-            if stale && !being_written(&entry.path()) && std::fs::remove_file(entry.path()).is_ok()
-            {
+            if stale && !being_written(&entry.path()) && remove_any(&entry.path()).is_ok() {
                 removed.push(entry.path());
             }
         }
@@ -291,7 +421,15 @@ pub fn clean_stale_temp_files(root: &Path, older_than: std::time::Duration) -> V
     removed
 }
 
-/// Whether a live writer holds the lock of the temporary file at `path`.
+/// Removes a file, or a directory with everything in it.
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path)?.is_dir() {
+        true => std::fs::remove_dir_all(path),
+        false => std::fs::remove_file(path),
+    }
+}
+
+/// Whether a live writer holds the lock of the temporary file (or directory) at `path`.
 fn being_written(path: &Path) -> bool {
     match std::fs::File::open(path) {
         Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),

@@ -1,15 +1,20 @@
 //! Where outputs are kept: the [`Store`] trait (whole-object publish, read, head, list one
-//! prefix), with a backend per kind of storage: [`local`] (a directory) and [`object`]
-//! (`s3://`, `gs://`, `az://`). Every write is atomic, and a committed output is never
-//! replaced.
+//! prefix; files and directories published from a staged copy), with a backend per kind of
+//! storage: [`local`] (a directory) and [`object`] (`s3://`, `gs://`, `az://`). Every write
+//! is atomic, and a committed output is never replaced.
+//!
+//! A key ending in `/` names a directory output: complete once the whole directory is in
+//! place (locally, renamed into place; on object storage, once its `_SUCCESS` marker is
+//! written, last).
 
 pub mod local;
 pub mod object;
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::Result;
+use crate::error::Result;
 
 /// Storage behind a workspace. Keys are `/`-separated relative paths.
 pub trait Store: Send + Sync + fmt::Debug {
@@ -29,11 +34,43 @@ pub trait Store: Send + Sync + fmt::Debug {
         data: &[u8],
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published>;
-    /// Removes the object; absent is fine.
+    /// Publishes the finished file `file` (staged by [`crate::output`]) as `key`, unless an
+    /// output is already there; `before` as in [`Store::publish`]. The staged file is gone
+    /// afterwards either way.
+    fn publish_file(
+        &self,
+        key: &str,
+        file: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published>;
+    /// Publishes the finished directory `dir` (staged by [`crate::output`]) as the directory
+    /// output `key` (ending in `/`), unless one is already there: never half-filled, never
+    /// a mix of two writers' files.
+    fn publish_dir(
+        &self,
+        key: &str,
+        dir: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published>;
+    /// Where the output at `key` is on this machine's filesystem, when the store is local
+    /// (dependents then read it in place).
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        let _ = key;
+        None
+    }
+    /// Copies the file output `key` to the local file `to`, streaming (object storage).
+    fn download(&self, key: &str, to: &Path) -> Result<()>;
+    /// The objects under the directory output `key`, keys relative to it (its marker too).
+    fn list_under(&self, key: &str) -> Result<Vec<ObjectInfo>>;
+    /// Removes the output (for a directory key, the whole directory, so that it is no
+    /// longer complete first); absent is fine.
     fn remove(&self, key: &str) -> Result<()>;
     /// Calls `each` with the name of every object directly under `dir` (`""` for the root);
     /// an absent dir has none. Names that are not UTF-8 are left out (no key can match them).
     fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()>;
+    /// Calls `each` with `name/` for every complete directory output directly under `dir`:
+    /// what a range needs to decide directory outputs from one listing.
+    fn visit_complete_dirs(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()>;
     /// Names of the objects directly under `dir`, collected from [`Store::visit_dir`].
     fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
         let mut names = Vec::new();
@@ -77,8 +114,19 @@ pub struct ObjectInfo {
     pub modified: std::time::SystemTime,
 }
 
-/// Rejects keys that would escape the workspace or are not plain relative paths.
+/// The name of the marker a directory output's completeness rests on in object storage
+/// (Hadoop's and Spark's convention): written last, and only if absent.
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// Whether `key` names a directory output.
+pub fn is_dir_key(key: &str) -> bool {
+    key.ends_with('/')
+}
+
+/// Rejects keys that would escape the workspace or are not plain relative paths (one
+/// trailing `/` marks a directory output).
 pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
+    let key = key.strip_suffix('/').unwrap_or(key);
     if key.is_empty() {
         return Err("empty path".into());
     }
@@ -133,11 +181,11 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape() {
-        for good in ["a/b.json", "a", "..a/b.", "a/.b/c..d"] {
+        for good in ["a/b.json", "a", "..a/b.", "a/.b/c..d", "a/b/"] {
             assert!(check_key(good).is_ok(), "{good}");
         }
         for bad in [
-            "", "/etc/x", "a/../b", "a//b", "./a", "a\\b", "a/", "a/..", "a/.",
+            "", "/", "/etc/x", "a/../b", "a//b", "./a", "a\\b", "a//", "a/..", "a/.",
         ] {
             assert!(check_key(bad).is_err(), "{bad}");
         }

@@ -3,6 +3,11 @@
 //!
 //! - An output is one `PUT` with "create only if absent" (`If-None-Match: *` on S3), so two
 //!   machines racing on one output never clobber each other; the loser finds it complete.
+//! - A file output larger than one part goes up as a multipart upload to a hidden temporary
+//!   key, then is copied into place only if absent: it becomes visible whole, or not at all.
+//! - A directory output is a prefix: its files go up first, then its `_SUCCESS` marker, only
+//!   if absent; it is complete once the marker is there, and a lost race keeps the first
+//!   writer's marker.
 //! - Completeness is one `HEAD` per task; ranges list each directory once (`LIST` with a
 //!   delimiter, paginated by the store), never one request per instance.
 //! - Credentials and endpoints come from each provider's usual environment variables
@@ -10,16 +15,18 @@
 //!   `GOOGLE_SERVICE_ACCOUNT`; `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, …).
 //!   A plain-HTTP endpoint (a local test server) is allowed without further setting.
 
+use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig};
+use object_store::{ObjectStore, PutMode, PutOptions, RetryConfig, WriteMultipart};
 
-use super::{ObjectInfo, Published, RequestCounts, Store};
-use crate::{Error, Result};
+use super::{is_dir_key, last_check, ObjectInfo, Published, RequestCounts, Store, SUCCESS_MARKER};
+use crate::error::{Error, Result};
 
 /// Schemes served by object storage.
 pub const SCHEMES: &[&str] = &["s3", "s3a", "gs", "az", "abfs", "abfss"];
@@ -44,12 +51,16 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The default size of one part of a multipart upload: 8 MiB.
+pub const DEFAULT_PART_SIZE: usize = 8 << 20;
+
 /// Outputs under a prefix of a bucket.
 pub struct ObjectStoreWorkspace {
     store: Arc<dyn ObjectStore>,
     url: String,
     prefix: ObjectPath,
     counts: RequestCounts,
+    part_size: usize,
 }
 
 impl std::fmt::Debug for ObjectStoreWorkspace {
@@ -72,6 +83,12 @@ impl ObjectStoreWorkspace {
     /// credentials from the environment, and checks it can list the prefix, so a missing
     /// bucket, denied credentials or an unreachable endpoint are reported before any task runs.
     pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, DEFAULT_PART_SIZE)
+    }
+
+    /// Like [`open`](Self::open), with the part size of multipart uploads (files larger than
+    /// one part go up in parts).
+    pub fn open_with(url: &str, part_size: usize) -> Result<Self> {
         let parsed = url::Url::parse(url).map_err(|e| Error::RemoteWorkspace {
             url: url.to_string(),
             message: format!("not a valid URL: {e}"),
@@ -89,7 +106,9 @@ impl ObjectStoreWorkspace {
             "s3" | "s3a" => {
                 let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(bucket_url.as_str())
-                    .with_retry(retries());
+                    .with_retry(retries())
+                    // A large file is copied from its temporary key only if absent.
+                    .with_copy_if_not_exists(object_store::aws::S3CopyIfNotExists::Multipart);
                 if endpoint().is_some_and(|e| e.starts_with("http://")) {
                     builder = builder.with_allow_http(true);
                 }
@@ -121,6 +140,7 @@ impl ObjectStoreWorkspace {
             url: url.trim_end_matches('/').to_string(),
             prefix,
             counts: RequestCounts::default(),
+            part_size,
         };
         // One listing proves the endpoint, the bucket and the credentials.
         ws.list_dir("")?;
@@ -133,6 +153,7 @@ impl ObjectStoreWorkspace {
     }
 
     fn path(&self, key: &str) -> ObjectPath {
+        let key = key.trim_end_matches('/');
         if self.prefix.as_ref().is_empty() {
             ObjectPath::from(key)
         } else {
@@ -169,6 +190,88 @@ impl ObjectStoreWorkspace {
     }
 }
 
+impl ObjectStoreWorkspace {
+    /// `PUT` of `data` at `key`, created only if absent when `create`.
+    fn put(&self, key: &str, data: Vec<u8>, create: bool) -> Result<Published> {
+        self.counts.put.fetch_add(1, Ordering::Relaxed);
+        let opts = PutOptions {
+            mode: if create {
+                PutMode::Create
+            } else {
+                PutMode::Overwrite
+            },
+            ..PutOptions::default()
+        };
+        match runtime().block_on(self.store.put_opts(&self.path(key), data.into(), opts)) {
+            Ok(_) => Ok(Published::Written),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                tracing::debug!("{} was written by another worker first", self.location(key));
+                Ok(Published::AlreadyThere)
+            }
+            Err(e) => Err(self.error("write", key, e)),
+        }
+    }
+
+    /// Uploads the local `file` to `key` (overwriting): one `PUT` up to one part, else a
+    /// multipart upload, aborted on failure.
+    fn upload(&self, key: &str, file: &Path) -> Result<()> {
+        let size = std::fs::metadata(file)
+            .map_err(|e| Error::io("cannot read", file, e))?
+            .len();
+        if size <= self.part_size as u64 {
+            let data = std::fs::read(file).map_err(|e| Error::io("cannot read", file, e))?;
+            return self.put(key, data, false).map(drop);
+        }
+        let mut source =
+            std::fs::File::open(file).map_err(|e| Error::io("cannot read", file, e))?;
+        self.counts.put.fetch_add(1, Ordering::Relaxed);
+        let path = self.path(key);
+        runtime().block_on(async {
+            let upload = self
+                .store
+                .put_multipart(&path)
+                .await
+                .map_err(|e| self.error("upload", key, e))?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+            let mut buf = vec![0; self.part_size];
+            loop {
+                let n = match source.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(Error::io("cannot read", file, e));
+                    }
+                };
+                if let Err(e) = writer.wait_for_capacity(4).await {
+                    let _ = writer.abort().await;
+                    return Err(self.error("upload", key, e));
+                }
+                writer.write(&buf[..n]);
+            }
+            writer
+                .finish()
+                .await
+                .map(drop)
+                .map_err(|e| self.error("upload", key, e))
+        })
+    }
+
+    /// A hidden key beside `key` for an upload on its way in.
+    fn temp_key(key: &str) -> String {
+        let (dir, name) = key.rsplit_once('/').map_or(("", key), |(d, n)| (d, n));
+        let random: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+            .take(6)
+            .map(char::from)
+            .collect();
+        let temp = format!(".{name}.{random}.tmp");
+        match dir {
+            "" => temp,
+            dir => format!("{dir}/{temp}"),
+        }
+    }
+}
+
 fn endpoint() -> Option<String> {
     ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
         .iter()
@@ -188,8 +291,17 @@ impl Store for ObjectStoreWorkspace {
         }
     }
 
+    /// A directory output exists once its marker does.
     fn exists(&self, key: &str) -> Result<bool> {
         self.counts.head.fetch_add(1, Ordering::Relaxed);
+        let marker;
+        let key = match is_dir_key(key) {
+            true => {
+                marker = format!("{key}{SUCCESS_MARKER}");
+                &marker
+            }
+            false => key,
+        };
         match runtime().block_on(self.store.head(&self.path(key))) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -217,29 +329,161 @@ impl Store for ObjectStoreWorkspace {
         data: &[u8],
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published> {
-        let payload = PutPayload::from(data.to_vec());
-        super::last_check(before)?;
-        self.counts.put.fetch_add(1, Ordering::Relaxed);
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match runtime().block_on(self.store.put_opts(&self.path(key), payload, opts)) {
-            Ok(_) => Ok(Published::Written),
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                tracing::debug!("{} was written by another worker first", self.location(key));
-                Ok(Published::AlreadyThere)
-            }
-            Err(e) => Err(self.error("write", key, e)),
-        }
+        let data = data.to_vec();
+        last_check(before)?;
+        self.put(key, data, true)
     }
 
+    /// Up to one part: one conditional `PUT`. Larger: a multipart upload to a hidden key,
+    /// then a copy into place only if absent, so the output appears whole or not at all.
+    fn publish_file(
+        &self,
+        key: &str,
+        file: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let result = (|| {
+            let size = std::fs::metadata(file)
+                .map_err(|e| Error::io("cannot read the output file", file, e))?
+                .len();
+            if size <= self.part_size as u64 {
+                let data = std::fs::read(file).map_err(|e| Error::io("cannot read", file, e))?;
+                return self.publish(key, &data, before);
+            }
+            let temp = Self::temp_key(key);
+            let placed = self.upload(&temp, file).and_then(|()| {
+                last_check(before)?;
+                self.counts.put.fetch_add(1, Ordering::Relaxed);
+                let copied = runtime().block_on(
+                    self.store
+                        .copy_if_not_exists(&self.path(&temp), &self.path(key)),
+                );
+                match copied {
+                    Ok(()) => Ok(Published::Written),
+                    Err(object_store::Error::AlreadyExists { .. }) => Ok(Published::AlreadyThere),
+                    Err(e) => Err(self.error("write", key, e)),
+                }
+            });
+            let _ = self.remove(&temp);
+            placed
+        })();
+        let _ = std::fs::remove_file(file);
+        result
+    }
+
+    /// The files first, then the marker, only if absent.
+    fn publish_dir(
+        &self,
+        key: &str,
+        dir: &Path,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published> {
+        let result = (|| {
+            if self.exists(key)? {
+                return Ok(Published::AlreadyThere);
+            }
+            let files = super::local::list_files(dir, false)?;
+            let mut bytes = 0;
+            for f in files.iter().filter(|f| f.key != SUCCESS_MARKER) {
+                bytes += f.size;
+                self.upload(&format!("{key}{}", f.key), &dir.join(&f.key))?;
+            }
+            last_check(before)?;
+            let marker = serde_json::json!({ "files": files.len(), "bytes": bytes });
+            self.put(
+                &format!("{key}{SUCCESS_MARKER}"),
+                marker.to_string().into_bytes(),
+                true,
+            )
+        })();
+        let _ = std::fs::remove_dir_all(dir);
+        result
+    }
+
+    /// Streams the object into a temporary beside `to`, then renames it into place.
+    fn download(&self, key: &str, to: &Path) -> Result<()> {
+        self.counts.get.fetch_add(1, Ordering::Relaxed);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("cannot create directory", parent, e))?;
+        }
+        let mut tmp = crate::atomic_file::temp_beside(to)
+            .map_err(|e| Error::io("cannot create temporary file for", to, e))?;
+        let path = self.path(key);
+        runtime().block_on(async {
+            let got = self
+                .store
+                .get(&path)
+                .await
+                .map_err(|e| self.error("read", key, e))?;
+            let mut stream = got.into_stream();
+            while let Some(chunk) = stream
+                .try_next()
+                .await
+                .map_err(|e| self.error("read", key, e))?
+            {
+                tmp.write_all(&chunk)
+                    .map_err(|e| Error::io("cannot write", to, e))?;
+            }
+            Ok::<(), Error>(())
+        })?;
+        tmp.persist(to)
+            .map_err(|e| Error::io("cannot rename into place", to, e.error))?;
+        Ok(())
+    }
+
+    fn list_under(&self, key: &str) -> Result<Vec<ObjectInfo>> {
+        self.counts.list.fetch_add(1, Ordering::Relaxed);
+        let prefix = self.path(key);
+        let skip = prefix.as_ref().len() + 1;
+        let metas: Vec<object_store::ObjectMeta> = runtime()
+            .block_on(self.store.list(Some(&prefix)).try_collect())
+            .map_err(|e| self.error("list", key, e))?;
+        Ok(metas
+            .into_iter()
+            .map(|m| ObjectInfo {
+                key: m.location.as_ref()[skip..].to_string(),
+                size: m.size,
+                modified: std::time::SystemTime::from(m.last_modified),
+            })
+            .collect())
+    }
+
+    /// A directory loses its marker first: it stops being complete before any file goes.
     fn remove(&self, key: &str) -> Result<()> {
+        if is_dir_key(key) {
+            self.remove(&format!("{key}{SUCCESS_MARKER}"))?;
+            for object in self.list_under(key)? {
+                self.remove(&format!("{key}{}", object.key))?;
+            }
+            return Ok(());
+        }
         self.counts.delete.fetch_add(1, Ordering::Relaxed);
         match runtime().block_on(self.store.delete(&self.path(key))) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error("remove", key, e)),
         }
+    }
+
+    /// One listing of everything under `dir`, keeping the markers one level down.
+    fn visit_complete_dirs(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
+        self.counts.list.fetch_add(1, Ordering::Relaxed);
+        let prefix = if dir.is_empty() {
+            self.prefix.clone()
+        } else {
+            self.path(dir)
+        };
+        let skip = prefix.as_ref().len() + usize::from(!prefix.as_ref().is_empty());
+        let metas: Vec<object_store::ObjectMeta> = runtime()
+            .block_on(self.store.list(Some(&prefix)).try_collect())
+            .map_err(|e| self.error("list", dir, e))?;
+        for meta in &metas {
+            let rel = &meta.location.as_ref()[skip..];
+            if let Some((name, SUCCESS_MARKER)) = rel.split_once('/') {
+                each(&format!("{name}/"));
+            }
+        }
+        Ok(())
     }
 
     fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
@@ -279,6 +523,8 @@ impl Store for ObjectStoreWorkspace {
                 size: m.size,
                 modified: std::time::SystemTime::from(m.last_modified),
             })
+            // Uploads on their way in are not outputs.
+            .filter(|o| !o.key.split('/').any(|part| part.starts_with('.')))
             .collect())
     }
 

@@ -8,11 +8,15 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{DynTask, TaskDef, TaskId};
+use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockBuilder, LockGuard, Locks};
-use crate::store::Published;
+use crate::output::Kind;
+use crate::store::{Published, Store};
 use crate::workspace::Workspace;
-use crate::{Error, Result};
+
+/// The check a store runs immediately before an output becomes visible.
+pub(crate) type LastCheck<'a> = &'a mut dyn FnMut() -> Result<()>;
 
 /// What a task sees while the dependency graph is built.
 pub struct GraphContext<'a> {
@@ -60,56 +64,99 @@ impl<'a> RunContext<'a> {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
-    /// The loaded output of a required task.
+    /// The loaded output of a required task: its value, or for a file or directory output
+    /// its path (see [`crate::output`]).
     pub fn load<T: TaskDef>(&self, task: &T) -> Result<T::Output> {
         let key = DynTask::output_key(task)?.ok_or_else(|| {
-            Error::Task(format!(
+            Error::msg(format!(
                 "{} is a wrapper and has no output to load",
                 task.display()
             ))
         })?;
-        let target = self.workspace.target(&key);
-        // gokart's cache collision lock: never read an output another machine is writing.
-        let cache = self.cache_lock(&key)?;
-        let bytes = match target.read() {
-            Ok(bytes) => bytes,
-            // Complete when the graph was built, gone now (`gc` meanwhile): make it again.
+        <T::Kind as Kind<T::Output>>::load(self, task, &key)
+    }
+
+    /// The bytes of `task`'s value output at `key`, read under the cache lock (gokart's cache
+    /// collision lock: never read an output another machine is writing). An output that
+    /// was complete when the graph was built and is gone now (`gc` meanwhile) is made again.
+    pub(crate) fn read_input(&self, task: &dyn DynTask, key: &str) -> Result<Vec<u8>> {
+        let target = self.workspace.target(key);
+        let cache = self.cache_lock(key)?;
+        match target.read() {
+            Ok(bytes) => Ok(bytes),
             Err(e) if !target.exists()? => {
                 drop(cache);
                 self.recompute(task, &e)?;
-                let _cache = self.cache_lock(&key)?;
-                target.read()?
+                let _cache = self.cache_lock(key)?;
+                target.read()
             }
-            Err(e) => return Err(e),
-        };
-        T::SPEC
-            .format
-            .decode(&bytes)
-            .map_err(|message| Error::CorruptOutput {
-                path: target.path_for_display(),
-                task_id: DynTask::id(task).to_string(),
-                message,
-            })
+            Err(e) => Err(e),
+        }
     }
+
+    /// A local path to `task`'s file or directory output at `key`: the output itself in a
+    /// local workspace, else a fresh copy under this machine's state directory
+    /// (`<state>/inputs/<key>`), downloaded under the cache lock.
+    pub(crate) fn input_path(&self, task: &dyn DynTask, key: &str) -> Result<std::path::PathBuf> {
+        let store = self.workspace.store();
+        if !self.workspace.exists(key)? {
+            let missing = Error::msg(format!("{} is gone", store.location(key)));
+            self.recompute(task, &missing)?;
+        }
+        if let Some(path) = store.local_path(key) {
+            return Ok(path);
+        }
+        let _cache = self.cache_lock(key)?;
+        let copy = crate::Workspace::state_dir_for(self.workspace.root())
+            .join("inputs")
+            .join(key.trim_end_matches('/'));
+        if !crate::store::is_dir_key(key) {
+            store.download(key, &copy)?;
+            return Ok(copy);
+        }
+        // A whole directory: filled beside its place, then swapped in.
+        let parent = copy.parent().expect("an input copy has a parent");
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("cannot create directory", parent, e))?;
+        let fresh = crate::atomic_file::temp_dir_beside(&copy)
+            .map_err(|e| Error::io("cannot create temporary directory for", &copy, e))?;
+        for object in store.list_under(key)? {
+            store.download(
+                &format!("{key}{}", object.key),
+                &fresh.path().join(&object.key),
+            )?;
+        }
+        let old = crate::atomic_file::temp_dir_beside(&copy)
+            .map_err(|e| Error::io("cannot create temporary directory for", &copy, e))?;
+        match std::fs::rename(&copy, old.path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("cannot replace", &copy, e)),
+        }
+        std::fs::rename(fresh.keep(), &copy)
+            .map_err(|e| Error::io("cannot rename into place", &copy, e))?;
+        Ok(copy)
+    }
+
     /// Runs `task` again, here, because its output vanished after the graph was built: under
     /// its run lock if it has one, unless another worker made it again meanwhile.
-    fn recompute<T: TaskDef>(&self, task: &T, vanished: &Error) -> Result<()> {
-        let id = DynTask::id(task);
-        let family = T::SPEC.family;
-        if T::SPEC.external {
-            return Err(Error::Task(format!(
+    fn recompute(&self, task: &dyn DynTask, vanished: &Error) -> Result<()> {
+        let id = task.id();
+        let family = task.family();
+        if task.is_external() {
+            return Err(Error::msg(format!(
                 "external data {id} vanished while this run needed it: {vanished}"
             )));
         }
         self.events.emit(
             Event::new(EventKind::Recomputed)
                 .task(&id, family)
-                .params(DynTask::params_json(task))
+                .params(task.params_json())
                 .worker(&self.worker)
                 .with("for", self.task_id.as_str())
                 .with("reason", vanished.to_string()),
         );
-        let guard = match DynTask::run_lock(task) {
+        let guard = match task.run_lock() {
             None => None,
             Some(lock) => Some(
                 super::run_lock_builder(task, lock, &id, self.locks)?
@@ -117,7 +164,7 @@ impl<'a> RunContext<'a> {
                     .acquire()?,
             ),
         };
-        if DynTask::output_exists(task, self.workspace)? {
+        if task.output_exists(self.workspace)? {
             return Ok(());
         }
         let ctx = RunContext {
@@ -134,7 +181,7 @@ impl<'a> RunContext<'a> {
             inbox: None,
             already_committed: AtomicBool::new(false),
         };
-        DynTask::execute(task, &ctx)
+        task.execute(&ctx)
     }
 
     /// A named lock on the run's backend (Redis when configured, else file locks), held by
@@ -150,9 +197,15 @@ impl<'a> RunContext<'a> {
             .cancel_on_loss(self.cancelled.clone()))
     }
 
+    /// The cache lock of the output at `key`, when the run needs one: with a distributed lock
+    /// backend; and for a directory in object storage, which two unlocked writers could mix.
     fn cache_lock(&self, key: &str) -> Result<Option<LockGuard>> {
+        let needed = |locks: &Locks| {
+            locks.backend().distributed()
+                || (crate::store::is_dir_key(key) && !self.workspace.is_local())
+        };
         match self.locks {
-            Some(locks) if locks.backend().distributed() => locks
+            Some(locks) if needed(locks) => locks
                 .lock(crate::keys::cache(key))
                 .ttl(CACHE_LOCK_TTL)
                 .for_task(&self.task_id, self.family)
@@ -162,11 +215,16 @@ impl<'a> RunContext<'a> {
         }
     }
 
-    /// Writes the task's output: under the cache lock, never over an output that appeared
-    /// meanwhile (the first commit wins), and only while the run lock (if any) is still ours —
-    /// checked with the data durable, immediately before it becomes visible, recording the run
-    /// lock's fencing token with the commit.
-    pub(crate) fn commit(&self, key: &str, bytes: &[u8]) -> Result<()> {
+    /// Publishes the task's output at `key` through `publish` (one of the store's publish
+    /// methods, given the check to run before the output becomes visible): under the cache
+    /// lock, never over an output that appeared meanwhile (the first commit wins), and only
+    /// while the run lock (if any) is still ours — checked with the data durable, immediately
+    /// before it becomes visible, recording the run lock's fencing token with the commit.
+    pub(crate) fn commit_with(
+        &self,
+        key: &str,
+        publish: &mut dyn FnMut(&dyn Store, LastCheck<'_>) -> Result<Published>,
+    ) -> Result<()> {
         // A claimed task's output has one writer anywhere, and publishing is atomic and fenced
         // by the claim: the cache lock would add two round trips and protect nothing.
         let claimed = self
@@ -176,7 +234,7 @@ impl<'a> RunContext<'a> {
             true => None,
             false => self.cache_lock(key)?,
         };
-        let published = self.workspace.target(key).publish_checked(bytes, &mut || {
+        let published = publish(&**self.workspace.store(), &mut || {
             if let Some(guard) = self.run_guard {
                 guard.commit(key)?;
             }
@@ -199,7 +257,7 @@ impl<'a> RunContext<'a> {
     /// `ctx.decrease_resources(&[("some_resource", 1)])?`.
     pub fn decrease_resources(&self, amounts: &[(&str, u32)]) -> Result<()> {
         let Some(held) = self.resources else {
-            return Err(Error::Task("this task holds no resources".into()));
+            return Err(Error::msg("this task holds no resources"));
         };
         let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
         for (name, amount) in amounts {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{AnyTask, DynTask, RunContext, TaskId};
+use crate::error::{Error, Result};
 use crate::workspace::Workspace;
-use crate::{Error, Result};
 
 /// The graph the fakes form and what happened to them.
 #[derive(Debug, Default)]
@@ -103,7 +103,7 @@ impl DynTask for Fake {
     fn execute(&self, _ctx: &RunContext) -> Result<()> {
         self.plan.ran.lock().unwrap().push(self.name);
         if self.plan.failing.contains(self.name) {
-            return Err(Error::Task(format!("{} failed", self.name)));
+            return Err(Error::msg(format!("{} failed", self.name)));
         }
         self.plan.done.lock().unwrap().insert(self.name);
         Ok(())

@@ -14,21 +14,23 @@ pub use spec::{OnConflict, RunLock, TaskSpec, UniquePhase};
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::format::Format;
+use crate::error::{Error, Result};
 use crate::lock::{LockBuilder, Locks};
+use crate::output::{Kind, Made, OutputKind};
 use crate::param::ParamList;
 use crate::workspace::{Target, Workspace};
-use crate::{Error, Result};
 
 /// A task type: what `#[task]` generates for the parameter struct. Users rarely implement it
 /// by hand, but can (e.g. for tasks whose parameters are not plain function arguments).
 pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
-    /// The function's return value, stored as the output and loaded by dependents.
-    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// What dependents receive: the function's return value, or a file or directory
+    /// output's path.
+    type Output: Send + 'static;
+
+    /// How the output is committed and loaded ([`crate::output`]).
+    type Kind: Kind<Self::Output>;
 
     /// Static facts about the family.
     const SPEC: &'static TaskSpec;
@@ -46,8 +48,9 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
     /// The tasks this one requires.
     fn requires(&self) -> Vec<AnyTask>;
 
-    /// Runs the task's function, loading its inputs through `ctx`.
-    fn run(&self, ctx: &RunContext) -> Result<Self::Output>;
+    /// Runs the task's function, loading its inputs through `ctx`: the value to store, or
+    /// the staged file or directory it wrote.
+    fn run(&self, ctx: &RunContext) -> Result<Made<Self>>;
 
     /// Scheduler resources one run consumes (`#[resources(...)]`), names filled from params.
     fn resources(&self) -> Vec<(String, u32)> {
@@ -109,8 +112,22 @@ pub trait DynTask: Send + Sync + fmt::Debug {
         let _ = members;
         None
     }
-    /// Where the output lives, relative to the workspace; `None` for wrappers.
+    /// Where the output lives, relative to the workspace; `None` for wrappers. A
+    /// directory's key ends in `/`.
     fn output_key(&self) -> Result<Option<String>>;
+    /// What the output is.
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::Value
+    }
+    /// A value output's bytes as JSON (`<bin> show`); `None` for files, directories and
+    /// formats that cannot say.
+    fn output_json(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Option<std::result::Result<Value, crate::error::BoxError>> {
+        let _ = bytes;
+        None
+    }
     /// Requirements.
     fn requires(&self) -> Vec<AnyTask>;
     /// Requirements when the graph is built, with access to the workspace and event stream
@@ -214,20 +231,24 @@ pub(crate) fn display_task(family: &str, params: &ParamList) -> String {
     format!("{family}({})", inner.join(", "))
 }
 
-/// The default output key of a task without a template: `<Family>/<Family>_<hash>.<ext>`.
-pub fn default_output_key(family: &str, id: &TaskId, format: Format) -> String {
-    default_output_path(family, id.hash(), format)
+/// The default output key of a task without a template: `<Family>/<Family>_<hash><suffix>`
+/// (`.json`, …; nothing for a file; `/` for a directory).
+pub fn default_output_key(family: &str, id: &TaskId, suffix: &str) -> String {
+    default_output_path(family, id.hash(), suffix)
 }
 
 /// The default output path of a family as a template, `{hash}` standing for the id's hash
 /// (what `gc` matches against).
 pub fn default_output_template(spec: &TaskSpec) -> String {
-    default_output_path(spec.family, "{hash}", spec.format)
+    default_output_path(spec.family, "{hash}", spec.suffix)
 }
 
 /// The one rule for default output paths.
-fn default_output_path(family: &str, hash: &str, format: Format) -> String {
-    format!("{family}/{family}_{hash}.{}", format.extension())
+fn default_output_path(family: &str, hash: &str, suffix: &str) -> String {
+    match suffix {
+        "" | "/" => format!("{family}/{family}_{hash}{suffix}"),
+        ext => format!("{family}/{family}_{hash}.{ext}"),
+    }
 }
 
 impl<T: TaskDef> DynTask for T {
@@ -289,9 +310,18 @@ impl<T: TaskDef> DynTask for T {
             None => Ok(Some(default_output_key(
                 T::SPEC.family,
                 &self.id(),
-                T::SPEC.format,
+                T::SPEC.suffix,
             ))),
         }
+    }
+    fn output_kind(&self) -> OutputKind {
+        T::SPEC.output_kind
+    }
+    fn output_json(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Option<std::result::Result<Value, crate::error::BoxError>> {
+        <T::Kind as Kind<T::Output>>::to_json(bytes)
     }
     fn requires(&self) -> Vec<AnyTask> {
         TaskDef::requires(self)
@@ -309,7 +339,7 @@ impl<T: TaskDef> DynTask for T {
         TaskDef::priority(self)
     }
     fn execute(&self, ctx: &RunContext) -> Result<()> {
-        let output = self.run(ctx)?;
+        let made = self.run(ctx)?;
         if T::SPEC.wrapper {
             return Ok(());
         }
@@ -322,11 +352,7 @@ impl<T: TaskDef> DynTask for T {
         let key = self
             .output_key()?
             .expect("non-wrapper tasks have an output");
-        let bytes = T::SPEC
-            .format
-            .encode(&output)
-            .map_err(|message| Error::Task(format!("cannot serialize output: {message}")))?;
-        ctx.commit(&key, &bytes)
+        <T::Kind as Kind<T::Output>>::commit(made, ctx, &key)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Static facts about a task family, emitted by `#[task]` and `#[run_with_lock]`.
 
-use crate::format::Format;
+use crate::output::OutputKind;
 
 /// Static facts about a task family, emitted by `#[task]`.
 #[derive(Debug)]
@@ -11,8 +11,10 @@ pub struct TaskSpec {
     pub wrapper: bool,
     /// Output path template relative to the workspace, if one was given.
     pub output: Option<&'static str>,
-    /// Serialization of the output.
-    pub format: Format,
+    /// What the output is: a value, a file or a directory.
+    pub output_kind: OutputKind,
+    /// How the default output path ends (`.json`; `/` for a directory).
+    pub suffix: &'static str,
     /// `#[run_with_lock]`: how runs of this family are locked.
     pub run_lock: Option<RunLock>,
     /// `timeout = "30m"`: a run past it is cancelled and fails.

@@ -48,10 +48,20 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
             }
         }
     });
+    let kind = super::kind_ty(g.t);
+    // Named, not projected through `Kind`: a format that cannot store the output is then
+    // reported once, at the format.
+    let made = match super::staged(g.t) {
+        Some(s) if s.dir => quote!(#p::OutputDir),
+        Some(_) => quote!(#p::OutputFile),
+        None => output_ty.clone(),
+    };
     quote! {
         #[automatically_derived]
         impl #p::TaskDef for #name {
             type Output = #output_ty;
+
+            type Kind = #kind;
 
             const SPEC: &'static #p::TaskSpec = #spec;
 
@@ -80,7 +90,7 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
             #priority
 
             #[allow(unused_variables, clippy::let_unit_value)]
-            fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<Self::Output> {
+            fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<#made> {
                 #run_body
             }
         }
@@ -107,6 +117,8 @@ fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
     let fn_name = &t.item.sig.ident;
     let call_args = t.args.iter().map(|a| match &a.kind {
         ArgKind::Context => quote!(__ctx),
+        ArgKind::Output(s) if s.mutable => quote!(&mut __staged),
+        ArgKind::Output(_) => quote!(&__staged),
         _ => {
             let ident = &a.ident;
             quote!(#ident)
@@ -118,7 +130,7 @@ fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
         return (
             quote!(::std::vec::Vec::new()),
             quote! {
-                ::core::result::Result::Err(#p::Error::Task(::std::format!(
+                ::core::result::Result::Err(#p::Error::msg(::std::format!(
                     "{} is external data: kart never runs it",
                     #family
                 )))
@@ -154,9 +166,22 @@ fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
             let #ident: #ty = #loaded;
         }
     });
-    let finish = match &t.returns {
-        Returns::Result(_) => quote!(#call.map_err(#p::into_error)),
-        Returns::Plain(_) | Returns::Unit => quote!(::core::result::Result::Ok(#call)),
+    // A type that is no error is reported at the function's return type.
+    let into_error = quote_spanned!(t.item.sig.output.span()=> ::kart_core::__private::into_error);
+    let finish = match (&t.returns, super::staged(t).is_some()) {
+        // The task wrote its output in place: that staged file or directory is what it made.
+        (Returns::Result(_), true) => quote! {
+            let mut __staged = #p::output::stage(self, __ctx)?;
+            #call.map_err(#into_error)?;
+            ::core::result::Result::Ok(__staged)
+        },
+        (Returns::Plain(_) | Returns::Unit, true) => quote! {
+            let mut __staged = #p::output::stage(self, __ctx)?;
+            #call;
+            ::core::result::Result::Ok(__staged)
+        },
+        (Returns::Result(_), false) => quote!(#call.map_err(#into_error)),
+        (Returns::Plain(_) | Returns::Unit, false) => quote!(::core::result::Result::Ok(#call)),
     };
     (
         quote! {

@@ -123,12 +123,46 @@ impl<'a> Gen<'a> {
     }
 }
 
-/// The value a task's output holds: `T` of `Result<T>`, or the return type; `()` for wrappers.
+/// What dependents receive: `T` of `Result<T>`, or the return type; `()` for wrappers; the
+/// path of a file or directory output.
 pub(crate) fn output_ty(t: &TaskFn) -> TokenStream {
+    if staged(t).is_some() {
+        return quote!(::std::path::PathBuf);
+    }
     match (&t.returns, t.options.wrapper.is_some()) {
         (_, true) | (Returns::Unit, _) => quote!(()),
         (Returns::Result(ty), _) | (Returns::Plain(ty), _) => quote!(#ty),
     }
+}
+
+/// The argument a file or directory task writes its output through, if it has one.
+pub(crate) fn staged(t: &TaskFn) -> Option<crate::ast::Staged> {
+    t.args.iter().find_map(|a| match a.kind {
+        ArgKind::Output(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// `TaskDef::Kind`: a file, a directory, or a value in its format. A user's format type is
+/// named with its own span, so a type that is no format for the output is reported there.
+pub(crate) fn kind_ty(t: &TaskFn) -> TokenStream {
+    let p = private();
+    match staged(t) {
+        Some(s) if s.dir => return quote!(#p::output::Dir),
+        Some(_) => return quote!(#p::output::File),
+        None => {}
+    }
+    let format = match t.options.format.as_ref().map(|(f, _)| f) {
+        Some(crate::attr::Format::Path(path)) => {
+            return quote_spanned!(path.span()=> ::kart_core::__private::output::Value<#path>)
+        }
+        Some(crate::attr::Format::Named(name)) => {
+            let ident = Ident::new(name, proc_macro2::Span::call_site());
+            quote!(#p::format::#ident)
+        }
+        None => quote!(#p::format::Json),
+    };
+    quote!(#p::output::Value<#format>)
 }
 
 fn param(a: &Arg) -> Option<Param<'_>> {

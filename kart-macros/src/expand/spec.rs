@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Gen;
-use crate::attr::{Conflict, Format, Phase, RunLockOptions};
+use crate::attr::{Conflict, Phase, RunLockOptions};
 
 fn some_or_none<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
     match value {
@@ -13,16 +13,14 @@ fn some_or_none<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
     }
 }
 
-/// `&TaskSpec { family, wrapper, output, format, ... }`.
+/// `&TaskSpec { family, wrapper, output, output_kind, ... }`.
 pub(crate) fn task_spec(g: &Gen) -> TokenStream {
     let (p, o) = (&g.p, &g.t.options);
     let family = &g.family;
     let wrapper = o.wrapper.is_some();
     let output = some_or_none(o.output.as_ref());
-    let format = match o.format.map(|(f, _)| f) {
-        Some(Format::MessagePack) => quote!(#p::Format::MessagePack),
-        _ => quote!(#p::Format::Json),
-    };
+    let kind =
+        quote!(<<Self as #p::TaskDef>::Kind as #p::output::Kind<<Self as #p::TaskDef>::Output>>);
     let run_lock = match &g.t.run_lock {
         Some(lock) => run_lock(g, lock),
         None => quote!(::core::option::Option::None),
@@ -37,7 +35,8 @@ pub(crate) fn task_spec(g: &Gen) -> TokenStream {
             family: #family,
             wrapper: #wrapper,
             output: #output,
-            format: #format,
+            output_kind: #kind::OUTPUT,
+            suffix: #kind::SUFFIX,
             run_lock: #run_lock,
             timeout_ms: #timeout_ms,
             intermediate: #intermediate,

@@ -1,7 +1,12 @@
-//! The one error type of the runtime. Every variant carries what a user needs to act on it:
-//! the file, the task, the parameter, the address.
+//! The one error type of the runtime ([`Error`]): every variant carries what a user needs to
+//! act on it — the file, the task, the parameter, the address. A task's own code fails with a
+//! [`TaskError`] (`task`), which becomes [`Error::Task`].
+
+mod task;
 
 use std::path::PathBuf;
+
+pub use task::{BoxError, IntoTaskError, TaskError, TaskResult};
 
 /// Result alias used throughout kart and by task functions.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -104,9 +109,9 @@ pub enum Error {
     #[error("locked elsewhere: {0}")]
     LockedElsewhere(String),
 
-    /// A task's own code reported failure.
+    /// A task's own code reported failure (with its whole cause chain).
     #[error("{0}")]
-    Task(String),
+    Task(TaskError),
 
     /// A task was cancelled (lost lock, timeout, shutdown).
     #[error("cancelled: {0}")]
@@ -133,15 +138,15 @@ fn did_you_mean(s: &Option<String>) -> String {
 }
 
 impl Error {
-    /// An error from task code, with a message. Task functions can also return any
-    /// `std::error::Error` through `?`, which converts with its `Display` text.
+    /// A task failure with just a message (task code usually returns
+    /// [`TaskError::msg`] or uses `?`).
     ///
     /// ```
     /// let err = kart_core::Error::msg("upstream API returned 503");
     /// assert_eq!(err.to_string(), "upstream API returned 503");
     /// ```
     pub fn msg(message: impl std::fmt::Display) -> Self {
-        Error::Task(message.to_string())
+        Error::Task(TaskError::msg(message))
     }
 
     /// An I/O error on `path`.
@@ -154,27 +159,16 @@ impl Error {
     }
 }
 
-macro_rules! from_display {
-    ($($ty:ty),* $(,)?) => {$(
-        impl From<$ty> for Error {
-            fn from(e: $ty) -> Self {
-                Error::Task(e.to_string())
-            }
+/// A task body's error becomes a task failure; a runtime error it passed on with `?` (a lost
+/// lock, a cancellation) stays what it was.
+impl From<TaskError> for Error {
+    fn from(error: TaskError) -> Self {
+        match error.into_inner().downcast::<Error>() {
+            Ok(runtime) => *runtime,
+            Err(other) => Error::Task(TaskError::from(other)),
         }
-    )*};
+    }
 }
-
-// Task code uses `?` on the common error types; each keeps its message.
-from_display!(
-    std::io::Error,
-    std::fmt::Error,
-    std::num::ParseIntError,
-    std::num::ParseFloatError,
-    serde_json::Error,
-    chrono::ParseError,
-    String,
-    &str,
-);
 
 /// Suggests the registered name nearest to `name`, if any is close enough to be a typo.
 pub(crate) fn nearest<'a>(
@@ -191,6 +185,6 @@ pub(crate) fn nearest<'a>(
 }
 
 /// Turns a task function's error into kart's (for generated code).
-pub fn into_error<E: Into<Error>>(e: E) -> Error {
-    e.into()
+pub fn into_error<E: IntoTaskError>(e: E) -> Error {
+    Error::from(e.into_task_error())
 }

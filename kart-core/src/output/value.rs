@@ -1,0 +1,36 @@
+//! Value outputs: what the task function returns, stored in a format.
+
+use std::marker::PhantomData;
+
+use super::{Kind, OutputKind};
+use crate::error::{BoxError, Error, Result};
+use crate::format::Format;
+use crate::task::{DynTask, RunContext};
+
+/// A value stored in format `F` (`Value<Json>` unless the task says otherwise).
+pub struct Value<F>(PhantomData<F>);
+
+impl<T: Send + 'static, F: Format<T>> Kind<T> for Value<F> {
+    type Made = T;
+    const OUTPUT: OutputKind = OutputKind::Value;
+    const SUFFIX: &'static str = F::EXTENSION;
+
+    fn commit(value: T, ctx: &RunContext, key: &str) -> Result<()> {
+        let bytes = crate::format::encode::<T, F>(&value)
+            .map_err(|e| Error::msg(format!("cannot serialize the output: {e}")))?;
+        ctx.commit_with(key, &mut |store, before| store.publish(key, &bytes, before))
+    }
+
+    fn load(ctx: &RunContext, task: &dyn DynTask, key: &str) -> Result<T> {
+        let bytes = ctx.read_input(task, key)?;
+        F::read(bytes).map_err(|e| Error::CorruptOutput {
+            path: ctx.workspace().target(key).path_for_display(),
+            task_id: task.id().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn to_json(bytes: Vec<u8>) -> Option<std::result::Result<serde_json::Value, BoxError>> {
+        F::to_json(bytes)
+    }
+}
