@@ -259,6 +259,37 @@ pub fn deps_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
         )
 }
 
+/// `show <TASK>`: the task's parameters and backend flags.
+pub fn show_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
+    task_command(bin, entry, registry)
+        .bin_name(format!("{bin} show {}", entry.name()))
+        .about(format!(
+            "Print the output of {}: a value as JSON, a file's or directory's place and size, or \"not complete\"",
+            entry.name()
+        ))
+}
+
+/// `invalidate <TASK>`: which outputs in its graph to remove.
+pub fn invalidate_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -> Command {
+    task_command(bin, entry, registry)
+        .bin_name(format!("{bin} invalidate {}", entry.name()))
+        .about(format!(
+            "Remove outputs in the graph of {} so the next run makes them again",
+            entry.name()
+        ))
+        .next_help_heading("Invalidation options")
+        .arg(
+            Arg::new("family")
+                .long("family")
+                .value_name("FAMILY")
+                .action(ArgAction::Append)
+                .help("Remove the outputs of this family's tasks in the graph instead of the task's own (repeatable)"),
+        )
+        .arg(Arg::new("downstream").long("downstream").action(ArgAction::SetTrue).help(
+            "Also remove every complete task in the graph that depends on them (gokart's rerun); with --dry-run, only list them",
+        ))
+}
+
 /// Values of the task's own parameters, in the order given.
 pub fn given_params(entry: &TaskEntry, m: &ArgMatches) -> Vec<(String, String)> {
     entry
@@ -309,10 +340,16 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--dot]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
+        .subcommand(Command::new("deps").about("Show a task's dependency tree, complete or pending (`deps <TASK> --help`)"))
+        .subcommand(Command::new("show").about("Print a task's output (`show <TASK> --PARAM VALUE ...`)"))
+        .subcommand(
+            Command::new("invalidate")
+                .about("Remove outputs so they are made again (`invalidate <TASK> --help`)"),
+        )
         .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
         .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"))
         .subcommand(

@@ -88,15 +88,33 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
                 code: codes::BAD_INPUT,
             }),
         },
-        Some("deps") => match args.get(2).filter(|a| !a.starts_with('-')) {
-            Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Deps),
-            None => Err(Failure {
-                message: format!(
-                    "usage: {bin} deps <TASK> [--PARAM VALUE ...] [--dot] [--svg FILE]"
+        Some(command @ ("deps" | "show" | "invalidate")) => {
+            let (mode, usage) = match command {
+                "deps" => (Mode::Deps, "[--dot] [--svg FILE]"),
+                "show" => (Mode::Show, ""),
+                _ => (
+                    Mode::Invalidate,
+                    "[--family FAMILY ...] [--downstream] [--dry-run]",
                 ),
-                code: codes::BAD_INPUT,
-            }),
-        },
+            };
+            let usage = format!("usage: {bin} {command} <TASK> [--PARAM VALUE ...] {usage}");
+            match args.get(2).map(String::as_str) {
+                Some(name) if !name.starts_with('-') => {
+                    run_task(bin, registry.get(name)?, registry, &args[3..], mode)
+                }
+                Some("-h" | "--help") => {
+                    say!(
+                        "{}\n(`{bin} {command} <TASK> --help` lists the task's parameters)",
+                        usage.trim_end()
+                    );
+                    Ok(codes::SUCCESS)
+                }
+                _ => Err(Failure {
+                    message: usage.trim_end().to_string(),
+                    code: codes::BAD_INPUT,
+                }),
+            }
+        }
         Some(flag) if flag.starts_with('-') => Err(Failure {
             message: format!("expected a task name before `{flag}` (see `{bin} list`)"),
             code: codes::BAD_INPUT,

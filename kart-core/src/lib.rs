@@ -38,6 +38,7 @@ pub mod event;
 mod failpoint;
 pub mod format;
 pub mod gc;
+pub mod invalidate;
 pub mod keys;
 pub mod lock;
 pub mod message;

@@ -47,8 +47,13 @@ impl Workspace {
     /// The workspace at `location`: a directory (or `file://` URL), or object storage
     /// (`s3://bucket/prefix`, `gs://…`, `az://…`; see [`crate::store::object`]).
     pub fn open(location: &str, fsync: bool) -> Result<Self> {
+        Self::open_with(location, fsync, object::DEFAULT_PART_SIZE)
+    }
+
+    /// Like [`open`](Self::open), with the part size of multipart uploads to object storage.
+    pub fn open_with(location: &str, fsync: bool, part_size: usize) -> Result<Self> {
         if object::is_remote(location) {
-            let store = ObjectStoreWorkspace::open(location)?;
+            let store = ObjectStoreWorkspace::open_with(location, part_size)?;
             return Ok(Workspace::with_store(
                 Arc::new(store),
                 location.trim_end_matches('/'),

@@ -953,3 +953,288 @@ pub fn prio_batches() -> Vec<PrioBatched> {
         })
         .collect()
 }
+
+// Outputs of every kind: values in CSV, Parquet and a format of the test's own, a file made by
+// an external program, a directory of several files; and failures of any error type.
+
+/// One row of a CSV output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalesRow {
+    pub region: String,
+    pub total: u64,
+    pub note: Option<String>,
+}
+
+/// `n` rows, one with a comma and one without a note, as CSV.
+#[task(output = "csv/{n}.csv", format = "csv")]
+pub fn sales_rows(n: u32) -> Result<Vec<SalesRow>> {
+    Ok((0..n)
+        .map(|i| SalesRow {
+            region: format!("region {i}, inner"),
+            total: u64::from(i) * 10,
+            note: (i % 2 == 0).then(|| format!("note {i}")),
+        })
+        .collect())
+}
+
+/// The CSV loaded back as typed rows: the sum of the totals.
+#[task(output = "csv-total/{n}.json")]
+pub fn sales_total(n: u32, #[requires(SalesRows { n })] rows: Vec<SalesRow>) -> Result<u64> {
+    let expected = sales_rows(n)?;
+    if rows != expected {
+        return Err(TaskError::msg(format!("rows came back changed: {rows:?}")));
+    }
+    Ok(rows.iter().map(|r| r.total).sum())
+}
+
+/// Two record batches of `n` rows each: ids, nullable names, scores.
+#[task(output = "parquet/{n}.parquet", format = "parquet")]
+pub fn table(n: u32) -> Result<Vec<kart_core::arrow_array::RecordBatch>> {
+    use kart_core::arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
+    use kart_core::arrow_schema::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("score", DataType::Float64, false),
+    ]));
+    (0..2)
+        .map(|b| {
+            let ids: Vec<i64> = (0..n).map(|i| i64::from(b * n + i)).collect();
+            let names: Vec<Option<String>> = ids
+                .iter()
+                .map(|i| (i % 3 != 0).then(|| format!("name {i}")))
+                .collect();
+            let scores: Vec<f64> = ids.iter().map(|i| *i as f64 / 4.0).collect();
+            Ok(RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    std::sync::Arc::new(Int64Array::from(ids)),
+                    std::sync::Arc::new(StringArray::from(names)),
+                    std::sync::Arc::new(Float64Array::from(scores)),
+                ],
+            )?)
+        })
+        .collect()
+}
+
+/// What came back from the Parquet output.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TableBack {
+    pub rows: usize,
+    pub schema: Vec<String>,
+    pub same_values: bool,
+}
+
+#[task(output = "parquet-summary/{n}.json")]
+pub fn table_summary(
+    n: u32,
+    #[requires(Table { n })] batches: Vec<kart_core::arrow_array::RecordBatch>,
+) -> Result<TableBack> {
+    let written = table(n)?;
+    let back = kart_core::arrow_array::RecordBatch::schema(&batches[0]);
+    Ok(TableBack {
+        rows: batches.iter().map(|b| b.num_rows()).sum(),
+        schema: back
+            .fields()
+            .iter()
+            .map(|f| format!("{}:{}:{}", f.name(), f.data_type(), f.is_nullable()))
+            .collect(),
+        // The reader may batch the rows differently: compare them row by row.
+        same_values: table_rows(&batches) == table_rows(&written),
+    })
+}
+
+/// Every row of `Table`'s batches, as text.
+fn table_rows(batches: &[kart_core::arrow_array::RecordBatch]) -> Vec<String> {
+    use kart_core::arrow_array::{Array, Float64Array, Int64Array, StringArray};
+    let mut rows = Vec::new();
+    for b in batches {
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let names = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let scores = b.column(2).as_any().downcast_ref::<Float64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            let name = (!names.is_null(i)).then(|| names.value(i));
+            rows.push(format!("{} {name:?} {}", ids.value(i), scores.value(i)));
+        }
+    }
+    rows
+}
+
+/// A format of the test's own: one value per line, `# kart lines` first.
+pub struct Lines;
+
+impl kart_core::Format<Vec<String>> for Lines {
+    const EXTENSION: &'static str = "lines";
+    fn write(
+        value: &Vec<String>,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> std::result::Result<(), kart_core::BoxError> {
+        writeln!(out, "# kart lines")?;
+        for line in value {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+    fn read(bytes: Vec<u8>) -> std::result::Result<Vec<String>, kart_core::BoxError> {
+        let text = String::from_utf8(bytes)?;
+        let mut lines = text.lines();
+        if lines.next() != Some("# kart lines") {
+            return Err("not a lines file".into());
+        }
+        Ok(lines.map(str::to_string).collect())
+    }
+}
+
+#[task(format = Lines)]
+pub fn numbered_lines(n: u32) -> Result<Vec<String>> {
+    Ok((1..=n).map(|i| format!("line {i}")).collect())
+}
+
+#[task(output = "lines-count/{n}.json")]
+pub fn count_lines(n: u32, #[requires(NumberedLines { n })] lines: Vec<String>) -> Result<usize> {
+    Ok(lines.len())
+}
+
+/// A file written by an external program: `seq 1 n`.
+#[task(output = "seq/{n}.txt")]
+pub fn seq_file(n: u32, out: &mut kart_core::OutputFile) -> Result<()> {
+    let status = std::process::Command::new("sh")
+        .args(["-c", r#"seq 1 "$1" > "$2""#, "sh"])
+        .arg(n.to_string())
+        .arg(out.path())
+        .status()?;
+    if !status.success() {
+        return Err(TaskError::msg(format!("seq failed: {status}")));
+    }
+    Ok(())
+}
+
+/// The file's numbers, read from the path it receives.
+#[task(output = "seq-sum/{n}.json")]
+pub fn seq_sum(n: u32, #[requires(SeqFile { n })] file: std::path::PathBuf) -> Result<u64> {
+    let text = std::fs::read_to_string(&file)?;
+    Ok(text
+        .lines()
+        .map(|l| l.parse::<u64>())
+        .sum::<std::result::Result<u64, _>>()?)
+}
+
+/// `mib` MiB of a repeating pattern (larger than a part of a multipart upload).
+#[task(output = "big/{mib}.bin")]
+pub fn big_file(mib: u32, out: &mut kart_core::OutputFile) -> Result<()> {
+    let mut file = std::io::BufWriter::new(out.create()?);
+    let block: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+    for _ in 0..mib {
+        file.write_all(&block)?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// `n` files and a nested one, each naming `tag`: which writer made a directory shows in
+/// every file.
+#[task(output = "parts/{n}/")]
+pub fn parts(
+    n: u32,
+    #[param(default, significant = false)] tag: String,
+    out: &mut kart_core::OutputDir,
+) -> Result<()> {
+    for i in 0..n {
+        std::fs::write(out.join(format!("part-{i}.txt")), format!("{tag} {i}\n"))?;
+    }
+    std::fs::create_dir(out.join("meta"))?;
+    std::fs::write(out.join("meta/info.txt"), format!("{tag} meta\n"))?;
+    Ok(())
+}
+
+/// The directory's files (relative path and content), read from the path it receives.
+#[task(output = "parts-list/{n}.json")]
+pub fn parts_list(
+    n: u32,
+    #[requires(Parts { n, tag: String::new() })] dir: std::path::PathBuf,
+) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                files.push((rel, std::fs::read_to_string(entry.path())?));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Writes part of its file, then panics.
+#[task(output = "panicky/{n}.bin")]
+pub fn panicky_file(n: u32, out: &mut kart_core::OutputFile) -> Result<()> {
+    std::fs::write(out.path(), b"half")?;
+    panic!("the writer of {n} gave up halfway");
+}
+
+/// An error type of the test's own, with a cause.
+#[derive(Debug)]
+pub enum FetchError {
+    Upstream { status: u16, source: std::io::Error },
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Upstream { status, .. } => write!(f, "upstream answered {status}"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::Upstream { source, .. } => Some(source),
+        }
+    }
+}
+
+fn fetch(n: u32) -> std::result::Result<u32, FetchError> {
+    Err(FetchError::Upstream {
+        status: 503,
+        source: std::io::Error::other(format!("connection {n} reset by peer")),
+    })
+}
+
+/// Fails through `?` on the error type above.
+#[task(output = "custom-error/{n}.json")]
+pub fn custom_error(n: u32) -> Result<u32> {
+    Ok(fetch(n)?)
+}
+
+/// Fails through `?` on an `anyhow::Error` with context.
+#[task(output = "anyhow-error/{n}.json")]
+pub fn anyhow_error(n: u32) -> Result<u32> {
+    use anyhow::Context;
+    let value = std::fs::read_to_string(format!("/nonexistent/kart/{n}"))
+        .context("cannot read the day's file")?;
+    Ok(value.len() as u32)
+}
+
+/// Runs `secs` after its input is made (polling for cancellation), then reports it: a
+/// dependent that is running while someone tries to invalidate its input.
+#[task(output = "slow-report/{n}.json")]
+pub fn slow_report(
+    n: u32,
+    #[param(default = 30.0, significant = false)] secs: f64,
+    #[requires(Sleepy { n, millis: 0 })] input: u32,
+    ctx: &RunContext,
+) -> Result<u32> {
+    busy_for(ctx, secs)?;
+    Ok(input)
+}

@@ -3,10 +3,12 @@
 
 pub(crate) mod deps;
 pub(crate) mod gc;
+pub(crate) mod invalidate;
 pub(crate) mod list;
 pub(crate) mod locks;
 pub(crate) mod message;
 pub(crate) mod run;
+pub(crate) mod show;
 
 use clap::error::ErrorKind;
 use kart_core::config::{Config, Settings};

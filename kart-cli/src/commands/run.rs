@@ -14,7 +14,7 @@ use kart_core::param::{RawValue, ValueSource};
 use kart_core::range::RangeMetrics;
 use kart_core::registry::{ParamDefaults, Registry};
 use kart_core::scheduler::{self, Graph, RunOptions};
-use kart_core::{Events, Workspace};
+use kart_core::Events;
 
 use super::{open_locks, open_mailboxes};
 use crate::command::RunFlags;
@@ -52,6 +52,8 @@ pub(crate) fn run_task(
     let cmd = match mode {
         Mode::Run | Mode::Enable => crate::command::task_command(bin, entry, registry),
         Mode::Deps => crate::command::deps_command(bin, entry, registry),
+        Mode::Show => crate::command::show_command(bin, entry, registry),
+        Mode::Invalidate => crate::command::invalidate_command(bin, entry, registry),
     };
     let argv = std::iter::once(entry.name().to_string()).chain(rest.iter().cloned());
     let matches = match cmd.try_get_matches_from(argv) {
@@ -96,18 +98,25 @@ pub(crate) fn run_task(
             );
             return Ok(codes::SUCCESS);
         }
-        let workspace = Workspace::open(&settings.workspace_location(), settings.fsync)?;
-        if mode == Mode::Deps {
-            return super::deps::show_deps(&root, &workspace, &matches, flags.events.as_deref());
-        }
-        // What a process killed mid-write left behind: removed in the background. (Object
-        // storage has no temporary files: each output is one PUT.)
-        let ws_root = settings.workspace.clone();
-        let local = workspace.is_local();
-        let cleanup = std::thread::spawn(move || {
-            if !local {
-                return;
+        let workspace = settings.open_workspace()?;
+        match mode {
+            Mode::Deps => {
+                return super::deps::show_deps(&root, &workspace, &matches, flags.events.as_deref())
             }
+            Mode::Show => return super::show::show(&root, &workspace),
+            Mode::Invalidate => {
+                let locks = open_locks(&settings)?;
+                return super::invalidate::invalidate(&root, &workspace, &locks, &matches);
+            }
+            Mode::Run | Mode::Enable => {}
+        }
+        // What a process killed mid-write left behind: removed in the background (for object
+        // storage, the files and directories staged on this machine).
+        let ws_root = match workspace.is_local() {
+            true => settings.workspace.clone(),
+            false => settings.state_dir().join("staging"),
+        };
+        let cleanup = std::thread::spawn(move || {
             let removed = kart_core::store::local::clean_stale_temp_files_now_and_then(
                 &ws_root,
                 std::time::Duration::from_secs(3600),
@@ -249,4 +258,8 @@ pub(crate) enum Mode {
     Deps,
     /// Lift its disabling (Luigi's re-enable).
     Enable,
+    /// Print its output.
+    Show,
+    /// Remove outputs in its graph so they are made again.
+    Invalidate,
 }

@@ -129,6 +129,8 @@ settings! {
     WORKERS: usize = ["core"] "workers", "KART_WORKERS", Flag::Value("workers"), Run, Some("1"), "N";
     /// Do not fsync outputs before renaming them into place (faster, less durable)
     FSYNC: bool = ["core"] "fsync", "KART_FSYNC", Flag::Switch("no-fsync", "false"), Run, Some("true"), "BOOL";
+    /// Bytes per part when a file output goes to object storage in a multipart upload (at least 5 MiB)
+    PART_SIZE: usize = ["core"] "part_size", "KART_PART_SIZE", Flag::Value("part-size"), Backend, Some("8388608"), "BYTES";
     /// Retries of a failed task
     RETRY_COUNT: u32 = ["scheduler"] "retry_count", "KART_RETRY_COUNT", Flag::Value("retry-count"), Run, Some("0"), "N";
     /// Delay before a retry, e.g. 10s (a number is seconds)
@@ -371,6 +373,8 @@ pub struct Settings {
     pub keep_alive: bool,
     /// fsync every output before renaming it into place ([`FSYNC`]).
     pub fsync: bool,
+    /// Bytes per part of a multipart upload to object storage ([`PART_SIZE`]).
+    pub part_size: usize,
     /// The shared Redis, when locks and messages go through one (a host results from the
     /// `REDIS_*` settings: each source's URL, then its fields, over the one below it).
     pub redis: Option<RedisEndpoint>,
@@ -394,6 +398,9 @@ pub struct Settings {
     pub claim_ttl: Duration,
 }
 
+/// The smallest part of a multipart upload S3 accepts (every part but the last).
+const MIN_PART_SIZE: usize = 5 << 20;
+
 impl Settings {
     /// Resolves each setting: `cli`, then environment (`KART_*`), then `config`, then default.
     pub fn resolve(cli: &Overrides, config: &Config) -> Result<Self> {
@@ -410,6 +417,15 @@ impl Settings {
             return Err(Error::InvalidOption {
                 what: "retry_backoff".into(),
                 message: format!("{retry_backoff} is not a factor between 1 and 1000"),
+            });
+        }
+        let part_size = src.get(&PART_SIZE)?;
+        if part_size < MIN_PART_SIZE {
+            return Err(Error::InvalidOption {
+                what: "part_size".into(),
+                message: format!(
+                    "{part_size} bytes is below {MIN_PART_SIZE} (5 MiB), the smallest part S3 accepts"
+                ),
             });
         }
         let workspace = PathBuf::from(src.get(&WORKSPACE)?);
@@ -438,6 +454,7 @@ impl Settings {
             disable_hard_timeout: src.given(&DISABLE_HARD_TIMEOUT)?,
             keep_alive: src.get(&KEEP_ALIVE)?,
             fsync: src.get(&FSYNC)?,
+            part_size,
             redis,
             redis_prefix,
             redis_fail_on_collision: src.get(&REDIS_FAIL_ON_COLLISION)?,
@@ -457,6 +474,11 @@ impl Settings {
     /// Where this machine keeps the workspace's local state (file locks, messages).
     pub fn state_dir(&self) -> PathBuf {
         crate::workspace::Workspace::state_dir_for(&self.workspace_location())
+    }
+
+    /// Opens the workspace these settings name.
+    pub fn open_workspace(&self) -> Result<crate::Workspace> {
+        crate::Workspace::open_with(&self.workspace_location(), self.fsync, self.part_size)
     }
 }
 

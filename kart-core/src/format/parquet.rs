@@ -7,7 +7,8 @@ use parquet::arrow::ArrowWriter;
 use super::Format;
 use crate::error::BoxError;
 
-/// Parquet: `Vec<RecordBatch>` (one schema), loaded back as the same batches. Build batches
+/// Parquet: `Vec<RecordBatch>` (one schema), loaded back as record batches with the same
+/// schema and rows (the reader may split them into batches differently). Build batches
 /// with the re-exported `kart_core::arrow_array` and `kart_core::arrow_schema`.
 pub struct Parquet;
 

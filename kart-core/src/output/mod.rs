@@ -6,10 +6,12 @@
 
 mod dir;
 mod file;
+mod show;
 mod value;
 
 pub use dir::{Dir, OutputDir};
 pub use file::{File, OutputFile};
+pub use show::{show, Shown};
 pub use value::Value;
 
 use std::path::PathBuf;

@@ -168,6 +168,13 @@ impl Store for LocalStore {
         Some(self.path(key))
     }
 
+    fn head_size(&self, key: &str) -> Result<u64> {
+        let path = self.path(key);
+        std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(|e| Error::io("cannot inspect", path, e))
+    }
+
     fn download(&self, key: &str, to: &Path) -> Result<()> {
         let path = self.path(key);
         std::fs::copy(&path, to)

@@ -58,6 +58,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         let _ = key;
         None
     }
+    /// The size of the object at `key`, in bytes.
+    fn head_size(&self, key: &str) -> Result<u64>;
     /// Copies the file output `key` to the local file `to`, streaming (object storage).
     fn download(&self, key: &str, to: &Path) -> Result<()>;
     /// The objects under the directory output `key`, keys relative to it (its marker too).

@@ -400,6 +400,14 @@ impl Store for ObjectStoreWorkspace {
         result
     }
 
+    fn head_size(&self, key: &str) -> Result<u64> {
+        self.counts.head.fetch_add(1, Ordering::Relaxed);
+        runtime()
+            .block_on(self.store.head(&self.path(key)))
+            .map(|meta| meta.size)
+            .map_err(|e| self.error("check", key, e))
+    }
+
     /// Streams the object into a temporary beside `to`, then renames it into place.
     fn download(&self, key: &str, to: &Path) -> Result<()> {
         self.counts.get.fetch_add(1, Ordering::Relaxed);

@@ -251,19 +251,20 @@ pub fn send_signal(pid: u32, name: &str) {
     assert!(ok, "kill -{name} {pid}");
 }
 
-/// kart's temporary files under `root`.
+/// kart's temporary files and directories under `root`.
 pub fn temp_files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            } else if kart_core::store::local::is_temp_file_name(&e.file_name().to_string_lossy()) {
+            if kart_core::store::local::is_temp_file_name(&e.file_name().to_string_lossy()) {
                 out.push(e.path().display().to_string());
+            } else if e.path().is_dir() {
+                dirs.push(e.path());
             }
         }
     }
+    out.sort();
     out
 }
 

@@ -1,0 +1,169 @@
+//! Invalidation (`<bin> invalidate`): removing complete outputs so the next run makes them
+//! again — a task's own, those of chosen families in its graph, and with `downstream` every
+//! complete task in the graph that depends on them (gokart's `rerun`). Nothing is removed
+//! while any of those tasks is claimed or locked by a worker: the removal takes each one's
+//! claim, run lock and output's cache lock first, and refuses if one is held.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::event::Events;
+use crate::lock::{LockGuard, Locks};
+use crate::task::{AnyTask, GraphContext};
+use crate::walk::{Step, Walk};
+use crate::workspace::Workspace;
+
+/// What to invalidate in the graph of one task.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    /// Families whose tasks in the graph are invalidated; empty: the root itself.
+    pub families: Vec<String>,
+    /// Also every complete task in the graph that depends on a selected one.
+    pub downstream: bool,
+}
+
+/// One output to remove.
+#[derive(Debug, Clone)]
+pub struct Doomed {
+    /// `Family(params)`.
+    pub display: String,
+    /// The task's id.
+    pub id: crate::TaskId,
+    /// Where the output is (path or URL).
+    pub location: String,
+    /// Its key in the workspace.
+    pub key: String,
+    /// Chosen because it depends on a selected task.
+    pub downstream: bool,
+    /// Its output goes. When false, the task is incomplete and only guarded: it must not be
+    /// running while its input is removed.
+    pub remove: bool,
+    /// Its run lock's key (`#[run_with_lock]`), if it has one.
+    run_lock: Option<String>,
+}
+
+/// The complete outputs `selection` names in the graph of `root`, requirements before the
+/// tasks that need them, and the incomplete tasks that need them (guarded: none may be
+/// running). External data is never chosen: kart did not make it.
+pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec<Doomed>> {
+    let events = Events::new();
+    let cx = GraphContext {
+        workspace: ws,
+        events: &events,
+    };
+    let mut failed = None;
+    let walk = Walk::new(std::slice::from_ref(root), |_, task| {
+        match task.requires_in(&cx) {
+            Ok(requires) => Step::Expand(requires),
+            Err(e) => {
+                failed = Some(e);
+                Step::Stop
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let unknown: Vec<&String> = selection
+        .families
+        .iter()
+        .filter(|f| !walk.tasks.iter().any(|t| t.family() == f.as_str()))
+        .collect();
+    if let Some(family) = unknown.first() {
+        return Err(Error::InvalidOption {
+            what: "family".into(),
+            message: format!("no {family} task in the graph of {}", root.display()),
+        });
+    }
+    let mut chosen: HashSet<usize> = HashSet::new();
+    let mut stack: Vec<usize> = if selection.families.is_empty() {
+        walk.roots.clone()
+    } else {
+        (0..walk.tasks.len())
+            .filter(|&i| {
+                selection
+                    .families
+                    .iter()
+                    .any(|f| f == walk.tasks[i].family())
+            })
+            .collect()
+    };
+    // A wrapper stands for what it wraps.
+    while let Some(i) = stack.pop() {
+        if walk.tasks[i].is_wrapper() {
+            stack.extend(&walk.deps[i]);
+        } else {
+            chosen.insert(i);
+        }
+    }
+    // Everything that needs a chosen task: removed with `downstream`; either way, one of
+    // them running right now would commit a result made from an input about to go.
+    let mut dependents: HashSet<usize> = HashSet::new();
+    let mut stack: Vec<usize> = chosen.iter().copied().collect();
+    while let Some(i) = stack.pop() {
+        for &d in &walk.dependents[i] {
+            if !chosen.contains(&d) && dependents.insert(d) {
+                stack.push(d);
+            }
+        }
+    }
+    let mut doomed = Vec::new();
+    for i in walk.order()? {
+        let task = &walk.tasks[i];
+        let below = dependents.contains(&i);
+        if !(chosen.contains(&i) || below) || task.is_wrapper() || task.is_external() {
+            continue;
+        }
+        let Some(key) = task.output_key()? else {
+            continue;
+        };
+        let complete = ws.exists(&key)?;
+        let remove = complete && (chosen.contains(&i) || selection.downstream);
+        if complete && !remove {
+            continue;
+        }
+        doomed.push(Doomed {
+            display: task.display(),
+            id: walk.ids[i].clone(),
+            location: ws.store().location(&key),
+            key,
+            downstream: below,
+            remove,
+            run_lock: task.run_lock_key(),
+        });
+    }
+    Ok(doomed)
+}
+
+/// Removes the planned outputs, requirements first (so an invalidation cut short is
+/// finished by running it again). First it takes, for every planned task (guarded ones too),
+/// its claim, its run lock and its output's cache lock; if any is held elsewhere, nothing is
+/// removed.
+pub fn remove(doomed: &[Doomed], ws: &Workspace, locks: &Locks) -> Result<()> {
+    let mut held: Vec<LockGuard> = Vec::new();
+    for d in doomed {
+        let keys = [crate::keys::claim(&d.id), crate::keys::cache(&d.key)];
+        for key in keys.into_iter().chain(d.run_lock.clone()) {
+            match locks
+                .lock(key.clone())
+                .ttl(Duration::from_secs(60))
+                .try_acquire()?
+            {
+                Some(guard) => held.push(guard),
+                None => {
+                    return Err(Error::LockedElsewhere(format!(
+                        "{} is in use ({}): nothing was invalidated; try again when it is free",
+                        d.display,
+                        locks.holder_of(&key)
+                    )))
+                }
+            }
+        }
+    }
+    for d in doomed.iter().filter(|d| d.remove) {
+        ws.store().remove(&d.key)?;
+    }
+    drop(held);
+    Ok(())
+}
