@@ -133,6 +133,22 @@ impl S3Server {
         (status == 200).then_some(body)
     }
 
+    /// The keys under `prefix` in `bucket` (one page of up to 1000), sorted.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let (status, body) = self
+            .request("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"), b"")
+            .expect("list objects");
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{text}");
+        let mut keys: Vec<String> = text
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|part| part.split_once("</Key>").map(|(key, _)| key.to_string()))
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// Stores `data` at `bucket/key`.
     pub fn put(&self, bucket: &str, key: &str, data: &[u8]) {
         let (status, body) = self

@@ -386,3 +386,74 @@ fn invalidate_refuses_while_a_task_that_needs_the_output_is_running() {
     running.kill().unwrap();
     running.wait().unwrap();
 }
+
+#[test]
+fn every_kind_of_output_works_on_object_storage() {
+    use kart_tests::s3_server::S3Server;
+    let s3 = S3Server::start();
+    s3.create_bucket("bucket");
+    let run = Run::new();
+    let url = "s3://bucket/kart";
+    let kart = |args: &[&str]| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("fixture"));
+        cmd.current_dir(run.dir.path())
+            .args(args)
+            .args(["--workspace", url, "--part-size", "5242880"])
+            .env_remove("KART_CONFIG")
+            .envs(s3.env());
+        cmd.output().unwrap()
+    };
+    for args in [
+        &["SalesTotal", "--n", "3"][..],
+        &["TableSummary", "--n", "4"],
+        &["CountLines", "--n", "5"],
+        &["SeqSum", "--n", "10"],
+        &["PartsList", "--n", "3"],
+        // Larger than one part: a multipart upload.
+        &["BigFile", "--mib", "12"],
+    ] {
+        ok(kart(args));
+    }
+    let json = |key: &str| -> serde_json::Value {
+        serde_json::from_slice(&s3.get("bucket", &format!("kart/{key}")).expect(key)).unwrap()
+    };
+    assert_eq!(json("csv-total/3.json"), 30);
+    assert_eq!(json("parquet-summary/4.json")["same_values"], true);
+    assert_eq!(json("lines-count/5.json"), 5);
+    // Dependents read a local copy of the file and of the directory.
+    assert_eq!(json("seq-sum/10.json"), 55);
+    assert_eq!(
+        json("parts-list/3.json"),
+        serde_json::json!([
+            ["_SUCCESS", ""],
+            ["meta/info.txt", " meta\n"],
+            ["part-0.txt", " 0\n"],
+            ["part-1.txt", " 1\n"],
+            ["part-2.txt", " 2\n"]
+        ])
+    );
+    let big = s3.get("bucket", "kart/big/12.bin").unwrap();
+    assert_eq!(big.len(), 12 << 20);
+    assert!(big.chunks(256).all(|c| c.iter().enumerate().all(|(i, b)| *b == i as u8)));
+    let keys = s3.keys("bucket", "kart/");
+    assert!(keys.contains(&"kart/parts/3/_SUCCESS".to_string()), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains(".tmp")),
+        "no temporary upload is left: {keys:?}"
+    );
+
+    // Complete now, by marker and by object.
+    let out = ok(kart(&["show", "Parts", "--n", "3"]));
+    assert!(out.contains("s3://bucket/kart/parts/3/\t5 files, 15 bytes"), "{out}");
+    let out = ok(kart(&["show", "BigFile", "--mib", "12"]));
+    assert!(out.contains("s3://bucket/kart/big/12.bin\t12582912 bytes"), "{out}");
+    let out = ok(kart(&["PartsList", "--n", "3"]));
+    assert!(out.contains("already complete"), "{out}");
+
+    // A directory without its marker is not complete; invalidating removes the marker first.
+    ok(kart(&["invalidate", "Parts", "--n", "3"]));
+    assert!(!s3.keys("bucket", "kart/parts/3/").iter().any(|k| k.ends_with("_SUCCESS")));
+    assert!(s3.keys("bucket", "kart/parts/3/").is_empty(), "the files went too");
+    let out = kart(&["show", "Parts", "--n", "3"]);
+    assert_eq!(out.status.code(), Some(4));
+}

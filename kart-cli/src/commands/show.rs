@@ -41,7 +41,9 @@ pub(crate) fn show(task: &AnyTask, ws: &Workspace) -> Result<u8, Failure> {
             files,
         } => {
             match (kind, files) {
-                (OutputKind::Dir, Some(n)) => say!("{location}/\t{n} files, {size} bytes"),
+                (OutputKind::Dir, Some(n)) => {
+                    say!("{}/\t{n} files, {size} bytes", location.trim_end_matches('/'))
+                }
                 _ => say!("{location}\t{size} bytes"),
             }
             Ok(codes::SUCCESS)

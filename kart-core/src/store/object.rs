@@ -382,19 +382,14 @@ impl Store for ObjectStoreWorkspace {
             if self.exists(key)? {
                 return Ok(Published::AlreadyThere);
             }
-            let files = super::local::list_files(dir, false)?;
-            let mut bytes = 0;
-            for f in files.iter().filter(|f| f.key != SUCCESS_MARKER) {
-                bytes += f.size;
-                self.upload(&format!("{key}{}", f.key), &dir.join(&f.key))?;
+            for f in super::local::list_files(dir, false)? {
+                if f.key != SUCCESS_MARKER {
+                    self.upload(&format!("{key}{}", f.key), &dir.join(&f.key))?;
+                }
             }
             last_check(before)?;
-            let marker = serde_json::json!({ "files": files.len(), "bytes": bytes });
-            self.put(
-                &format!("{key}{SUCCESS_MARKER}"),
-                marker.to_string().into_bytes(),
-                true,
-            )
+            // Empty, as Hadoop's and Spark's markers are: its existence is the whole message.
+            self.put(&format!("{key}{SUCCESS_MARKER}"), Vec::new(), true)
         })();
         let _ = std::fs::remove_dir_all(dir);
         result
