@@ -2,11 +2,31 @@
 //!
 //! - `Fanin --n N`: a wrapper requiring `Leaf(i)` for i in 0..N.
 //! - `Layered --layers L --width W`: node (k, i) requires nodes (k-1, i) and (k-1, (i+1) % W).
+//! - `BigOutput --mib M`, `ParquetTable --rows R`: one large output (`bench/outputs.sh`).
 //! - `AllDaily --date D`: a wrapper over 100 daily families `D00`..`D99`, each writing
 //!   `daily/Dnn/<date>.json`; `RangeDaily --of AllDaily` decides completeness over them.
 
+use std::io::Write;
+
 use chrono::NaiveDate;
-use kart_core::{task, AnyTask, Result};
+use kart_core::{task, AnyTask, OutputFile, Result};
+
+/// `mib` MiB written to a file output, 1 MiB at a time (`bench/outputs.sh`).
+#[task(output = "big/{mib}.bin")]
+fn big_output(mib: u32, out: &mut OutputFile) -> Result<()> {
+    let block = kart_bench::block();
+    let mut file = out.create()?;
+    for _ in 0..mib {
+        file.write_all(&block)?;
+    }
+    Ok(())
+}
+
+/// `rows` rows as a Parquet value output (`bench/outputs.sh`).
+#[task(output = "table/{rows}.parquet", format = "parquet")]
+fn parquet_table(rows: u32) -> Result<Vec<kart_core::arrow_array::RecordBatch>> {
+    Ok(kart_bench::table(rows))
+}
 
 /// One leaf: a tiny JSON output.
 #[task(output = "leaf/{i}.json")]

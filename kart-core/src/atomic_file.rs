@@ -12,28 +12,30 @@ use tempfile::NamedTempFile;
 /// A hidden temporary file beside `path`, named so it never matches an output and the
 /// stale-temp sweep recognizes it ([`is_temp_file_name`]).
 pub(crate) fn temp_beside(path: &Path) -> std::io::Result<NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (dir, prefix) = temp_name(path);
     tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
 }
 
 /// A hidden temporary directory beside `path`, named like [`temp_beside`]'s files.
 pub(crate) fn temp_dir_beside(path: &Path) -> std::io::Result<tempfile::TempDir> {
+    let (dir, prefix) = temp_name(path);
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempdir_in(dir)
+}
+
+/// The one rule for temporaries' names: `.<name>.` + random + `.tmp`, in `path`'s directory.
+fn temp_name(path: &Path) -> (&Path, String) {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempdir_in(dir)
+    (dir, format!(".{name}."))
 }
 
 /// Renames `from` to `to` unless `to` exists (then fails with `AlreadyExists`), atomically:

@@ -5,9 +5,8 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use crate::error::Result;
-use crate::event::Events;
-use crate::task::{AnyTask, GraphContext, TaskId};
-use crate::walk::{settle_wrappers, Step, Walk};
+use crate::task::{AnyTask, TaskId};
+use crate::walk::{expand_all, settle_wrappers};
 use crate::workspace::Workspace;
 
 /// One task in the tree.
@@ -35,24 +34,7 @@ pub struct DepTree {
 impl DepTree {
     /// Expands `root` fully (complete tasks included), checking each task's output once.
     pub fn build(root: &AnyTask, ws: &Workspace) -> Result<Self> {
-        let events = Events::new();
-        let cx = GraphContext {
-            workspace: ws,
-            events: &events,
-        };
-        let mut failed = None;
-        let walk = Walk::new(std::slice::from_ref(root), |_, task| {
-            match task.requires_in(&cx) {
-                Ok(requires) => Step::Expand(requires),
-                Err(e) => {
-                    failed = Some(e);
-                    Step::Stop
-                }
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let walk = expand_all(std::slice::from_ref(root), ws)?;
         // Completeness bottom-up: outputs for tasks, the wrapper rule for wrappers.
         let mut complete = vec![false; walk.tasks.len()];
         for (i, task) in walk.tasks.iter().enumerate() {

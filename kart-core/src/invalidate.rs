@@ -8,10 +8,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::event::Events;
 use crate::lock::{LockGuard, Locks};
-use crate::task::{AnyTask, GraphContext};
-use crate::walk::{Step, Walk};
+use crate::task::AnyTask;
+use crate::walk::expand_all;
 use crate::workspace::Workspace;
 
 /// What to invalidate in the graph of one task.
@@ -47,24 +46,7 @@ pub struct Doomed {
 /// tasks that need them, and the incomplete tasks that need them (guarded: none may be
 /// running). External data is never chosen: kart did not make it.
 pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec<Doomed>> {
-    let events = Events::new();
-    let cx = GraphContext {
-        workspace: ws,
-        events: &events,
-    };
-    let mut failed = None;
-    let walk = Walk::new(std::slice::from_ref(root), |_, task| {
-        match task.requires_in(&cx) {
-            Ok(requires) => Step::Expand(requires),
-            Err(e) => {
-                failed = Some(e);
-                Step::Stop
-            }
-        }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let walk = expand_all(std::slice::from_ref(root), ws)?;
     let unknown: Vec<&String> = selection
         .families
         .iter()

@@ -8,6 +8,28 @@ use std::collections::{HashMap, VecDeque};
 use crate::error::{Error, Result};
 use crate::task::{AnyTask, DynTask, TaskId};
 
+/// The whole graph below `roots`, complete tasks included, each task's requirements as it
+/// decides them with the workspace at hand (ranges look at what is complete).
+pub(crate) fn expand_all(roots: &[AnyTask], ws: &crate::Workspace) -> Result<Walk> {
+    let events = crate::event::Events::new();
+    let cx = crate::task::GraphContext {
+        workspace: ws,
+        events: &events,
+    };
+    let mut failed = None;
+    let walk = Walk::new(roots, |_, task| match task.requires_in(&cx) {
+        Ok(requires) => Step::Expand(requires),
+        Err(e) => {
+            failed = Some(e);
+            Step::Stop
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(walk),
+    }
+}
+
 /// What to do with a task the walk reached.
 pub(crate) enum Step {
     /// Follow these requirements.

@@ -1238,3 +1238,19 @@ pub fn slow_report(
     busy_for(ctx, secs)?;
     Ok(input)
 }
+
+/// One directory per day, for ranges over directory outputs.
+#[task(output = "daily-dirs/{day}/")]
+pub fn daily_dir(day: NaiveDate, out: &mut kart_core::OutputDir) -> Result<()> {
+    std::fs::write(out.join("day.txt"), day.to_string())?;
+    Ok(())
+}
+
+/// An intermediate directory of two files, which `gc` may remove.
+#[task(output = "scratch-dirs/{n}/", intermediate)]
+pub fn scratch_dir(n: u32, out: &mut kart_core::OutputDir) -> Result<()> {
+    std::fs::write(out.join("a.txt"), n.to_string())?;
+    std::fs::create_dir(out.join("sub"))?;
+    std::fs::write(out.join("sub/b.txt"), n.to_string())?;
+    Ok(())
+}

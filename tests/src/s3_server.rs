@@ -136,7 +136,11 @@ impl S3Server {
     /// The keys under `prefix` in `bucket` (one page of up to 1000), sorted.
     pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let (status, body) = self
-            .request("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"), b"")
+            .request(
+                "GET",
+                &format!("/{bucket}?list-type=2&prefix={prefix}"),
+                b"",
+            )
             .expect("list objects");
         let text = String::from_utf8_lossy(&body);
         assert_eq!(status, 200, "{text}");

@@ -95,21 +95,23 @@ fn a_file_made_by_an_external_program_reaches_its_dependent_as_a_path() {
     );
 }
 
+/// What `PartsList --n 3` finds in `Parts(n=3)`'s directory.
+fn parts_of_3() -> serde_json::Value {
+    serde_json::json!([
+        ["_SUCCESS", ""],
+        ["meta/info.txt", " meta\n"],
+        ["part-0.txt", " 0\n"],
+        ["part-1.txt", " 1\n"],
+        ["part-2.txt", " 2\n"]
+    ])
+}
+
 #[test]
 fn a_directory_of_several_files_is_moved_into_place_whole() {
     let run = Run::new();
     run.fixture(&["PartsList", "--n", "3"]).assert().success();
     let files = run.output("parts-list/3.json");
-    assert_eq!(
-        files,
-        serde_json::json!([
-            ["_SUCCESS", ""],
-            ["meta/info.txt", " meta\n"],
-            ["part-0.txt", " 0\n"],
-            ["part-1.txt", " 1\n"],
-            ["part-2.txt", " 2\n"]
-        ])
-    );
+    assert_eq!(files, parts_of_3());
     assert!(temp_files(&run.workspace()).is_empty());
     let shown = ok(run
         .fixture(&["show", "Parts", "--n", "3"])
@@ -422,21 +424,17 @@ fn every_kind_of_output_works_on_object_storage() {
     assert_eq!(json("lines-count/5.json"), 5);
     // Dependents read a local copy of the file and of the directory.
     assert_eq!(json("seq-sum/10.json"), 55);
-    assert_eq!(
-        json("parts-list/3.json"),
-        serde_json::json!([
-            ["_SUCCESS", ""],
-            ["meta/info.txt", " meta\n"],
-            ["part-0.txt", " 0\n"],
-            ["part-1.txt", " 1\n"],
-            ["part-2.txt", " 2\n"]
-        ])
-    );
+    assert_eq!(json("parts-list/3.json"), parts_of_3());
     let big = s3.get("bucket", "kart/big/12.bin").unwrap();
     assert_eq!(big.len(), 12 << 20);
-    assert!(big.chunks(256).all(|c| c.iter().enumerate().all(|(i, b)| *b == i as u8)));
+    assert!(big
+        .chunks(256)
+        .all(|c| c.iter().enumerate().all(|(i, b)| *b == i as u8)));
     let keys = s3.keys("bucket", "kart/");
-    assert!(keys.contains(&"kart/parts/3/_SUCCESS".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"kart/parts/3/_SUCCESS".to_string()),
+        "{keys:?}"
+    );
     assert!(
         !keys.iter().any(|k| k.contains(".tmp")),
         "no temporary upload is left: {keys:?}"
@@ -444,16 +442,125 @@ fn every_kind_of_output_works_on_object_storage() {
 
     // Complete now, by marker and by object.
     let out = ok(kart(&["show", "Parts", "--n", "3"]));
-    assert!(out.contains("s3://bucket/kart/parts/3/\t5 files, 15 bytes"), "{out}");
+    assert!(
+        out.contains("s3://bucket/kart/parts/3/\t5 files, 15 bytes"),
+        "{out}"
+    );
     let out = ok(kart(&["show", "BigFile", "--mib", "12"]));
-    assert!(out.contains("s3://bucket/kart/big/12.bin\t12582912 bytes"), "{out}");
+    assert!(
+        out.contains("s3://bucket/kart/big/12.bin\t12582912 bytes"),
+        "{out}"
+    );
     let out = ok(kart(&["PartsList", "--n", "3"]));
     assert!(out.contains("already complete"), "{out}");
 
     // A directory without its marker is not complete; invalidating removes the marker first.
     ok(kart(&["invalidate", "Parts", "--n", "3"]));
-    assert!(!s3.keys("bucket", "kart/parts/3/").iter().any(|k| k.ends_with("_SUCCESS")));
-    assert!(s3.keys("bucket", "kart/parts/3/").is_empty(), "the files went too");
+    assert!(!s3
+        .keys("bucket", "kart/parts/3/")
+        .iter()
+        .any(|k| k.ends_with("_SUCCESS")));
+    assert!(
+        s3.keys("bucket", "kart/parts/3/").is_empty(),
+        "the files went too"
+    );
     let out = kart(&["show", "Parts", "--n", "3"]);
     assert_eq!(out.status.code(), Some(4));
+}
+
+/// The days of `DailyDir` started since event `from`.
+fn days_started(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "started" && e["family"] == "DailyDir")
+        .map(|e| e["params"]["day"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const RANGE: [&str; 9] = [
+    "RangeDaily",
+    "--of",
+    "DailyDir",
+    "--start",
+    "2015-01-01",
+    "--stop",
+    "2015-01-05",
+    "--days-back",
+    "100000",
+];
+
+#[test]
+fn a_range_over_directory_outputs_decides_from_one_listing() {
+    let run = Run::new();
+    run.fixture(&["DailyDir", "--day", "2015-01-02"])
+        .assert()
+        .success();
+    run.fixture(&RANGE).assert().success();
+    assert_eq!(
+        days_started(&run.events()),
+        ["2015-01-02", "2015-01-01", "2015-01-03", "2015-01-04"]
+    );
+    let before = run.events().len();
+    run.fixture(&RANGE).assert().success();
+    assert!(
+        days_started(&run.events()[before..]).is_empty(),
+        "all complete"
+    );
+}
+
+#[test]
+fn a_range_over_directory_outputs_on_object_storage_goes_by_their_markers() {
+    use kart_tests::s3_server::S3Server;
+    let s3 = S3Server::start();
+    s3.create_bucket("bucket");
+    let run = Run::new();
+    let kart = |args: &[&str]| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+            .current_dir(run.dir.path())
+            .args(args)
+            .args(["--workspace", "s3://bucket/kart", "--events"])
+            .arg(run.events_path())
+            .env_remove("KART_CONFIG")
+            .envs(s3.env())
+            .output()
+            .unwrap();
+        ok(out)
+    };
+    kart(&RANGE);
+    assert_eq!(days_started(&run.events()).len(), 4);
+    // A directory whose marker is gone is not complete, though its files are all there.
+    let (status, _) = s3
+        .request("DELETE", "/bucket/kart/daily-dirs/2015-01-03/_SUCCESS", b"")
+        .unwrap();
+    assert_eq!(status, 204);
+    assert!(s3
+        .get("bucket", "kart/daily-dirs/2015-01-03/day.txt")
+        .is_some());
+    let before = run.events().len();
+    kart(&RANGE);
+    let events = &run.events()[before..];
+    assert_eq!(days_started(events), ["2015-01-03"]);
+    let requests = events
+        .iter()
+        .find(|e| e["event"] == "store_requests")
+        .unwrap();
+    // Decided from listings: the only HEADs are the rebuilt day's own (its check before the
+    // run, the claim's re-check, the publish's), never one per day of the range.
+    assert_eq!(requests["head"], 3, "{requests}");
+    assert!(s3
+        .get("bucket", "kart/daily-dirs/2015-01-03/_SUCCESS")
+        .is_some());
+}
+
+#[test]
+fn gc_removes_an_intermediate_directory_whole() {
+    let run = Run::new();
+    run.fixture(&["ScratchDir", "--n", "1"]).assert().success();
+    assert!(run.workspace().join("scratch-dirs/1/sub/b.txt").exists());
+    let out = support::fixture_in(&run.workspace(), &["gc", "--older-than", "0s"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("scratch-dirs/1/"), "{stdout}");
+    assert!(!run.workspace().join("scratch-dirs/1").exists());
+    assert!(temp_files(&run.workspace()).is_empty());
 }

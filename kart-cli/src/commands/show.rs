@@ -42,7 +42,10 @@ pub(crate) fn show(task: &AnyTask, ws: &Workspace) -> Result<u8, Failure> {
         } => {
             match (kind, files) {
                 (OutputKind::Dir, Some(n)) => {
-                    say!("{}/\t{n} files, {size} bytes", location.trim_end_matches('/'))
+                    say!(
+                        "{}/\t{n} files, {size} bytes",
+                        location.trim_end_matches('/')
+                    )
                 }
                 _ => say!("{location}\t{size} bytes"),
             }

@@ -257,6 +257,28 @@ impl ObjectStoreWorkspace {
         })
     }
 
+    /// Every object under `key` (`""`: the whole workspace), keys relative to it: one
+    /// listing, paginated by the store.
+    fn list_tree(&self, key: &str) -> Result<Vec<ObjectInfo>> {
+        self.counts.list.fetch_add(1, Ordering::Relaxed);
+        let prefix = match key {
+            "" => self.prefix.clone(),
+            key => self.path(key),
+        };
+        let skip = prefix.as_ref().len() + usize::from(!prefix.as_ref().is_empty());
+        let metas: Vec<object_store::ObjectMeta> = runtime()
+            .block_on(self.store.list(Some(&prefix)).try_collect())
+            .map_err(|e| self.error("list", key, e))?;
+        Ok(metas
+            .into_iter()
+            .map(|m| ObjectInfo {
+                key: m.location.as_ref()[skip..].to_string(),
+                size: m.size,
+                modified: std::time::SystemTime::from(m.last_modified),
+            })
+            .collect())
+    }
+
     /// A hidden key beside `key` for an upload on its way in.
     fn temp_key(key: &str) -> String {
         let (dir, name) = key.rsplit_once('/').map_or(("", key), |(d, n)| (d, n));
@@ -436,20 +458,7 @@ impl Store for ObjectStoreWorkspace {
     }
 
     fn list_under(&self, key: &str) -> Result<Vec<ObjectInfo>> {
-        self.counts.list.fetch_add(1, Ordering::Relaxed);
-        let prefix = self.path(key);
-        let skip = prefix.as_ref().len() + 1;
-        let metas: Vec<object_store::ObjectMeta> = runtime()
-            .block_on(self.store.list(Some(&prefix)).try_collect())
-            .map_err(|e| self.error("list", key, e))?;
-        Ok(metas
-            .into_iter()
-            .map(|m| ObjectInfo {
-                key: m.location.as_ref()[skip..].to_string(),
-                size: m.size,
-                modified: std::time::SystemTime::from(m.last_modified),
-            })
-            .collect())
+        self.list_tree(key)
     }
 
     /// A directory loses its marker first: it stops being complete before any file goes.
@@ -470,19 +479,8 @@ impl Store for ObjectStoreWorkspace {
 
     /// One listing of everything under `dir`, keeping the markers one level down.
     fn visit_complete_dirs(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
-        self.counts.list.fetch_add(1, Ordering::Relaxed);
-        let prefix = if dir.is_empty() {
-            self.prefix.clone()
-        } else {
-            self.path(dir)
-        };
-        let skip = prefix.as_ref().len() + usize::from(!prefix.as_ref().is_empty());
-        let metas: Vec<object_store::ObjectMeta> = runtime()
-            .block_on(self.store.list(Some(&prefix)).try_collect())
-            .map_err(|e| self.error("list", dir, e))?;
-        for meta in &metas {
-            let rel = &meta.location.as_ref()[skip..];
-            if let Some((name, SUCCESS_MARKER)) = rel.split_once('/') {
+        for object in self.list_tree(dir)? {
+            if let Some((name, SUCCESS_MARKER)) = object.key.split_once('/') {
                 each(&format!("{name}/"));
             }
         }
@@ -513,22 +511,10 @@ impl Store for ObjectStoreWorkspace {
     }
 
     fn list_all(&self) -> Result<Vec<ObjectInfo>> {
-        self.counts.list.fetch_add(1, Ordering::Relaxed);
-        let prefix = self.prefix.clone();
-        let skip = self.prefix.as_ref().len() + usize::from(!self.prefix.as_ref().is_empty());
-        let metas: Vec<object_store::ObjectMeta> = runtime()
-            .block_on(self.store.list(Some(&prefix)).try_collect())
-            .map_err(|e| self.error("list", "", e))?;
-        Ok(metas
-            .into_iter()
-            .map(|m| ObjectInfo {
-                key: m.location.as_ref()[skip..].to_string(),
-                size: m.size,
-                modified: std::time::SystemTime::from(m.last_modified),
-            })
-            // Uploads on their way in are not outputs.
-            .filter(|o| !o.key.split('/').any(|part| part.starts_with('.')))
-            .collect())
+        let mut objects = self.list_tree("")?;
+        // Uploads on their way in are not outputs.
+        objects.retain(|o| !o.key.split('/').any(|part| part.starts_with('.')));
+        Ok(objects)
     }
 
     fn remote_requests(&self) -> Option<&RequestCounts> {
