@@ -94,7 +94,8 @@ impl<T: Serialize + DeserializeOwned> Format<T> for MessagePack {
     }
 }
 
-/// A value's bytes in format `F` (for the commit, which publishes bytes).
+/// A value's bytes in format `F`, for the formats' tests.
+#[cfg(test)]
 pub(crate) fn encode<T, F: Format<T>>(value: &T) -> Result<Vec<u8>, BoxError> {
     let mut bytes = Vec::new();
     F::write(value, &mut bytes)?;

@@ -15,10 +15,16 @@ impl<T: Send + 'static, F: Format<T>> Kind<T> for Value<F> {
     const OUTPUT: OutputKind = OutputKind::Value;
     const SUFFIX: &'static str = F::EXTENSION;
 
+    /// Streams the value into the store's temporary (no copy of the whole output in memory
+    /// on a local workspace).
     fn commit(value: T, ctx: &RunContext, key: &str) -> Result<()> {
-        let bytes = crate::format::encode::<T, F>(&value)
-            .map_err(|e| Error::msg(format!("cannot serialize the output: {e}")))?;
-        ctx.commit_with(key, &mut |store, before| store.publish(key, &bytes, before))
+        let mut write = |out: &mut (dyn std::io::Write + Send)| {
+            F::write(&value, out)
+                .map_err(|e| Error::msg(format!("cannot serialize the output: {e}")))
+        };
+        ctx.commit_with(key, &mut |store, before| {
+            store.publish_from(key, &mut write, before)
+        })
     }
 
     fn load(ctx: &RunContext, task: &dyn DynTask, key: &str) -> Result<T> {

@@ -137,7 +137,7 @@ pub fn run(
     std::thread::scope(|scope| {
         let monitor = std::thread::Builder::new()
             .name("kart-monitor".into())
-            .spawn_scoped(scope, || monitor(&shared, opts));
+            .spawn_scoped(scope, || monitor(&shared, &wake, opts));
         if let Err(e) = monitor {
             tracing::warn!(
                 "cannot start the timeout monitor ({e}): task timeouts are not enforced"
@@ -186,6 +186,8 @@ pub fn run(
         // Whatever no worker could take (none started, or all died), this thread finishes.
         worker_loop("worker-0", &shared, &wake, &env);
         shared.lock().unwrap_or_else(|p| p.into_inner()).done = true;
+        // The monitor and the claim watcher wait on it: they end now, not at their next tick.
+        wake.notify_all();
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.shutdown.is_stopping();

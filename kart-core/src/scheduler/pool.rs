@@ -31,10 +31,13 @@ impl Drop for WorkerExit<'_> {
 }
 
 /// Cancels running tasks past their timeout, and all of them when the run is cancelled.
-pub(super) fn monitor(shared: &Mutex<Shared>, opts: &RunOptions) {
+pub(super) fn monitor(shared: &Mutex<Shared>, wake: &Condvar, opts: &RunOptions) {
     loop {
-        std::thread::sleep(TICK);
+        // On the run's condvar rather than asleep: the end of the run wakes it at once.
         let g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let (g, _) = wake
+            .wait_timeout(g, TICK)
+            .unwrap_or_else(|p| p.into_inner());
         if g.done {
             return;
         }
@@ -577,14 +580,24 @@ pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Lock
             return;
         }
     };
+    let mut watching = 0;
     loop {
         let added = {
             let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+            // Nothing to watch: wait on the run's condvar (the end of the run wakes it at
+            // once) instead of polling.
+            while watching == 0 && g.to_watch.is_empty() && !g.done {
+                g = wake
+                    .wait_timeout(g, TICK * 10)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
             if g.done {
                 return;
             }
             std::mem::take(&mut g.to_watch)
         };
+        watching += added.len();
         for (key, expires) in added {
             watch.add(&key, expires);
         }
@@ -599,6 +612,7 @@ pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Lock
         if free.is_empty() {
             continue;
         }
+        watching = watching.saturating_sub(free.len());
         let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
         for key in free {
             if let Some(i) = g.parked.remove(&key) {

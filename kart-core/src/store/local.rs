@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{is_dir_key, last_check, ObjectInfo, Published, Store, SUCCESS_MARKER};
+use super::{is_dir_key, last_check, ObjectInfo, Published, Store, Writer, SUCCESS_MARKER};
 use crate::error::{Error, Result};
 
 pub use crate::atomic_file::is_temp_file_name;
@@ -72,10 +72,10 @@ impl Store for LocalStore {
         std::fs::read(&path).map_err(|e| Error::io("cannot read", path, e))
     }
 
-    fn publish(
+    fn publish_from(
         &self,
         key: &str,
-        data: &[u8],
+        write: Writer<'_>,
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published> {
         let path = self.path(key);
@@ -91,8 +91,12 @@ impl Store for LocalStore {
         tmp.as_file()
             .lock()
             .map_err(|e| Error::io("cannot lock temporary file for", &path, e))?;
-        tmp.write_all(data)
-            .map_err(|e| Error::io("cannot write", &path, e))?;
+        {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+            write(&mut out)?;
+            out.flush()
+                .map_err(|e| Error::io("cannot write", &path, e))?;
+        }
         if self.fsync {
             tmp.as_file()
                 .sync_all()

@@ -14,7 +14,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// What writes an object's bytes out, for [`Store::publish_from`].
+pub type Writer<'a> = &'a mut dyn FnMut(&mut (dyn std::io::Write + Send)) -> Result<()>;
 
 /// Storage behind a workspace. Keys are `/`-separated relative paths.
 pub trait Store: Send + Sync + fmt::Debug {
@@ -24,16 +27,33 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn exists(&self, key: &str) -> Result<bool>;
     /// The whole object.
     fn read(&self, key: &str) -> Result<Vec<u8>>;
-    /// Publishes the object unless one is already there (the first commit wins, and a
-    /// committed output is never replaced): readers see nothing or the whole object, never a
-    /// part. `before` runs once the data is durable, immediately before it becomes visible;
-    /// its error abandons the write (a holder that lost its lock must not publish).
+    /// Publishes the object `write` writes, unless one is already there (the first commit
+    /// wins, and a committed output is never replaced): readers see nothing or the whole
+    /// object, never a part. `before` runs once the data is durable, immediately before it
+    /// becomes visible; its error abandons the write (a holder that lost its lock must not
+    /// publish). A local store streams `write` into the temporary file.
+    fn publish_from(
+        &self,
+        key: &str,
+        write: Writer<'_>,
+        before: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Published>;
+    /// [`Store::publish_from`] of bytes at hand.
     fn publish(
         &self,
         key: &str,
         data: &[u8],
         before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published>;
+    ) -> Result<Published> {
+        self.publish_from(
+            key,
+            &mut |out| {
+                out.write_all(data)
+                    .map_err(|e| Error::io("cannot write", key, e))
+            },
+            before,
+        )
+    }
     /// Publishes the finished file `file` (staged by [`crate::output`]) as `key`, unless an
     /// output is already there; `before` as in [`Store::publish`]. The staged file is gone
     /// afterwards either way.

@@ -25,7 +25,9 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutMode, PutOptions, RetryConfig, WriteMultipart};
 
-use super::{is_dir_key, last_check, ObjectInfo, Published, RequestCounts, Store, SUCCESS_MARKER};
+use super::{
+    is_dir_key, last_check, ObjectInfo, Published, RequestCounts, Store, Writer, SUCCESS_MARKER,
+};
 use crate::error::{Error, Result};
 
 /// Schemes served by object storage.
@@ -345,13 +347,14 @@ impl Store for ObjectStoreWorkspace {
 
     /// One `PUT`, created only if absent: a lost race means someone else wrote the output,
     /// which is then complete.
-    fn publish(
+    fn publish_from(
         &self,
         key: &str,
-        data: &[u8],
+        write: Writer<'_>,
         before: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Published> {
-        let data = data.to_vec();
+        let mut data = Vec::new();
+        write(&mut data)?;
         last_check(before)?;
         self.put(key, data, true)
     }
