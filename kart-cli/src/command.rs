@@ -205,7 +205,7 @@ pub fn task_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
         );
     }
     cmd = RunFlags::augment_args(cmd)
-        .about(entry.doc.lines().next().unwrap_or("").to_string())
+        .about(first_sentence(entry.doc))
         .long_about((!entry.doc.is_empty()).then_some(entry.doc));
     for other in registry.iter() {
         // Luigi's `--Family-priority`, unless the family has a parameter of that name.
@@ -361,9 +361,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
                 .about("Send a message to a running task, print its response (`message --help`)"),
         );
     for entry in registry.iter() {
-        cmd = cmd.subcommand(
-            Command::new(entry.name()).about(entry.doc.lines().next().unwrap_or("").to_string()),
-        );
+        cmd = cmd.subcommand(Command::new(entry.name()).about(first_sentence(entry.doc)));
     }
     cmd
 }
@@ -432,4 +430,75 @@ pub struct MessageCommand {
     pub list: bool,
     #[command(flatten)]
     pub backend: BackendFlags,
+}
+
+/// Run options given before the command or task (`<bin> --workers 2 AllReports`) moved after
+/// it, where clap reads them, as Luigi and cargo users expect to write them anywhere.
+pub fn options_after_task(args: &[String]) -> Vec<String> {
+    let flags = RunFlags::augment_args(Command::new("flags"));
+    let takes_value = |long: &str| {
+        flags
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .is_some_and(|a| a.get_action().takes_values())
+    };
+    let mut i = 1;
+    while let Some(arg) = args.get(i) {
+        let Some(long) = arg.strip_prefix("--") else {
+            // `-v`, `-q`, `-vv`: switches; `-h`/`-V` and anything else end the scan.
+            if matches!(arg.as_str(), "-v" | "-vv" | "-vvv" | "-q") {
+                i += 1;
+                continue;
+            }
+            break;
+        };
+        if matches!(long, "help" | "version") || long.is_empty() {
+            break;
+        }
+        i += if !long.contains('=') && takes_value(long) {
+            2
+        } else {
+            1
+        };
+    }
+    if i == 1 || i >= args.len() {
+        return args.to_vec();
+    }
+    let mut out = vec![args[0].clone()];
+    out.extend(args[i..].iter().cloned());
+    out.extend(args[1..i].iter().cloned());
+    out
+}
+
+/// A parameter flag followed by another option instead of its value (`--date --workspace
+/// ws`): said plainly, rather than as clap's "unexpected argument 'ws'".
+pub fn missing_value(cmd: &Command, args: &[String]) -> Option<String> {
+    let long_takes_value = |long: &str| {
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .map(|a| a.get_action().takes_values())
+    };
+    args.windows(2).find_map(|pair| {
+        let flag = pair[0].strip_prefix("--")?;
+        let next = pair[1].strip_prefix("--")?;
+        let next = next.split_once('=').map_or(next, |(n, _)| n);
+        (!flag.contains('=')
+            && long_takes_value(flag) == Some(true)
+            && long_takes_value(next).is_some())
+        .then(|| format!("missing value for `--{flag}` (found the option `--{next}` after it)"))
+    })
+}
+
+/// A doc comment's first sentence, whole: its first paragraph up to the first `. `.
+pub fn first_sentence(doc: &str) -> String {
+    let paragraph = doc
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match paragraph.find(". ") {
+        Some(end) => paragraph[..=end].to_string(),
+        None => paragraph,
+    }
 }

@@ -61,15 +61,45 @@ where
     }
 }
 
+/// The built-in commands; any other first word names a task.
+const COMMANDS: &[&str] = &[
+    "list",
+    "deps",
+    "show",
+    "invalidate",
+    "enable",
+    "locks",
+    "gc",
+    "message",
+    "help",
+];
+
 fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
     let registry = registry()?;
+    let args = command::options_after_task(args);
     let first = args.get(1).map(String::as_str);
     match first {
-        None | Some("-h" | "--help" | "help") => {
+        // No command at all is a mistake (as with cargo): the help says what to type.
+        None => {
+            let mut cmd = command::top_command(bin, registry);
+            say!("{}", cmd.render_help());
+            Ok(codes::BAD_INPUT)
+        }
+        Some("-h" | "--help") => {
             let mut cmd = command::top_command(bin, registry);
             say!("{}", cmd.render_help());
             Ok(codes::SUCCESS)
         }
+        // `help <command or task>` is `<command or task> --help`.
+        Some("help") => match args.get(2) {
+            None => dispatch(bin, &[args[0].clone(), "--help".into()]),
+            Some(name) => {
+                let mut again = vec![args[0].clone(), name.clone()];
+                again.extend(args[3..].iter().cloned());
+                again.push("--help".into());
+                dispatch(bin, &again)
+            }
+        },
         Some("-V" | "--version") => {
             say!("{bin} (kart {})", env!("CARGO_PKG_VERSION"));
             Ok(codes::SUCCESS)
@@ -81,47 +111,68 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
         Some("message") => message_command(bin, &args[1..]),
-        Some("enable") => match args.get(2).filter(|a| !a.starts_with('-')) {
-            Some(name) => run_task(bin, registry.get(name)?, registry, &args[3..], Mode::Enable),
-            None => Err(Failure {
-                message: format!("usage: {bin} enable <TASK> [--PARAM VALUE ...]"),
-                code: codes::BAD_INPUT,
-            }),
-        },
-        Some(command @ ("deps" | "show" | "invalidate")) => {
-            let (mode, usage) = match command {
-                "deps" => (Mode::Deps, "[--dot] [--svg FILE]"),
-                "show" => (Mode::Show, ""),
+        Some(command @ ("deps" | "show" | "invalidate" | "enable")) => {
+            let (mode, usage, about) = match command {
+                "deps" => (
+                    Mode::Deps,
+                    "[--dot] [--svg FILE] [--events FILE]",
+                    "The dependency tree of a task, each task marked complete or pending",
+                ),
+                "show" => (
+                    Mode::Show,
+                    "",
+                    "Print a task's output: a value as JSON, a file's or directory's place and size, or \"not complete\"",
+                ),
+                "enable" => (
+                    Mode::Enable,
+                    "",
+                    "Lift the disabling of a task that failed too often; its failures are forgotten",
+                ),
                 _ => (
                     Mode::Invalidate,
                     "[--family FAMILY ...] [--downstream] [--dry-run]",
+                    "Remove outputs in a task's graph so the next run makes them again",
                 ),
             };
-            let usage = format!("usage: {bin} {command} <TASK> [--PARAM VALUE ...] {usage}");
+            let usage = format!("{bin} {command} <TASK> [--PARAM VALUE ...] {usage}");
             match args.get(2).map(String::as_str) {
                 Some(name) if !name.starts_with('-') => {
                     run_task(bin, registry.get(name)?, registry, &args[3..], mode)
                 }
                 Some("-h" | "--help") => {
                     say!(
-                        "{}\n(`{bin} {command} <TASK> --help` lists the task's parameters)",
+                        "{about}\n\nUsage: {}\n\n`{bin} {command} <TASK> --help` lists the task's parameters; `{bin} list` lists the tasks.",
                         usage.trim_end()
                     );
                     Ok(codes::SUCCESS)
                 }
                 _ => Err(Failure {
-                    message: usage.trim_end().to_string(),
+                    message: format!("usage: {}", usage.trim_end()),
                     code: codes::BAD_INPUT,
                 }),
             }
         }
         Some(flag) if flag.starts_with('-') => Err(Failure {
-            message: format!("expected a task name before `{flag}` (see `{bin} list`)"),
+            message: format!(
+                "expected a command or a task name before `{flag}` (see `{bin} --help`)"
+            ),
             code: codes::BAD_INPUT,
         }),
-        Some(name) => {
-            let entry = registry.get(name)?;
-            run_task(bin, entry, registry, &args[2..], Mode::Run)
-        }
+        Some(name) => match registry.get(name) {
+            Ok(entry) => run_task(bin, entry, registry, &args[2..], Mode::Run),
+            // A misspelt command is suggested as a misspelt task is.
+            Err(kart_core::Error::UnknownTask { suggestion, .. }) => {
+                let suggestion = suggestion
+                    .or_else(|| kart_core::registry::nearest_name(name, COMMANDS.iter().copied()));
+                let hint = suggestion.map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                Err(Failure {
+                    message: format!(
+                        "unknown command or task `{name}`{hint}; see `{bin} --help` or `{bin} list`"
+                    ),
+                    code: codes::BAD_INPUT,
+                })
+            }
+            Err(e) => Err(e.into()),
+        },
     }
 }

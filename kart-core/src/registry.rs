@@ -138,6 +138,18 @@ impl ParamDefaults {
             // Sections for families not linked into this binary are left alone: one config
             // file may serve several pipelines.
             let Ok(entry) = registry.get(family) else {
+                // ... but a near miss of a section or a task is most likely a typo.
+                let known = crate::config::settings::SECTIONS
+                    .iter()
+                    .chain(crate::config::KNOWN)
+                    .copied()
+                    .chain(registry.iter().map(|e| e.name()));
+                if let Some(near) = crate::error::nearest(family, known) {
+                    tracing::warn!(
+                        "config {}: section [{family}] is neither a kart section nor a task of this pipeline, and is ignored (did you mean [{near}]?)",
+                        self.config.path().map_or("".into(), |p| p.display().to_string())
+                    );
+                }
                 continue;
             };
             for key in table.keys() {
@@ -287,6 +299,14 @@ impl Registry {
     pub fn iter(&self) -> impl Iterator<Item = &'static TaskEntry> + '_ {
         self.by_name.values().copied()
     }
+}
+
+/// The candidate nearest to `name`, if one is close enough to be a typo of it.
+pub fn nearest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    crate::error::nearest(name, candidates)
 }
 
 /// The registry of this binary, collected once.

@@ -94,13 +94,26 @@ impl RunReport {
 
     /// The human summary: counts, grouped by family, failures with their first error line.
     pub fn summary(&self) -> String {
-        let mut groups: [(&str, Vec<&TaskReport>); 6] = [
-            ("were already complete", Vec::new()),
-            ("ran successfully", Vec::new()),
-            ("were completed by another worker meanwhile", Vec::new()),
-            ("failed", Vec::new()),
-            ("were missing external data", Vec::new()),
-            ("were not run", Vec::new()),
+        // (one, several): "1 was already complete", "2 were already complete".
+        let mut groups: [((&str, &str), Vec<&TaskReport>); 6] = [
+            (
+                ("was already complete", "were already complete"),
+                Vec::new(),
+            ),
+            (("ran successfully", "ran successfully"), Vec::new()),
+            (
+                (
+                    "was completed by another worker meanwhile",
+                    "were completed by another worker meanwhile",
+                ),
+                Vec::new(),
+            ),
+            (("failed", "failed"), Vec::new()),
+            (
+                ("was missing external data", "were missing external data"),
+                Vec::new(),
+            ),
+            (("was not run", "were not run"), Vec::new()),
         ];
         for t in &self.tasks {
             let g = match t.outcome {
@@ -120,10 +133,11 @@ impl RunReport {
             "Scheduled {n} task{} of which:",
             if n == 1 { "" } else { "s" }
         );
-        for (label, tasks) in &groups {
+        for ((one, several), tasks) in &groups {
             if tasks.is_empty() {
                 continue;
             }
+            let label = if tasks.len() == 1 { one } else { several };
             let _ = writeln!(out, "* {} {label}:", tasks.len());
             let mut by_family: BTreeMap<&str, Vec<&TaskReport>> = BTreeMap::new();
             for t in tasks {

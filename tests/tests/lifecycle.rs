@@ -421,7 +421,7 @@ fn missing_external_data_has_its_own_exit_code_and_nothing_downstream_runs() {
         "{stderr}"
     );
     assert!(
-        stdout.contains("* 1 were missing external data:"),
+        stdout.contains("* 1 was missing external data:"),
         "{stdout}"
     );
     assert!(

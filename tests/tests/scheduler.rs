@@ -47,7 +47,7 @@ fn a_failure_stops_its_dependents_but_not_unrelated_branches() {
     assert!(stdout.contains("1 failed"), "{stdout}");
     assert!(stdout.contains("Boom(n=3): boom 3"), "{stdout}");
     assert!(
-        stdout.contains("* 1 were not run:") && stdout.contains("did not complete"),
+        stdout.contains("* 1 was not run:") && stdout.contains("did not complete"),
         "{stdout}"
     );
     assert!(

@@ -13,8 +13,9 @@ pub(crate) fn list(registry: &Registry) {
             _ => "",
         };
         let _ = writeln!(out, "{}{kind}", entry.name());
-        if let Some(line) = entry.doc.lines().next().filter(|l| !l.is_empty()) {
-            let _ = writeln!(out, "    {line}");
+        let summary = crate::command::first_sentence(entry.doc);
+        if !summary.is_empty() {
+            let _ = writeln!(out, "    {summary}");
         }
         for p in entry.params {
             let default = p.default.map(|d| format!(" = {}", d())).unwrap_or_default();

@@ -23,7 +23,12 @@ pub(crate) fn parse<P: clap::Parser>(
     name: &str,
     args: &[String],
 ) -> Result<Option<P>, Failure> {
-    match P::try_parse_from(args) {
+    // Usage lines say `<bin> gc`, not `gc`.
+    let cmd = P::command().bin_name(format!("{bin} {name}"));
+    match cmd
+        .try_get_matches_from(args)
+        .and_then(|m| P::from_arg_matches(&m))
+    {
         Ok(parsed) => Ok(Some(parsed)),
         Err(e)
             if matches!(

@@ -55,6 +55,12 @@ pub(crate) fn run_task(
         Mode::Show => crate::command::show_command(bin, entry, registry),
         Mode::Invalidate => crate::command::invalidate_command(bin, entry, registry),
     };
+    if let Some(message) = crate::command::missing_value(&cmd, rest) {
+        return Err(Failure {
+            message: format!("{message}; see `{bin} {} --help`", entry.name()),
+            code: codes::BAD_INPUT,
+        });
+    }
     let argv = std::iter::once(entry.name().to_string()).chain(rest.iter().cloned());
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,

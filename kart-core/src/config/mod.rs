@@ -92,7 +92,8 @@ struct KnownSections {
     notifications: Notifications,
 }
 
-const KNOWN: &[&str] = &["resources", "retcode", "notifications"];
+/// The sections of [`KnownSections`].
+pub(crate) const KNOWN: &[&str] = &["resources", "retcode", "notifications"];
 
 /// A parsed `kart.toml` (or an empty one when there is none).
 #[derive(Debug, Default)]

@@ -184,7 +184,7 @@ settings! {
 }
 
 /// The config sections settings live in.
-pub(super) const SECTIONS: &[&str] = &["core", "scheduler", "worker", "redis"];
+pub(crate) const SECTIONS: &[&str] = &["core", "scheduler", "worker", "redis"];
 
 /// Settings given on the command line (or by a program), as text.
 #[derive(Debug, Clone, Default)]

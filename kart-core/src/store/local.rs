@@ -21,6 +21,12 @@ impl LocalStore {
     /// A store at `root`, creating it if needed.
     pub fn create(root: impl Into<PathBuf>, fsync: bool) -> Result<Self> {
         let root = root.into();
+        if std::fs::metadata(&root).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::InvalidOption {
+                what: "workspace".into(),
+                message: format!("{} is not a directory", root.display()),
+            });
+        }
         std::fs::create_dir_all(&root).map_err(|source| Error::Workspace {
             path: root.clone(),
             source,
