@@ -473,10 +473,14 @@ pub fn options_after_task(args: &[String]) -> Vec<String> {
 /// A parameter flag followed by another option instead of its value (`--date --workspace
 /// ws`): said plainly, rather than as clap's "unexpected argument 'ws'".
 pub fn missing_value(cmd: &Command, args: &[String]) -> Option<String> {
+    // Whether option `--long` exists, and whether it must have a value (`--flag` alone is a
+    // valid boolean).
     let long_takes_value = |long: &str| {
         cmd.get_arguments()
             .find(|a| a.get_long() == Some(long))
-            .map(|a| a.get_action().takes_values())
+            .map(|a| {
+                a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+            })
     };
     args.windows(2).find_map(|pair| {
         let flag = pair[0].strip_prefix("--")?;

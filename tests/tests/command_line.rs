@@ -135,6 +135,34 @@ fn a_parameter_without_its_value_is_named() {
 }
 
 #[test]
+fn a_boolean_flag_alone_is_not_a_missing_value() {
+    let run = Run::new();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .current_dir(run.dir.path())
+        .args([
+            "RangeDaily",
+            "--of",
+            "Daily",
+            "--start",
+            "2015-01-01",
+            "--stop",
+            "2015-01-03",
+        ])
+        .args([
+            "--reverse",
+            "--now",
+            "2020-01-01T00",
+            "--dry-run",
+            "--workspace",
+            "ws",
+        ])
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+}
+
+#[test]
 fn task_summaries_are_whole_first_sentences() {
     let run = Run::new();
     let (stdout, _) = text(&reports(&run, &["list"]));
