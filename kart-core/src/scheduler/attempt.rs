@@ -277,7 +277,8 @@ pub(super) fn attempt_task(
 }
 
 /// Takes the claim on task `id`, or finds who holds it. A claim given up between the try and
-/// the look is tried again at once.
+/// the look is tried again: at once, then (when several workers pass it around quickly, each
+/// finding the task just done) after a millisecond, so the holder can still be named.
 pub(super) fn take_claim(
     claims: &crate::lock::Locks,
     id: &TaskId,
@@ -297,8 +298,11 @@ pub(super) fn take_claim(
             return Ok(Ok(guard));
         }
         let info = holder_of_claim(claims, &key);
-        if info.is_some() || tries == 3 {
+        if info.is_some() || tries == 50 {
             return Ok(Err(Claimed { key, info }));
+        }
+        if tries >= 3 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 }
