@@ -232,7 +232,7 @@ fn unknown_task_suggests_the_nearest_name() {
         .clone();
     assert_eq!(
         one_line_error(&out),
-        "error: unknown task `AllReport` (did you mean `AllReports`?)"
+        "error: unknown command or task `AllReport` (did you mean `AllReports`?); see `reports-example --help` or `reports-example list`"
     );
 }
 
