@@ -436,12 +436,6 @@ pub struct MessageCommand {
 /// it, where clap reads them, as Luigi and cargo users expect to write them anywhere.
 pub fn options_after_task(args: &[String]) -> Vec<String> {
     let flags = RunFlags::augment_args(Command::new("flags"));
-    let takes_value = |long: &str| {
-        flags
-            .get_arguments()
-            .find(|a| a.get_long() == Some(long))
-            .is_some_and(|a| a.get_action().takes_values())
-    };
     let mut i = 1;
     while let Some(arg) = args.get(i) {
         let Some(long) = arg.strip_prefix("--") else {
@@ -455,11 +449,8 @@ pub fn options_after_task(args: &[String]) -> Vec<String> {
         if matches!(long, "help" | "version") || long.is_empty() {
             break;
         }
-        i += if !long.contains('=') && takes_value(long) {
-            2
-        } else {
-            1
-        };
+        let needs_value = !long.contains('=') && option_needs_value(&flags, long) == Some(true);
+        i += if needs_value { 2 } else { 1 };
     }
     if i == 1 || i >= args.len() {
         return args.to_vec();
@@ -470,25 +461,26 @@ pub fn options_after_task(args: &[String]) -> Vec<String> {
     out
 }
 
+/// Whether `cmd` has the option `--long` and, if so, whether it must be given a value
+/// (`--flag` alone is a valid boolean).
+fn option_needs_value(cmd: &Command, long: &str) -> Option<bool> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .map(|a| {
+            a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+        })
+}
+
 /// A parameter flag followed by another option instead of its value (`--date --workspace
 /// ws`): said plainly, rather than as clap's "unexpected argument 'ws'".
 pub fn missing_value(cmd: &Command, args: &[String]) -> Option<String> {
-    // Whether option `--long` exists, and whether it must have a value (`--flag` alone is a
-    // valid boolean).
-    let long_takes_value = |long: &str| {
-        cmd.get_arguments()
-            .find(|a| a.get_long() == Some(long))
-            .map(|a| {
-                a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0)
-            })
-    };
     args.windows(2).find_map(|pair| {
         let flag = pair[0].strip_prefix("--")?;
         let next = pair[1].strip_prefix("--")?;
         let next = next.split_once('=').map_or(next, |(n, _)| n);
         (!flag.contains('=')
-            && long_takes_value(flag) == Some(true)
-            && long_takes_value(next).is_some())
+            && option_needs_value(cmd, flag) == Some(true)
+            && option_needs_value(cmd, next).is_some())
         .then(|| format!("missing value for `--{flag}` (found the option `--{next}` after it)"))
     })
 }

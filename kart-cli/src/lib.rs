@@ -80,15 +80,14 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
     let first = args.get(1).map(String::as_str);
     match first {
         // No command at all is a mistake (as with cargo): the help says what to type.
-        None => {
+        None | Some("-h" | "--help") => {
             let mut cmd = command::top_command(bin, registry);
             say!("{}", cmd.render_help());
-            Ok(codes::BAD_INPUT)
-        }
-        Some("-h" | "--help") => {
-            let mut cmd = command::top_command(bin, registry);
-            say!("{}", cmd.render_help());
-            Ok(codes::SUCCESS)
+            Ok(if first.is_none() {
+                codes::BAD_INPUT
+            } else {
+                codes::SUCCESS
+            })
         }
         // `help <command or task>` is `<command or task> --help`.
         Some("help") => match args.get(2) {

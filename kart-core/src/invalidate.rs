@@ -47,12 +47,11 @@ pub struct Doomed {
 /// running). External data is never chosen: kart did not make it.
 pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec<Doomed>> {
     let walk = expand_all(std::slice::from_ref(root), ws)?;
-    let unknown: Vec<&String> = selection
+    let unknown = selection
         .families
         .iter()
-        .filter(|f| !walk.tasks.iter().any(|t| t.family() == f.as_str()))
-        .collect();
-    if let Some(family) = unknown.first() {
+        .find(|f| !walk.tasks.iter().any(|t| t.family() == f.as_str()));
+    if let Some(family) = unknown {
         return Err(Error::InvalidOption {
             what: "family".into(),
             message: format!("no {family} task in the graph of {}", root.display()),

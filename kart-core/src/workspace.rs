@@ -170,7 +170,7 @@ impl Target {
     pub fn publish_checked(
         &self,
         data: &[u8],
-        before: &mut dyn FnMut() -> Result<()>,
+        before: crate::store::LastCheck<'_>,
     ) -> Result<Published> {
         self.store.publish(&self.key, data, before)
     }

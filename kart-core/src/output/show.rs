@@ -58,20 +58,12 @@ pub fn show(task: &dyn DynTask, ws: &Workspace) -> Result<Shown> {
                 }),
             }
         }
-        OutputKind::File => {
-            let size = match store.local_path(&key) {
-                Some(path) => std::fs::metadata(&path)
-                    .map_err(|e| Error::io("cannot inspect", path, e))?
-                    .len(),
-                None => store.head_size(&key)?,
-            };
-            Ok(Shown::Stored {
-                kind,
-                location,
-                size,
-                files: None,
-            })
-        }
+        OutputKind::File => Ok(Shown::Stored {
+            kind,
+            location,
+            size: store.head_size(&key)?,
+            files: None,
+        }),
         OutputKind::Dir => {
             let files = store.list_under(&key)?;
             Ok(Shown::Stored {

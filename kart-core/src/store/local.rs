@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{is_dir_key, last_check, ObjectInfo, Published, Store, Writer, SUCCESS_MARKER};
+use super::{
+    is_dir_key, last_check, LastCheck, ObjectInfo, Published, Store, Writer, SUCCESS_MARKER,
+};
 use crate::error::{Error, Result};
 
 pub use crate::atomic_file::is_temp_file_name;
@@ -82,7 +84,7 @@ impl Store for LocalStore {
         &self,
         key: &str,
         write: Writer<'_>,
-        before: &mut dyn FnMut() -> Result<()>,
+        before: LastCheck<'_>,
     ) -> Result<Published> {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root);
@@ -116,12 +118,7 @@ impl Store for LocalStore {
         )
     }
 
-    fn publish_file(
-        &self,
-        key: &str,
-        file: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published> {
+    fn publish_file(&self, key: &str, file: &Path, before: LastCheck<'_>) -> Result<Published> {
         let path = self.path(key);
         let result = (|| {
             if self.fsync {
@@ -148,12 +145,7 @@ impl Store for LocalStore {
         result
     }
 
-    fn publish_dir(
-        &self,
-        key: &str,
-        dir: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published> {
+    fn publish_dir(&self, key: &str, dir: &Path, before: LastCheck<'_>) -> Result<Published> {
         let path = self.path(key);
         let result = (|| {
             // The marker, for tools that look for one; completeness here is the rename.

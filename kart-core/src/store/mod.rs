@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
+/// The check a publish runs once the data is durable, immediately before it becomes visible;
+/// its error abandons the write.
+pub type LastCheck<'a> = &'a mut dyn FnMut() -> Result<()>;
+
 /// What writes an object's bytes out, for [`Store::publish_from`].
 pub type Writer<'a> = &'a mut dyn FnMut(&mut (dyn std::io::Write + Send)) -> Result<()>;
 
@@ -36,15 +40,10 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         key: &str,
         write: Writer<'_>,
-        before: &mut dyn FnMut() -> Result<()>,
+        before: LastCheck<'_>,
     ) -> Result<Published>;
     /// [`Store::publish_from`] of bytes at hand.
-    fn publish(
-        &self,
-        key: &str,
-        data: &[u8],
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published> {
+    fn publish(&self, key: &str, data: &[u8], before: LastCheck<'_>) -> Result<Published> {
         self.publish_from(
             key,
             &mut |out| {
@@ -57,21 +56,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Publishes the finished file `file` (staged by [`crate::output`]) as `key`, unless an
     /// output is already there; `before` as in [`Store::publish`]. The staged file is gone
     /// afterwards either way.
-    fn publish_file(
-        &self,
-        key: &str,
-        file: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published>;
+    fn publish_file(&self, key: &str, file: &Path, before: LastCheck<'_>) -> Result<Published>;
     /// Publishes the finished directory `dir` (staged by [`crate::output`]) as the directory
     /// output `key` (ending in `/`), unless one is already there: never half-filled, never
     /// a mix of two writers' files.
-    fn publish_dir(
-        &self,
-        key: &str,
-        dir: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published>;
+    fn publish_dir(&self, key: &str, dir: &Path, before: LastCheck<'_>) -> Result<Published>;
     /// Where the output at `key` is on this machine's filesystem, when the store is local
     /// (dependents then read it in place).
     fn local_path(&self, key: &str) -> Option<PathBuf> {
@@ -109,7 +98,7 @@ pub trait Store: Send + Sync + fmt::Debug {
 
 /// Runs a publish's `before` check: the last thing between durable data and a visible
 /// output, for every store (the failpoints let fault tests freeze a writer on either side).
-pub(crate) fn last_check(before: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+pub(crate) fn last_check(before: LastCheck<'_>) -> Result<()> {
     crate::failpoint::hit("publish-durable");
     before()?;
     crate::failpoint::hit("publish-checked");
@@ -139,6 +128,11 @@ pub struct ObjectInfo {
 /// The name of the marker a directory output's completeness rests on in object storage
 /// (Hadoop's and Spark's convention): written last, and only if absent.
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// The key of the marker of the directory output `dir_key` (which ends in `/`).
+pub(crate) fn marker_key(dir_key: &str) -> String {
+    format!("{dir_key}{SUCCESS_MARKER}")
+}
 
 /// Whether `key` names a directory output.
 pub fn is_dir_key(key: &str) -> bool {

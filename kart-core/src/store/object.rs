@@ -26,7 +26,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutMode, PutOptions, RetryConfig, WriteMultipart};
 
 use super::{
-    is_dir_key, last_check, ObjectInfo, Published, RequestCounts, Store, Writer, SUCCESS_MARKER,
+    is_dir_key, last_check, marker_key, LastCheck, ObjectInfo, Published, RequestCounts, Store,
+    Writer, SUCCESS_MARKER,
 };
 use crate::error::{Error, Result};
 
@@ -321,7 +322,7 @@ impl Store for ObjectStoreWorkspace {
         let marker;
         let key = match is_dir_key(key) {
             true => {
-                marker = format!("{key}{SUCCESS_MARKER}");
+                marker = marker_key(key);
                 &marker
             }
             false => key,
@@ -351,7 +352,7 @@ impl Store for ObjectStoreWorkspace {
         &self,
         key: &str,
         write: Writer<'_>,
-        before: &mut dyn FnMut() -> Result<()>,
+        before: LastCheck<'_>,
     ) -> Result<Published> {
         let mut data = Vec::new();
         write(&mut data)?;
@@ -361,12 +362,7 @@ impl Store for ObjectStoreWorkspace {
 
     /// Up to one part: one conditional `PUT`. Larger: a multipart upload to a hidden key,
     /// then a copy into place only if absent, so the output appears whole or not at all.
-    fn publish_file(
-        &self,
-        key: &str,
-        file: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published> {
+    fn publish_file(&self, key: &str, file: &Path, before: LastCheck<'_>) -> Result<Published> {
         let result = (|| {
             let size = std::fs::metadata(file)
                 .map_err(|e| Error::io("cannot read the output file", file, e))?
@@ -397,12 +393,7 @@ impl Store for ObjectStoreWorkspace {
     }
 
     /// The files first, then the marker, only if absent.
-    fn publish_dir(
-        &self,
-        key: &str,
-        dir: &Path,
-        before: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Published> {
+    fn publish_dir(&self, key: &str, dir: &Path, before: LastCheck<'_>) -> Result<Published> {
         let result = (|| {
             if self.exists(key)? {
                 return Ok(Published::AlreadyThere);
@@ -414,7 +405,7 @@ impl Store for ObjectStoreWorkspace {
             }
             last_check(before)?;
             // Empty, as Hadoop's and Spark's markers are: its existence is the whole message.
-            self.put(&format!("{key}{SUCCESS_MARKER}"), Vec::new(), true)
+            self.put(&marker_key(key), Vec::new(), true)
         })();
         let _ = std::fs::remove_dir_all(dir);
         result
@@ -467,7 +458,7 @@ impl Store for ObjectStoreWorkspace {
     /// A directory loses its marker first: it stops being complete before any file goes.
     fn remove(&self, key: &str) -> Result<()> {
         if is_dir_key(key) {
-            self.remove(&format!("{key}{SUCCESS_MARKER}"))?;
+            self.remove(&marker_key(key))?;
             for object in self.list_under(key)? {
                 self.remove(&format!("{key}{}", object.key))?;
             }

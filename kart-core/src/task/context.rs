@@ -12,11 +12,8 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockBuilder, LockGuard, Locks};
 use crate::output::Kind;
-use crate::store::{Published, Store};
+use crate::store::{LastCheck, Published, Store};
 use crate::workspace::Workspace;
-
-/// The check a store runs immediately before an output becomes visible.
-pub(crate) type LastCheck<'a> = &'a mut dyn FnMut() -> Result<()>;
 
 /// What a task sees while the dependency graph is built.
 pub struct GraphContext<'a> {
