@@ -55,7 +55,7 @@ where
     match dispatch(&bin, &args) {
         Ok(code) => ExitCode::from(code),
         Err(Failure { message, code }) => {
-            tell!("error: {message}");
+            tell!("{} {message}", out::error_label());
             ExitCode::from(code)
         }
     }

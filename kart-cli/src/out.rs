@@ -39,3 +39,30 @@ macro_rules! tell_raw {
 }
 
 pub(crate) use {say, say_raw, tell, tell_raw};
+
+/// Whether stderr gets colours: a terminal, and `NO_COLOR` unset or empty (no-color.org).
+fn stderr_colours() -> bool {
+    use std::io::IsTerminal as _;
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    })
+}
+
+/// `error:`, bold red on a terminal (as cargo and rustc print it).
+pub(crate) fn error_label() -> &'static str {
+    if stderr_colours() {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    }
+}
+
+/// `warning:`, bold yellow on a terminal.
+pub(crate) fn warning_label() -> &'static str {
+    if stderr_colours() {
+        "\x1b[1;33mwarning:\x1b[0m"
+    } else {
+        "warning:"
+    }
+}

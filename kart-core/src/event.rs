@@ -46,6 +46,10 @@ pub enum EventKind {
     RangeCompleteCount,
     /// Which fraction of a range's window is complete.
     RangeCompleteFraction,
+    /// What a range checked and decided, before anything runs (carries `of`, `checked`,
+    /// `missing`, `required`, `assumed_complete`, `task_limit`, and `message`: the plain
+    /// explanation, a `warning` when nothing lay inside the checked window).
+    RangeChecked,
     /// A lock was acquired.
     LockAcquired,
     /// A lock is held elsewhere and this process waits.
@@ -75,6 +79,10 @@ pub enum EventKind {
     /// A task defined its own event.
     Custom,
 }
+
+/// The `worker` of what is decided while the graph is built, before any worker runs
+/// (`scheduled`, `already_complete`, the range events).
+pub const SCHEDULER: &str = "scheduler";
 
 /// One event, as written to the JSON-lines file.
 #[derive(Debug, Clone, Serialize)]
@@ -144,6 +152,15 @@ impl Event {
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.to_string(), value.into());
         self
+    }
+    /// The task as `Family(params)`, as the summary names it.
+    pub fn display(&self) -> Option<String> {
+        let family = self.family.as_deref()?;
+        let params = self.params.as_ref().and_then(Value::as_object);
+        Some(crate::task::display_task(
+            family,
+            params.into_iter().flatten().map(|(k, v)| (k.as_str(), v)),
+        ))
     }
     /// A field added with [`Event::with`].
     pub fn get(&self, key: &str) -> Option<&Value> {

@@ -60,6 +60,12 @@ pub struct RunReport {
 
 const LISTED_PER_GROUP: usize = 5;
 
+/// The groups from here on did not complete: failed, missing external data, not run.
+const FIRST_UNFINISHED_GROUP: usize = 3;
+
+/// Distinct causes listed per group; the rest are counted.
+const LISTED_CAUSES: usize = 10;
+
 impl RunReport {
     pub(crate) fn new(tasks: Vec<TaskReport>, roots: Vec<usize>) -> Self {
         RunReport {
@@ -92,8 +98,21 @@ impl RunReport {
         self.roots.iter().map(|&i| &self.tasks[i])
     }
 
-    /// The human summary: counts, grouped by family, failures with their first error line.
+    /// The human summary: counts; what completed grouped by family, what did not by cause
+    /// (one line per distinct error or reason, with a count and a few of its tasks).
     pub fn summary(&self) -> String {
+        let (out, _) = self.summary_and_failures();
+        out
+    }
+
+    /// Only what did not complete, grouped by cause as in the summary (`-q` prints this on
+    /// failure); empty when nothing failed, was missing or was not run.
+    pub fn failures(&self) -> String {
+        let (_, failures) = self.summary_and_failures();
+        failures
+    }
+
+    fn summary_and_failures(&self) -> (String, String) {
         // (one, several): "1 was already complete", "2 were already complete".
         let mut groups: [((&str, &str), Vec<&TaskReport>); 6] = [
             (
@@ -127,35 +146,26 @@ impl RunReport {
             groups[g].1.push(t);
         }
         let mut out = String::from("===== kart execution summary =====\n");
+        let mut failures = String::new();
         let n = self.tasks.len();
         let _ = writeln!(
             out,
             "Scheduled {n} task{} of which:",
             if n == 1 { "" } else { "s" }
         );
-        for ((one, several), tasks) in &groups {
+        for (g, ((one, several), tasks)) in groups.iter().enumerate() {
             if tasks.is_empty() {
                 continue;
             }
             let label = if tasks.len() == 1 { one } else { several };
-            let _ = writeln!(out, "* {} {label}:", tasks.len());
-            let mut by_family: BTreeMap<&str, Vec<&TaskReport>> = BTreeMap::new();
-            for t in tasks {
-                by_family.entry(t.family).or_default().push(t);
+            let mut section = format!("* {} {label}:\n", tasks.len());
+            if g >= FIRST_UNFINISHED_GROUP {
+                by_cause(tasks, &mut section);
+                failures.push_str(&section);
+            } else {
+                by_family(tasks, &mut section);
             }
-            for (family, ts) in by_family {
-                if let [t] = ts.as_slice() {
-                    let _ = writeln!(out, "    - {}{}", t.display, detail(t));
-                    continue;
-                }
-                let _ = writeln!(out, "    - {} {family}", ts.len());
-                for t in ts.iter().take(LISTED_PER_GROUP) {
-                    let _ = writeln!(out, "        {}{}", t.display, detail(t));
-                }
-                if ts.len() > LISTED_PER_GROUP {
-                    let _ = writeln!(out, "        ... and {} more", ts.len() - LISTED_PER_GROUP);
-                }
-            }
+            out.push_str(&section);
         }
         let batched: Vec<&TaskId> = self
             .tasks
@@ -188,7 +198,92 @@ impl RunReport {
         };
         let _ = writeln!(out, "\n{verdict}");
         out.push_str("===== kart execution summary =====\n");
-        out
+        (out, failures)
+    }
+}
+
+/// Completed tasks: one line per family, with a few of its tasks.
+fn by_family(tasks: &[&TaskReport], out: &mut String) {
+    let mut by_family: BTreeMap<&str, Vec<&TaskReport>> = BTreeMap::new();
+    for t in tasks {
+        by_family.entry(t.family).or_default().push(t);
+    }
+    for (family, ts) in by_family {
+        if let [t] = ts.as_slice() {
+            let _ = writeln!(out, "    - {}{}", t.display, detail(t));
+            continue;
+        }
+        let _ = writeln!(out, "    - {} {family}", ts.len());
+        for t in ts.iter().take(LISTED_PER_GROUP) {
+            let _ = writeln!(out, "        {}{}", t.display, detail(t));
+        }
+        if ts.len() > LISTED_PER_GROUP {
+            let _ = writeln!(out, "        ... and {} more", ts.len() - LISTED_PER_GROUP);
+        }
+    }
+}
+
+/// Tasks that did not complete: one line per distinct cause, most common first, with a count
+/// and a few of its tasks; a cause of one task names it on the same line.
+fn by_cause(tasks: &[&TaskReport], out: &mut String) {
+    let mut causes: Vec<(String, Vec<&TaskReport>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for t in tasks {
+        let cause = cause(t);
+        match index.get(&cause) {
+            Some(&k) => causes[k].1.push(t),
+            None => {
+                index.insert(cause.clone(), causes.len());
+                causes.push((cause, vec![t]));
+            }
+        }
+    }
+    causes.sort_by_key(|(_, ts)| std::cmp::Reverse(ts.len()));
+    if causes.len() > LISTED_CAUSES {
+        let rest = &causes[LISTED_CAUSES..];
+        let tasks: usize = rest.iter().map(|(_, ts)| ts.len()).sum();
+        let line = format!(
+            "    ... and {} more cause{} ({tasks} task{})\n",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" },
+            if tasks == 1 { "" } else { "s" }
+        );
+        causes.truncate(LISTED_CAUSES);
+        list_causes(causes, out);
+        out.push_str(&line);
+    } else {
+        list_causes(causes, out);
+    }
+}
+
+fn list_causes(causes: Vec<(String, Vec<&TaskReport>)>, out: &mut String) {
+    for (cause, ts) in causes {
+        if let [t] = ts.as_slice() {
+            let _ = writeln!(out, "    - {}{}", t.display, detail(t));
+            continue;
+        }
+        let _ = writeln!(out, "    - {} tasks: {cause}", ts.len());
+        let shown: Vec<&str> = ts
+            .iter()
+            .take(LISTED_PER_GROUP)
+            .map(|t| t.display.as_str())
+            .collect();
+        let more = match ts.len().saturating_sub(LISTED_PER_GROUP) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let _ = writeln!(out, "        e.g. {}{more}", shown.join(", "));
+    }
+}
+
+/// The first line of why a task did not complete.
+fn cause(t: &TaskReport) -> String {
+    match &t.outcome {
+        TaskOutcome::Failed(e) | TaskOutcome::LockedElsewhere(e) | TaskOutcome::MissingData(e) => {
+            e.lines().next().unwrap_or("").to_string()
+        }
+        TaskOutcome::Skipped(reason) => reason.clone(),
+        _ => String::new(),
     }
 }
 

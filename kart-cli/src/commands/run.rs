@@ -19,7 +19,7 @@ use kart_core::Events;
 use super::{open_locks, open_mailboxes};
 use crate::command::RunFlags;
 use crate::exit::{clap_failure, codes, Failure};
-use crate::out::{say, say_raw, tell};
+use crate::out::{say, say_raw, tell, tell_raw};
 use crate::signals::watch_signals;
 use crate::{notify, progress};
 
@@ -139,6 +139,9 @@ pub(crate) fn run_task(
         if let Some(path) = &flags.events {
             events.add(Arc::new(JsonLinesSink::open(path)?));
         }
+        if !flags.quiet {
+            events.add(Arc::new(progress::RangeLines));
+        }
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
         let locks = open_locks(&settings)?.with_events(events.clone());
@@ -186,6 +189,13 @@ pub(crate) fn run_task(
             Some(bar) => events.add(bar.clone()),
             None => events.add(Arc::new(progress::LogLines)),
         }
+        // `-q` keeps them for the end.
+        if !flags.quiet {
+            events.add(Arc::new(progress::FailureLines::new(
+                options.retry_count,
+                bar.clone(),
+            )));
+        }
         options.mailboxes = Some(open_mailboxes(&settings)?);
         for (name, limit) in config.resources() {
             let limit = u32::try_from(*limit).map_err(|_| {
@@ -209,38 +219,22 @@ pub(crate) fn run_task(
             tracing::info!("requests to {}: {}", workspace.root(), text.join(", "));
         }
         signals.close();
+        report.notes.extend(range_metrics.summary_lines());
         if let Some(bar) = &bar {
-            bar.finish();
+            bar.finish(&report);
         }
         let _ = cleanup.join();
-        report.notes.extend(range_metrics.summary_lines());
         notify::notify(
             config.notifications(),
             &report,
             flags.events.as_deref().and_then(|p| p.to_str()),
         );
-        say_raw!("{}", report.summary());
-        for task in &report.tasks {
-            match &task.outcome {
-                kart_core::summary::TaskOutcome::Failed(e) => {
-                    tell!(
-                        "error: {} failed: {}",
-                        task.display,
-                        e.lines().next().unwrap_or("")
-                    );
-                }
-                kart_core::summary::TaskOutcome::LockedElsewhere(e) => {
-                    tell!(
-                        "error: {} never ran: {}",
-                        task.display,
-                        e.lines().next().unwrap_or("")
-                    );
-                }
-                kart_core::summary::TaskOutcome::MissingData(e) => {
-                    tell!("error: {}: {e}", task.display);
-                }
-                _ => {}
-            }
+        // Each failure was told as it happened; the summary groups them. `-q` says nothing on
+        // success and only what did not complete otherwise.
+        if !flags.quiet {
+            say_raw!("{}", report.summary());
+        } else if !report.success() {
+            tell_raw!("{}", report.failures());
         }
         if let (Some(path), false) = (&flags.events, report.success()) {
             tell!("events of this run: {}", path.display());

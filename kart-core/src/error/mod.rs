@@ -149,6 +149,21 @@ impl Error {
         Error::Task(TaskError::msg(message))
     }
 
+    /// The id of the task whose corrupt output caused this error, also when a task body
+    /// passed it on through `?`: views mark that output rather than call it complete.
+    pub fn corrupt_output_of(&self) -> Option<&str> {
+        match self {
+            Error::CorruptOutput { task_id, .. } => Some(task_id),
+            Error::Task(e) => e
+                .chain()
+                .find_map(|cause| match cause.downcast_ref::<Error>() {
+                    Some(Error::CorruptOutput { task_id, .. }) => Some(task_id.as_str()),
+                    _ => None,
+                }),
+            _ => None,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

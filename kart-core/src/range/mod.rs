@@ -14,6 +14,7 @@
 
 mod construct;
 mod entries;
+mod explain;
 mod metrics;
 mod task;
 mod window;

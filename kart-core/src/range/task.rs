@@ -75,6 +75,8 @@ impl RangeTask {
             cx.events.emit(
                 Event::new(kind)
                     .task(&id, self.kind.family)
+                    .params(self.params_json())
+                    .worker(crate::event::SCHEDULER)
                     .with("of", self.of.name())
                     .with("value", value),
             );
@@ -101,7 +103,7 @@ impl DynTask for RangeTask {
         )
     }
     fn display(&self) -> String {
-        display_task(self.kind.family, &self.params)
+        display_task(self.kind.family, self.params.iter().map(|(k, v)| (*k, v)))
     }
     fn is_wrapper(&self) -> bool {
         true
@@ -165,24 +167,25 @@ impl DynTask for RangeTask {
             },
         );
         self.emit_metrics(cx, &evaluation);
-        if evaluation.unchecked_before > 0 {
-            let unit = self.window.unit;
-            // Never `eprintln!`: it panics when stderr is a closed pipe.
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "note: {} {}{} of {} between --start {} and the {}-{} window were not checked; widen it with {} {}",
-                evaluation.unchecked_before,
-                unit.name(),
-                if evaluation.unchecked_before == 1 { "" } else { "s" },
-                self.of.name(),
-                unit.format(self.window.start.expect("unchecked implies a start")),
-                self.window.back,
-                unit.name(),
-                unit.back_flag(),
-                self.window.back_to_reach(self.window.start.expect("unchecked implies a start")),
-            );
-        }
+        let explanation = super::explain::explain(
+            &format!("{} of {}", self.kind.family, self.of.name()),
+            &self.window,
+            &evaluation,
+        );
+        cx.events.emit(
+            Event::new(EventKind::RangeChecked)
+                .task(&self.id(), self.kind.family)
+                .params(self.params_json())
+                .worker(crate::event::SCHEDULER)
+                .with("of", self.of.name())
+                .with("checked", evaluation.checked.len())
+                .with("missing", evaluation.missing.len())
+                .with("required", evaluation.required.len())
+                .with("assumed_complete", evaluation.unchecked_before)
+                .with("task_limit", self.window.task_limit)
+                .with("warning", explanation.warning)
+                .with("message", explanation.lines.join("\n")),
+        );
         let required = evaluation
             .required
             .iter()

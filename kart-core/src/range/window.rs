@@ -20,7 +20,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    fn step(self, t: NaiveDateTime, n: i64) -> NaiveDateTime {
+    pub(super) fn step(self, t: NaiveDateTime, n: i64) -> NaiveDateTime {
         match self {
             Unit::Day => t + Span::days(n),
             Unit::Hour => t + Span::hours(n),
@@ -101,8 +101,14 @@ impl Unit {
         }
     }
 
+    /// `--days-back`, ...
     pub(super) fn back_flag(self) -> String {
         format!("--{}", self.back_param().replace('_', "-"))
+    }
+
+    /// `--days-forward`, ...
+    pub(super) fn forward_flag(self) -> String {
+        format!("--{}", self.forward_param().replace('_', "-"))
     }
 }
 
@@ -177,7 +183,7 @@ impl Window {
         Ok(())
     }
 
-    fn moving_start(&self) -> NaiveDateTime {
+    pub(super) fn moving_start(&self) -> NaiveDateTime {
         match self.unit {
             Unit::Day => self.now - Span::days(self.back),
             Unit::Hour => self.now - Span::hours(self.back),
@@ -186,7 +192,7 @@ impl Window {
         }
     }
 
-    fn moving_stop(&self) -> NaiveDateTime {
+    pub(super) fn moving_stop(&self) -> NaiveDateTime {
         match self.unit {
             Unit::Day => self.now + Span::days(self.forward),
             Unit::Hour => self.now + Span::hours(self.forward),

@@ -240,6 +240,10 @@ pub(super) fn attempt_task(
         .unwrap_or_else(|panic| Err(Error::msg(format!("panicked: {}", panic_message(&*panic)))));
     // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
     let interrupted = env.opts.shutdown.is_cancelling();
+    let corrupt_input = match &result {
+        Err(e) => e.corrupt_output_of().map(str::to_string),
+        Ok(()) => None,
+    };
     let result = result.map_err(|e| {
         if stop.timed_out.load(Ordering::SeqCst) {
             let t = crate::param::Duration(stop.timeout.unwrap_or_default());
@@ -266,6 +270,9 @@ pub(super) fn attempt_task(
         .with("attempt", attempt);
     if let Some(g) = guard {
         event = event.with("fence", g.fence());
+    }
+    if let Some(upstream) = corrupt_input {
+        event = event.with("corrupt_input", upstream);
     }
     env.events.emit(event);
     match result {

@@ -205,7 +205,8 @@ impl Graph {
             events.emit(
                 event
                     .task(&node.id, node.task.family())
-                    .params(node.task.params_json()),
+                    .params(node.task.params_json())
+                    .worker(crate::event::SCHEDULER),
             );
             let remaining = node
                 .deps
@@ -220,7 +221,7 @@ impl Graph {
             .filter(|&i| matches!(graph.nodes[i].state, State::Failed(_) | State::Skipped(_)))
             .collect();
         for i in ended {
-            skip_dependents(&mut graph.nodes, i, events);
+            skip_dependents(&mut graph.nodes, i, crate::event::SCHEDULER, events);
         }
         Ok(graph)
     }
@@ -274,7 +275,12 @@ impl Graph {
                             )
                         }
                     };
-                    events.emit(event.task(&node.id, family).params(node.task.params_json()));
+                    events.emit(
+                        event
+                            .task(&node.id, family)
+                            .params(node.task.params_json())
+                            .worker(crate::event::SCHEDULER),
+                    );
                     node.state = state;
                 }
             }
@@ -307,7 +313,7 @@ impl Graph {
     }
 }
 
-pub(super) fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events) {
+pub(super) fn skip_dependents(nodes: &mut [Node], failed: usize, worker: &str, events: &Events) {
     let mut stack = vec![failed];
     while let Some(i) = stack.pop() {
         for k in 0..nodes[i].dependents.len() {
@@ -321,6 +327,7 @@ pub(super) fn skip_dependents(nodes: &mut [Node], failed: usize, events: &Events
                     Event::new(EventKind::Skipped)
                         .task(&nodes[d].id, nodes[d].task.family())
                         .params(nodes[d].task.params_json())
+                        .worker(worker)
                         .with("reason", reason.as_str()),
                 );
                 nodes[d].state = State::Skipped(reason);

@@ -68,11 +68,12 @@ pub fn run(
                 Event::new(EventKind::Failed)
                     .task(&nodes[i].id, nodes[i].task.family())
                     .params(nodes[i].task.params_json())
+                    .worker(crate::event::SCHEDULER)
                     .with("error", why.as_str())
                     .with("attempt", 0),
             );
             nodes[i].state = State::Failed(why);
-            skip_dependents(&mut nodes, i, events);
+            skip_dependents(&mut nodes, i, crate::event::SCHEDULER, events);
         }
     }
     // Luigi's priorities: a task is as urgent as the most urgent task needing it. `order`

@@ -321,7 +321,7 @@ pub(super) fn settle(
     let succeeded = match outcome {
         Attempt::Disabled(error) => {
             g.nodes[i].state = State::Failed(error);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::ClaimedElsewhere(claimed) => {
@@ -331,7 +331,7 @@ pub(super) fn settle(
         }
         Attempt::FailedElsewhere(error) => {
             g.nodes[i].state = State::Failed(error);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::Ran => {
@@ -357,11 +357,12 @@ pub(super) fn settle(
             events.emit(
                 Event::new(EventKind::Skipped)
                     .task(id, task.family())
+                    .params(task.params_json())
                     .worker(name)
                     .with("reason", reason.as_str()),
             );
             g.nodes[i].state = State::Skipped(reason);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::TryLater { error, counts } if !counts || attempt <= env.opts.retry_count => {
@@ -380,12 +381,12 @@ pub(super) fn settle(
         }
         Attempt::Missing(reason) => {
             g.nodes[i].state = State::Missing(reason);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::Interrupted(error) => {
             g.nodes[i].state = State::Failed(error);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::TryLater { error, .. } => {
@@ -394,12 +395,12 @@ pub(super) fn settle(
                     .with("locked_elsewhere", true),
             );
             g.nodes[i].state = State::LockedOut(error);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
         Attempt::Failed(error) => {
             g.nodes[i].state = State::Failed(error);
-            skip_dependents(&mut g.nodes, i, events);
+            skip_dependents(&mut g.nodes, i, name, events);
             false
         }
     };

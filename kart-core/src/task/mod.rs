@@ -220,9 +220,12 @@ pub(crate) fn run_lock_builder<'a>(
 }
 
 /// `Family(a=1, b=x)`.
-pub(crate) fn display_task(family: &str, params: &ParamList) -> String {
+pub(crate) fn display_task<'a>(
+    family: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> String {
     let inner: Vec<String> = params
-        .iter()
+        .into_iter()
         .map(|(k, v)| match v {
             Value::String(s) => format!("{k}={s}"),
             other => format!("{k}={other}"),
@@ -262,7 +265,10 @@ impl<T: TaskDef> DynTask for T {
         params_object(self.all_params())
     }
     fn display(&self) -> String {
-        display_task(T::SPEC.family, &self.all_params())
+        display_task(
+            T::SPEC.family,
+            self.all_params().iter().map(|(k, v)| (*k, v)),
+        )
     }
     fn is_wrapper(&self) -> bool {
         T::SPEC.wrapper
