@@ -243,13 +243,19 @@ pub fn deps_command(bin: &str, entry: &'static TaskEntry, registry: &Registry) -
     task_command(bin, entry, registry)
         .bin_name(format!("{bin} deps {}", entry.name()))
         .about(format!(
-            "The dependency tree of {}, each task marked complete or pending",
+            "The dependency tree of {}, each task marked complete, pending, failed, not run or corrupt",
             entry.name()
         ))
         .next_help_heading("Graph options")
         .arg(Arg::new("dot").long("dot").action(ArgAction::SetTrue).help(
-            "Print Graphviz DOT instead of the tree (complete filled, pending hollow, failed red)",
+            "Print Graphviz DOT instead of the tree (complete green, pending hollow, failed red, not run grey, corrupt orange), with a legend",
         ))
+        .arg(
+            Arg::new("families")
+                .long("families")
+                .action(ArgAction::SetTrue)
+                .help("One node per family with how many of its tasks are complete, pending, failed, ... (text, --dot or --svg)"),
+        )
         .arg(
             Arg::new("svg")
                 .long("svg")

@@ -114,8 +114,8 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
             let (mode, usage, about) = match command {
                 "deps" => (
                     Mode::Deps,
-                    "[--dot] [--svg FILE] [--events FILE]",
-                    "The dependency tree of a task, each task marked complete or pending",
+                    "[--families] [--dot] [--svg FILE] [--events FILE]",
+                    "The dependency tree of a task, each task marked complete, pending, failed, not run or corrupt",
                 ),
                 "show" => (
                     Mode::Show,

@@ -74,10 +74,135 @@ fn dot_fills_complete_nodes_and_colours_failed_ones_from_the_events_file() {
         "failed: red"
     );
     assert!(
-        line("label=\"Mixed(n=1)\"").contains("#b00020"),
-        "not run because of it: red"
+        line("label=\"Mixed(n=1)\"").contains("#e6e6e6")
+            && !line("label=\"Mixed(n=1)\"").contains("#b00020"),
+        "a wrapper not run because of it: grey, not red"
     );
-    assert_eq!(dot.matches(" -> ").count(), 3);
+    assert_eq!(
+        dot.matches(" -> n").count(),
+        3,
+        "edges between tasks: {dot}"
+    );
+    // The legend names the marks that appear.
+    for word in ["complete", "failed", "not run"] {
+        assert!(
+            dot.contains(&format!("[label=\"{word}\"")),
+            "{word} in the legend: {dot}"
+        );
+    }
+}
+
+#[test]
+fn the_text_tree_marks_what_the_events_say_as_the_dot_does() {
+    let run = Run::new();
+    run.fixture(&["Mixed", "--n", "1"]).assert().code(1);
+    let out = run
+        .fixture(&["deps", "Mixed", "--n", "1"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let tree = text(&out).0;
+    assert!(tree.starts_with("[NOT RUN] Mixed(n=1)\n"), "{tree}");
+    assert!(tree.contains("├── [FAILED] Boom(n=1)\n"), "{tree}");
+    assert!(tree.contains("└── [complete] Chain(n=1)"), "{tree}");
+}
+
+#[test]
+fn a_corrupt_upstream_output_is_marked_corrupt_not_complete() {
+    let run = Run::new();
+    std::fs::create_dir_all(run.workspace().join("stats")).unwrap();
+    std::fs::write(run.workspace().join("stats/3.json"), "{ not json").unwrap();
+    run.fixture(&["StatsReport", "--n", "3"]).assert().code(1);
+    let failed = run.events_of("failed");
+    assert!(
+        failed[0]["corrupt_input"]
+            .as_str()
+            .unwrap()
+            .starts_with("Stats_3_"),
+        "{failed:?}"
+    );
+    let deps = |extra: &[&str]| {
+        let mut args = vec!["deps", "StatsReport", "--n", "3"];
+        args.extend_from_slice(extra);
+        let out = run.fixture(&args).assert().success().get_output().clone();
+        text(&out).0
+    };
+    let tree = deps(&[]);
+    assert!(
+        tree.starts_with("[FAILED] StatsReport(n=3)\n└── [CORRUPT] Stats(n=3)\n"),
+        "{tree}"
+    );
+    let dot = deps(&["--dot"]);
+    let stats = dot
+        .lines()
+        .find(|l| l.contains("label=\"Stats(n=3)\""))
+        .unwrap();
+    assert!(
+        stats.contains("#ffd591") && !stats.contains("#b7e1b5"),
+        "corrupt: orange, not green: {stats}"
+    );
+    // Made again, it is complete again.
+    std::fs::remove_file(run.workspace().join("stats/3.json")).unwrap();
+    run.fixture(&["StatsReport", "--n", "3"]).assert().success();
+    assert!(
+        deps(&[]).starts_with("[complete] StatsReport(n=3)\n└── [complete] Stats(n=3)\n"),
+        "{}",
+        deps(&[])
+    );
+}
+
+#[test]
+fn families_fold_a_range_into_one_node_each_with_counts_and_a_legend() {
+    let run = Run::new();
+    for day in ["2015-01-01", "2015-01-02", "2015-01-03"] {
+        run.reports(&["SomeReport", "--date", day])
+            .assert()
+            .success();
+    }
+    let range = [
+        "RangeDaily",
+        "--of",
+        "AllReports",
+        "--start",
+        "2015-01-01",
+        "--stop",
+        "2015-01-11",
+        "--days-back",
+        "100000",
+    ];
+    let deps = |extra: &[&str]| {
+        let mut args = vec!["deps"];
+        args.extend_from_slice(&range);
+        args.extend_from_slice(extra);
+        let out = run.reports(&args).assert().success().get_output().clone();
+        text(&out).0
+    };
+    let tree = deps(&["--families"]);
+    assert!(
+        tree.starts_with("RangeDaily: 1 pending\n└── AllReports: 10 pending\n"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("    ├── SomeReport: 3 complete, 7 pending\n    │   └── DailySales: 3 complete, 7 pending\n"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("Legend: complete = its output exists; pending = would run"),
+        "{tree}"
+    );
+    assert!(!tree.contains("(date="), "no instances: {tree}");
+    let dot = deps(&["--families", "--dot"]);
+    assert_eq!(
+        dot.matches("label=\"AllReports\\n10 pending\"").count(),
+        1,
+        "{dot}"
+    );
+    assert!(
+        dot.contains("label=\"DailySales\\n3 complete, 7 pending\""),
+        "{dot}"
+    );
+    assert!(dot.contains("subgraph cluster_legend"), "{dot}");
 }
 
 #[test]

@@ -1,42 +1,32 @@
-//! `deps`: a task's dependency tree, as text, DOT or SVG.
+//! `deps`: a task's dependency graph, per task or per family (`--families`), as text, DOT or
+//! SVG, marked with what `--events` tells of the last run.
 
 use std::io::Write;
 
+use kart_core::deps::{DepTree, SeenInRun};
 use kart_core::{Error, Workspace};
 
 use crate::exit::{codes, Failure};
 use crate::out::{say, say_raw};
 
-/// `deps`: the tree, DOT, or an SVG rendered by Graphviz. Failed tasks come from the events
-/// file given with `--events` (the last event of each task).
+/// `deps`: the tree, DOT, or an SVG rendered by Graphviz.
 pub(crate) fn show_deps(
     root: &kart_core::AnyTask,
     ws: &Workspace,
     m: &clap::ArgMatches,
     events: Option<&std::path::Path>,
 ) -> Result<u8, Failure> {
-    let tree = kart_core::deps::DepTree::build(root, ws)?;
-    let mut failed = std::collections::HashSet::new();
-    if let Some(path) = events.filter(|p| p.exists()) {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("cannot read events file", path, e))?;
-        let mut last = std::collections::HashMap::new();
-        for line in text.lines() {
-            let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if let (Some(id), Some(kind)) = (e["task_id"].as_str(), e["event"].as_str()) {
-                last.insert(id.to_string(), kind.to_string());
-            }
-        }
-        failed.extend(
-            last.into_iter()
-                .filter(|(_, k)| k == "failed" || k == "skipped")
-                .map(|(id, _)| id),
-        );
-    }
+    let seen = match events {
+        Some(path) => SeenInRun::read(path)?,
+        None => SeenInRun::default(),
+    };
+    let tree = DepTree::build(root, ws, &seen)?;
+    let families = m.get_flag("families");
+    let dot = || match families {
+        true => tree.render_families_dot(),
+        false => tree.render_dot(),
+    };
     if let Some(svg) = m.get_one::<std::path::PathBuf>("svg") {
-        let dot = tree.render_dot(&failed);
         let child = std::process::Command::new("dot")
             .args(["-Tsvg", "-o"])
             .arg(svg)
@@ -50,7 +40,7 @@ pub(crate) fn show_deps(
             .stdin
             .take()
             .expect("piped stdin")
-            .write_all(dot.as_bytes())
+            .write_all(dot().as_bytes())
             .map_err(|e| Error::io("cannot feed dot", svg, e))?;
         let status = child
             .wait()
@@ -63,7 +53,9 @@ pub(crate) fn show_deps(
         }
         say!("wrote {}", svg.display());
     } else if m.get_flag("dot") {
-        say_raw!("{}", tree.render_dot(&failed));
+        say_raw!("{}", dot());
+    } else if families {
+        say_raw!("{}", tree.render_families_text());
     } else {
         say_raw!("{}", tree.render_text());
     }
