@@ -346,11 +346,11 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--dot]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--families] [--dot | --svg FILE]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]\n       {bin} completions bash|zsh|fish"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
-        .subcommand(Command::new("deps").about("Show a task's dependency tree, complete or pending (`deps <TASK> --help`)"))
+        .subcommand(Command::new("deps").about("Show a task's dependency tree, per task or per family (`deps <TASK> --help`)"))
         .subcommand(Command::new("show").about("Print a task's output (`show <TASK> --PARAM VALUE ...`)"))
         .subcommand(
             Command::new("invalidate")
@@ -365,6 +365,10 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
         .subcommand(
             Command::new("message")
                 .about("Send a message to a running task, print its response (`message --help`)"),
+        )
+        .subcommand(
+            Command::new("completions")
+                .about("Print a completion script for bash, zsh or fish (`completions --help`)"),
         );
     for entry in registry.iter() {
         cmd = cmd.subcommand(Command::new(entry.name()).about(first_sentence(entry.doc)));
@@ -414,6 +418,18 @@ pub struct GcCommand {
     pub dry_run: bool,
     #[command(flatten)]
     pub backend: BackendFlags,
+}
+
+/// `completions`: a shell completion script.
+#[derive(Debug, clap::Parser)]
+#[command(
+    about = "Print a shell completion script that knows the commands, the tasks and their parameters",
+    after_help = "Install it where your shell looks, e.g. (with your binary's name for BIN):\n  bash: BIN completions bash > ~/.local/share/bash-completion/completions/BIN\n  zsh:  BIN completions zsh > ~/.zfunc/_BIN   (with fpath+=~/.zfunc before compinit)\n  fish: BIN completions fish > ~/.config/fish/completions/BIN.fish"
+)]
+pub struct CompletionsCommand {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `message`: talks to a running `#[task(accepts_messages)]` task.

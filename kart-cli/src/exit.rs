@@ -44,12 +44,19 @@ impl From<Error> for Failure {
 /// One line from clap's multi-line error, with its suggestion.
 pub(crate) fn clap_failure(bin: &str, task: &str, e: clap::Error) -> Failure {
     let rendered = e.render().to_string();
-    let mut message = rendered
-        .lines()
+    let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+    let mut message = lines
         .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if message.ends_with(':') {
+        if let Some(next) = lines.next() {
+            message.push(' ');
+            message.push_str(next.trim());
+        }
+    }
     let suggested = match e.get(ContextKind::SuggestedArg) {
         Some(ContextValue::String(s)) => Some(s.clone()),
         Some(ContextValue::Strings(v)) => Some(v.join("`, `")),

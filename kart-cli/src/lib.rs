@@ -71,6 +71,7 @@ const COMMANDS: &[&str] = &[
     "locks",
     "gc",
     "message",
+    "completions",
     "help",
 ];
 
@@ -110,6 +111,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
         Some("message") => message_command(bin, &args[1..]),
+        Some("completions") => commands::completions::completions(bin, registry, &args[1..]),
         Some(command @ ("deps" | "show" | "invalidate" | "enable")) => {
             let (mode, usage, about) = match command {
                 "deps" => (

@@ -49,7 +49,7 @@ impl Bar {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} settled  {rate}  {elapsed} (ETA {eta})  {msg}",
+                "{bar:30.cyan/blue} {pos}/{len} settled  {rate}  {elapsed} (ETA {eta})  {wide_msg}",
             )
             .expect("valid template")
             .with_key(
@@ -178,45 +178,54 @@ impl EventSink for Bar {
 /// attempt that will be retried is not a failure yet.
 pub struct FailureLines {
     retry_count: u32,
-    bar: Option<std::sync::Arc<Bar>>,
+    /// Set once the run starts (failures found while the graph is built come before it).
+    bar: std::sync::OnceLock<std::sync::Arc<Bar>>,
     told: Mutex<HashSet<String>>,
 }
 
 impl FailureLines {
-    /// Lines above `bar` when there is one.
-    pub fn new(retry_count: u32, bar: Option<std::sync::Arc<Bar>>) -> Self {
+    /// Failures of a run retrying each task `retry_count` times.
+    pub fn new(retry_count: u32) -> Self {
         FailureLines {
             retry_count,
-            bar,
+            bar: std::sync::OnceLock::new(),
             told: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// From now on, lines go above `bar`.
+    pub fn above(&self, bar: std::sync::Arc<Bar>) {
+        let _ = self.bar.set(bar);
     }
 }
 
 impl EventSink for FailureLines {
     fn handle(&self, e: &Event) {
         let flag = |k: &str| e.get(k).and_then(|v| v.as_bool()) == Some(true);
+        // An attempt the scheduler will retry is not a failure yet.
+        let attempt = e.get("attempt").and_then(|v| v.as_u64()).unwrap_or(0);
+        let last = attempt > u64::from(self.retry_count)
+            || attempt == 0
+            || ["disabled", "elsewhere", "locked_elsewhere"]
+                .into_iter()
+                .any(flag);
         let line = match e.event {
+            EventKind::Failed | EventKind::MissingData if !last => return,
+            EventKind::MissingData => format!(
+                ": missing external data: {} does not exist",
+                e.get("output").and_then(|v| v.as_str()).unwrap_or("")
+            ),
             EventKind::Failed => {
-                let attempt = e.get("attempt").and_then(|v| v.as_u64()).unwrap_or(0);
-                let last = attempt > u64::from(self.retry_count)
-                    || attempt == 0
-                    || ["disabled", "elsewhere", "locked_elsewhere"]
-                        .into_iter()
-                        .any(flag);
-                if !last {
-                    return;
-                }
                 let error = e.get("error").and_then(|v| v.as_str()).unwrap_or("");
                 let verb = if flag("locked_elsewhere") {
                     "never ran"
                 } else {
                     "failed"
                 };
-                format!("{verb}: {}", error.lines().next().unwrap_or(""))
+                format!(" {verb}: {}", error.lines().next().unwrap_or(""))
             }
             EventKind::Disabled => format!(
-                "is disabled: {}",
+                " is disabled: {}",
                 e.get("reason").and_then(|v| v.as_str()).unwrap_or("")
             ),
             _ => return,
@@ -231,11 +240,11 @@ impl EventSink for FailureLines {
             return;
         }
         let line = format!(
-            "{} {} {line}",
+            "{} {}{line}",
             crate::out::error_label(),
             e.display().unwrap_or_else(|| id.clone())
         );
-        match &self.bar {
+        match self.bar.get() {
             Some(bar) => bar.println(&line),
             None => tell!("{line}"),
         }

@@ -215,6 +215,18 @@ pub fn stats_report(n: u32, #[requires(Stats { n })] stats: Summed) -> Result<St
     Ok(format!("{} -> {}", stats.n, stats.total))
 }
 
+/// One of many readers of the same `Stats`: a corrupt `Stats` fails them all alike.
+#[task(output = "stats-reader/{n}/{i}.json")]
+pub fn stats_reader(n: u32, i: u32, #[requires(Stats { n })] stats: Summed) -> Result<u64> {
+    Ok(stats.total + u64::from(i))
+}
+
+/// `count` readers of `Stats(n)`.
+#[task(wrapper)]
+pub fn stats_readers(n: u32, count: u32) -> Vec<AnyTask> {
+    (0..count).map(|i| StatsReader { n, i }.into()).collect()
+}
+
 /// `Cyclic(0)` requires `Cyclic(1)` which requires `Cyclic(0)`: the scheduler reports the cycle.
 #[task(output = "cyclic/{n}.json")]
 pub fn cyclic(n: u32, #[requires(Cyclic { n: (n + 1) % 2 })] other: u32) -> Result<u32> {

@@ -7,7 +7,12 @@ mod support;
 use support::{text, Run};
 
 fn reports(run: &Run, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("reports-example"))
+    bare(run, "reports-example", args)
+}
+
+/// A binary with just these arguments (no `--workspace`, no `--events`).
+fn bare(run: &Run, bin: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin(bin))
         .current_dir(run.dir.path())
         .args(args)
         .env_remove("KART_CONFIG")
@@ -219,4 +224,64 @@ fn a_workspace_that_is_a_file_is_named_as_such() {
         stderr.contains("invalid workspace: /dev/null is not a directory"),
         "{stderr}"
     );
+}
+
+#[test]
+fn bash_completion_knows_commands_tasks_and_their_parameters() {
+    let run = Run::new();
+    let out = bare(&run, "fixture", &["completions", "bash"]);
+    assert!(out.status.success());
+    let script = run.dir.path().join("fixture.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // What bash offers after `fixture <words>` and a tab.
+    let complete = |words: &[&str]| -> Vec<String> {
+        let words: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let line = format!(
+            "source '{}'; COMP_WORDS=(fixture {}); COMP_CWORD={}; _fixture fixture \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.join(" "),
+            words.len()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(line)
+            .output()
+            .expect("bash");
+        assert!(out.status.success(), "{}", text(&out).1);
+        text(&out).0.lines().map(str::to_string).collect()
+    };
+    let tasks = complete(&["Sleepy"]);
+    assert!(
+        tasks.contains(&"SleepyFanin".to_string()) && tasks.contains(&"Sleepy".to_string()),
+        "{tasks:?}"
+    );
+    assert!(complete(&["comp"]).contains(&"completions".to_string()));
+    let params = complete(&["SleepyFanin", "--mi"]);
+    assert_eq!(params, ["--millis"], "a task's parameter");
+    let nested = complete(&["deps", "SleepyFanin", "--fam"]);
+    assert_eq!(nested, ["--families"], "deps options after a task");
+    assert_eq!(complete(&["completions", "f"]), ["fish"]);
+}
+
+#[test]
+fn zsh_and_fish_completions_are_generated_and_a_missing_shell_is_one_line() {
+    let run = Run::new();
+    for (shell, first) in [("zsh", "#compdef fixture"), ("fish", "")] {
+        let out = bare(&run, "fixture", &["completions", shell]);
+        assert!(out.status.success());
+        let script = text(&out).0;
+        assert!(script.starts_with(first), "{shell}");
+        assert!(
+            script.contains("SleepyFanin") && script.contains("millis"),
+            "{shell}"
+        );
+    }
+    let out = bare(&run, "fixture", &["completions"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out).1,
+        "error: the following required arguments were not provided: <SHELL>; see `fixture completions --help`\n"
+    );
+    let out = bare(&run, "fixture", &["help", "completions"]);
+    assert!(text(&out).0.contains("Usage: fixture completions <SHELL>"));
 }

@@ -367,14 +367,128 @@ fn metrics_are_emitted_and_summarized() {
 }
 
 #[test]
-fn start_before_the_back_window_is_reported_once() {
+fn a_range_says_up_front_what_it_checked_and_what_it_assumed_complete() {
     let run = Run::new();
     run.fixture(&["RangeDaily", "--of", "Daily", "--start", "2015-01-01", "--days-back", "3", "--now", "2015-01-10T12", "--dry-run"])
         .assert()
         .success()
         .stderr(predicate::eq(
-            "note: 7 days of Daily between --start 2015-01-01 and the 3-day window were not checked; widen it with --days-back 10\n",
+            "RangeDaily of Daily: checked 3 days, 2015-01-08 to 2015-01-10 (--days-back 3, --days-forward 0): 3 missing\n  7 days from --start 2015-01-01 to 2015-01-07 were assumed complete and not checked; check them too with --days-back 10\n",
         ));
+    let checked = &run.events_of("range_checked")[0];
+    assert_eq!(
+        (
+            &checked["checked"],
+            &checked["missing"],
+            &checked["assumed_complete"]
+        ),
+        (&3.into(), &3.into(), &7.into())
+    );
+}
+
+#[test]
+fn a_task_limit_that_caps_the_run_is_said_with_its_flag() {
+    let run = Run::new();
+    let out = run
+        .fixture(&[
+            "RangeDaily",
+            "--of",
+            "Daily",
+            "--start",
+            "2015-01-01",
+            "--stop",
+            "2015-01-11",
+            "--days-back",
+            "100000",
+            "--task-limit",
+            "4",
+            "--reverse",
+            "--now",
+            "2020-01-01T00",
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        stderr,
+        "RangeDaily of Daily: checked 10 days, 2015-01-01 to 2015-01-10 (--days-back 100000, --days-forward 0): 10 missing\n  running the 4 newest of them: --task-limit 4 caps a run; raise it to run more\n"
+    );
+    assert!(stdout.starts_with("Would run 5 tasks"), "{stdout}");
+}
+
+#[test]
+fn nothing_inside_the_window_is_a_warning_that_says_how_to_widen_it() {
+    let run = Run::new();
+    touch(&run, &["daily/eu/2015-01-01.json"]);
+    let out = run
+        .fixture(&[
+            "RangeDaily",
+            "--of",
+            "Daily",
+            "--start",
+            "2015-01-01",
+            "--stop",
+            "2015-01-10",
+            "--now",
+            "2020-01-01T00",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        stderr,
+        "warning: RangeDaily of Daily: nothing to check: --start 2015-01-01 --stop 2015-01-10 lies outside the window 2019-09-23 to 2019-12-31 (--days-back 100, --days-forward 0); its 9 days were assumed complete and not checked; widen the window with --days-back 1826\n"
+    );
+    assert!(stdout.contains("* 1 was already complete"), "{stdout}");
+    let after = run
+        .fixture(&[
+            "RangeDaily",
+            "--of",
+            "Daily",
+            "--start",
+            "2020-02-01",
+            "--now",
+            "2020-01-01T00",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        text(&after).1.contains("lies outside the window 2019-09-23 to 2019-12-31 (--days-back 100, --days-forward 0); widen the window with --days-forward 32"),
+        "{}",
+        text(&after).1
+    );
+    // Every range event names the range's parameters and who decided.
+    for e in run
+        .events()
+        .iter()
+        .filter(|e| e["event"].as_str().is_some_and(|k| k.starts_with("range_")))
+    {
+        assert!(e["params"]["start"].is_string(), "{e}");
+        assert_eq!(e["worker"], "scheduler", "{e}");
+    }
+    // -q keeps it to itself.
+    let out = run
+        .fixture(&[
+            "RangeDaily",
+            "--of",
+            "Daily",
+            "--start",
+            "2015-01-01",
+            "--stop",
+            "2015-01-10",
+            "--now",
+            "2020-01-01T00",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out), (String::new(), String::new()));
 }
 
 #[test]

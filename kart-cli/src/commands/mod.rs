@@ -1,6 +1,7 @@
 //! The subcommands, one file each, and what they share: parsing with clap (help and version
 //! are not errors) and opening the run's lock and message backends.
 
+pub(crate) mod completions;
 pub(crate) mod deps;
 pub(crate) mod gc;
 pub(crate) mod invalidate;

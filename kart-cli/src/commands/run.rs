@@ -139,9 +139,14 @@ pub(crate) fn run_task(
         if let Some(path) = &flags.events {
             events.add(Arc::new(JsonLinesSink::open(path)?));
         }
-        if !flags.quiet {
+        // Each failure once as it happens (`-q` keeps them for the end), and what ranges
+        // decided.
+        let failure_lines = (!flags.quiet).then(|| {
             events.add(Arc::new(progress::RangeLines));
-        }
+            let lines = Arc::new(progress::FailureLines::new(settings.retry_count));
+            events.add(lines.clone());
+            lines
+        });
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
         let locks = open_locks(&settings)?.with_events(events.clone());
@@ -189,12 +194,8 @@ pub(crate) fn run_task(
             Some(bar) => events.add(bar.clone()),
             None => events.add(Arc::new(progress::LogLines)),
         }
-        // `-q` keeps them for the end.
-        if !flags.quiet {
-            events.add(Arc::new(progress::FailureLines::new(
-                options.retry_count,
-                bar.clone(),
-            )));
+        if let (Some(lines), Some(bar)) = (&failure_lines, &bar) {
+            lines.above(bar.clone());
         }
         options.mailboxes = Some(open_mailboxes(&settings)?);
         for (name, limit) in config.resources() {

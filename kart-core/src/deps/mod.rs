@@ -70,10 +70,10 @@ impl Mark {
         match self {
             Mark::Complete => "its output exists",
             Mark::Pending => "would run",
-            Mark::NotRun => "not run: a requirement did not complete (from --events)",
+            Mark::NotRun => "a requirement did not complete (from --events)",
             Mark::MissingExternal => "external data not there; kart waits for it",
             Mark::Corrupt => "its output exists but could not be read (from --events)",
-            Mark::Failed => "failed (from --events)",
+            Mark::Failed => "failed in that run (from --events)",
         }
     }
 

@@ -53,7 +53,7 @@ pub fn run(
     } = graph;
     if interrupted {
         // A partial graph: requirements may be missing from it, so nothing runs.
-        let mut report = report::report(nodes, &roots, true);
+        let mut report = report::report(nodes, &roots, true, events);
         report.interrupted = true;
         return report;
     }
@@ -192,7 +192,7 @@ pub fn run(
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.shutdown.is_stopping();
-    let mut report = report::report(shared.nodes, &roots, interrupted);
+    let mut report = report::report(shared.nodes, &roots, interrupted, events);
     report.interrupted = interrupted;
     report
 }

@@ -1,10 +1,19 @@
 //! What a finished run reports, task by task.
 
 use super::graph::{Node, State};
+use crate::event::{Event, EventKind, Events};
 use crate::summary::{RunReport, TaskOutcome, TaskReport};
 
-pub(super) fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> RunReport {
-    let tasks = nodes
+/// The report of a run's nodes. A task the run ended without settling (stopped before it
+/// started, never runnable, left claimed elsewhere) gets its `skipped` event here, so every
+/// task that did not succeed ends with an event saying why.
+pub(super) fn report(
+    nodes: Vec<Node>,
+    roots: &[usize],
+    interrupted: bool,
+    events: &Events,
+) -> RunReport {
+    let tasks: Vec<TaskReport> = nodes
         .iter()
         .map(|n| TaskReport {
             id: n.id.clone(),
@@ -35,5 +44,20 @@ pub(super) fn report(nodes: Vec<Node>, roots: &[usize], interrupted: bool) -> Ru
             },
         })
         .collect();
+    for (n, t) in nodes.iter().zip(&tasks) {
+        let unsettled = matches!(
+            n.state,
+            State::Pending | State::Running | State::RetryWaiting | State::ClaimedElsewhere
+        );
+        if let (true, TaskOutcome::Skipped(reason)) = (unsettled, &t.outcome) {
+            events.emit(
+                Event::new(EventKind::Skipped)
+                    .task(&n.id, n.task.family())
+                    .params(n.task.params_json())
+                    .worker(crate::event::SCHEDULER)
+                    .with("reason", reason.as_str()),
+            );
+        }
+    }
     RunReport::new(tasks, roots.to_vec())
 }

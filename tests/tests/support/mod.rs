@@ -278,3 +278,33 @@ pub fn fixture_in(ws: &Path, args: &[&str]) -> Output {
         .output()
         .expect("run fixture")
 }
+
+/// `command` (one shell line) run under a pseudo-terminal by `script` (util-linux), with
+/// extra environment; returns its exit status and everything it drew.
+pub fn in_terminal(dir: &Path, command: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let log = dir.join(format!(
+        "pty-{}.txt",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let mut script = StdCommand::new("script");
+    // A terminal of a known size: the bar fits its line.
+    script
+        .arg("-qec")
+        .arg(format!("stty cols 160 rows 40; {command}"))
+        .arg(&log)
+        .env_remove("NO_COLOR")
+        .env_remove("KART_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        script.env(k, v);
+    }
+    let out = script
+        .output()
+        .expect("script (util-linux's bsdutils) runs a command under a pseudo-terminal");
+    let drawn = std::fs::read_to_string(&log).unwrap_or_default();
+    (out.status.success(), drawn)
+}
