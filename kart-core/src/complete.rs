@@ -91,13 +91,23 @@ impl DirWants {
 }
 
 /// Adds the output keys that make `task` complete (a wrapper's are its requirements'),
-/// grouped by directory.
+/// grouped by directory. A leaf whose family decides its completeness itself is asked at
+/// once; `missing` gets `owner` when it says no.
 fn want_leaves(
     task: &dyn DynTask,
     owner: usize,
     wants: &mut FxHashMap<String, DirWants>,
+    ws: &Workspace,
+    missing: &mut Vec<usize>,
 ) -> Result<()> {
     leaves(task, |leaf| {
+        if leaf.decides_completeness() {
+            let complete = leaf.output_exists(ws)?;
+            if !complete {
+                missing.push(owner);
+            }
+            return Ok(complete);
+        }
         if let Some(key) = leaf.output_key()? {
             // A directory output `a/b/` is the name `b/` in `a`.
             let body = key.strip_suffix('/').unwrap_or(&key);
@@ -119,19 +129,32 @@ fn want_leaves(
 /// wanted there (directories spread over the cores). Only exact names count: `00.json.tmp`
 /// or `00.attempt.1` do not complete `00.json`.
 /// Returns the completeness of each task and the number of directories listed.
+///
+/// A family with its own `bulk_complete` decides all its candidates in one call instead (no
+/// listing); leaves whose family has its own `complete` are asked one by one.
 pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool>, usize)> {
+    if let Some(first) = tasks.first() {
+        if tasks.iter().all(|t| t.family() == first.family()) {
+            if let Some(complete) = first.bulk_complete_family(tasks, ws) {
+                return Ok((complete?, 0));
+            }
+        }
+    }
     let started = std::time::Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Small ranges stay on this thread: a spawn costs more than a few hundred keys.
     let parts = in_parallel(tasks, threads, 256, |offset, part| {
         let mut wants = FxHashMap::default();
+        let mut missing = Vec::new();
         for (i, task) in part.iter().enumerate() {
-            want_leaves(*task, offset + i, &mut wants)?;
+            want_leaves(*task, offset + i, &mut wants, ws, &mut missing)?;
         }
-        Ok(vec![wants])
+        Ok(vec![(wants, missing)])
     })?;
     let mut by_dir: FxHashMap<String, DirWants> = FxHashMap::default();
-    for wants in parts {
+    let mut decided_missing = Vec::new();
+    for (wants, missing) in parts {
+        decided_missing.extend(missing);
         for (dir, w) in wants {
             match by_dir.get_mut(&dir) {
                 Some(all) => all.append(w),
@@ -164,7 +187,7 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
         (started.elapsed() - keyed).as_secs_f64() * 1000.0
     );
     let mut complete = vec![true; tasks.len()];
-    for owner in missing {
+    for owner in missing.into_iter().chain(decided_missing) {
         complete[owner] = false;
     }
     Ok((complete, groups.len()))

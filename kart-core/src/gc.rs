@@ -198,6 +198,7 @@ mod tests {
             external: false,
             accepts_messages: false,
             max_batch_size: None,
+            own_completeness: false,
         }));
         PathPattern::for_entry(&TaskEntry {
             spec,

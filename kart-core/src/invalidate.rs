@@ -93,7 +93,13 @@ pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec
     for i in walk.order()? {
         let task = &walk.tasks[i];
         let below = dependents.contains(&i);
-        if !(chosen.contains(&i) || below) || task.is_wrapper() || task.is_external() {
+        // A family with its own completeness rule is not made incomplete by removing a file:
+        // what its rule looks at is the user's to undo.
+        if !(chosen.contains(&i) || below)
+            || task.is_wrapper()
+            || task.is_external()
+            || task.decides_completeness()
+        {
             continue;
         }
         let Some(key) = task.output_key()? else {

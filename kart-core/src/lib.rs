@@ -91,6 +91,8 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::error::into_error;
+    pub use crate::error::TaskResult;
     pub use crate::param::{ops, DebugWith, ParamOps};
+    pub use crate::workspace::Workspace;
     pub use crate::{format, output};
 }

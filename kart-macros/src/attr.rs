@@ -71,6 +71,10 @@ pub struct TaskOptions {
     pub batchable: Option<Expr>,
     /// `namespace = "reports.daily"`: the family is `reports.daily.Name` (Luigi's namespaces).
     pub namespace: Option<LitStr>,
+    /// `complete = path::to::f`: `fn(&Task, &Workspace) -> kart_core::Result<bool>`.
+    pub complete: Option<syn::Path>,
+    /// `bulk_complete = path::to::f`: `fn(&[Task], &Workspace) -> kart_core::Result<Vec<Task>>`.
+    pub bulk_complete: Option<syn::Path>,
 }
 
 pub struct ParamOptions {
@@ -206,6 +210,15 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
                     &lit,
                     "`max_batch_size` is a whole number of tasks, at least 1",
                 ),
+            }
+        } else if path.is_ident(COMPLETE) || path.is_ident(BULK_COMPLETE) {
+            let f: syn::Path = meta.value()?.parse()?;
+            let slot = match path.is_ident(COMPLETE) {
+                true => &mut opts.complete,
+                false => &mut opts.bulk_complete,
+            };
+            if slot.replace(f).is_some() {
+                errors.push(duplicate(&path));
             }
         } else if path.is_ident(FORMAT) {
             let value = meta.value()?;

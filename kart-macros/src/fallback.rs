@@ -82,6 +82,7 @@ fn stub(t: &TaskFn) -> TokenStream {
                     external: false,
                     accepts_messages: false,
                     max_batch_size: ::core::option::Option::None,
+                    own_completeness: false,
                 };
                 fn significant_params(&self) -> #p::ParamList { #unreachable }
                 fn all_params(&self) -> #p::ParamList { #unreachable }

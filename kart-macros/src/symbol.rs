@@ -13,6 +13,8 @@ pub const MAX_BATCH_SIZE: &str = "max_batch_size";
 pub const PRIORITY: &str = "priority";
 pub const BATCHABLE: &str = "batchable";
 pub const NAMESPACE: &str = "namespace";
+pub const COMPLETE: &str = "complete";
+pub const BULK_COMPLETE: &str = "bulk_complete";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -26,6 +28,8 @@ pub const TASK_OPTIONS: &[&str] = &[
     PRIORITY,
     BATCHABLE,
     NAMESPACE,
+    COMPLETE,
+    BULK_COMPLETE,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

@@ -381,6 +381,15 @@ fn wrapper(t: &TaskFn, errors: &mut Errors) {
             "a wrapper has no output of its own: remove `format`",
         ));
     }
+    for rule in [&t.options.complete, &t.options.bulk_complete]
+        .into_iter()
+        .flatten()
+    {
+        errors.error_spanned_by(
+            rule,
+            "a wrapper is complete exactly when everything it requires is: remove this rule, or give it to the tasks it requires",
+        );
+    }
     match &t.returns {
         Returns::Plain(_) => {}
         Returns::Unit => errors.error_spanned_by(

@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 
 /// Appends a line to `<workspace>/<file>` and returns how many lines it now has.
 fn append_line(ctx: &RunContext, file: &str, line: &str) -> Result<usize> {
-    let path = std::path::Path::new(ctx.workspace().root()).join(file);
+    append_line_in(ctx.workspace(), file, line)
+}
+
+/// [`append_line`] from outside a run (a completeness rule).
+fn append_line_in(ws: &kart_core::Workspace, file: &str, line: &str) -> Result<usize> {
+    let path = std::path::Path::new(ws.root()).join(file);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -225,6 +230,73 @@ pub fn stats_reader(n: u32, i: u32, #[requires(Stats { n })] stats: Summed) -> R
 #[task(wrapper)]
 pub fn stats_readers(n: u32, count: u32) -> Vec<AnyTask> {
     (0..count).map(|i| StatsReader { n, i }.into()).collect()
+}
+
+/// The lines of `<workspace>/<file>` (none when it does not exist).
+fn lines_in(ws: &kart_core::Workspace, file: &str) -> Result<Vec<String>> {
+    match std::fs::read_to_string(std::path::Path::new(ws.root()).join(file)) {
+        Ok(text) => Ok(text.lines().map(str::to_string).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A warehouse partition: loaded when its day is listed in `partitions.txt` — completeness
+/// that is not "the output file exists".
+#[task(complete = partition_loaded)]
+pub fn partition(day: NaiveDate, ctx: &RunContext) -> Result<()> {
+    append_line(ctx, "partition-runs.txt", &day.to_string())?;
+    append_line(ctx, "partitions.txt", &day.to_string())?;
+    Ok(())
+}
+
+/// `Partition`'s rule. Fails (as a database that cannot be reached would) while
+/// `partitions.broken` exists.
+pub fn partition_loaded(task: &Partition, ws: &kart_core::Workspace) -> Result<bool> {
+    if std::path::Path::new(ws.root())
+        .join("partitions.broken")
+        .exists()
+    {
+        return Err(TaskError::msg("partition catalog unreachable"));
+    }
+    Ok(lines_in(ws, "partitions.txt")?.contains(&task.day.to_string()))
+}
+
+/// Reads the partition of its day.
+#[task(output = "partition-report/{day}.json")]
+pub fn partition_report(day: NaiveDate, #[requires(Partition { day })] _loaded: ()) -> u32 {
+    day.day()
+}
+
+/// Luigi's range case with `bulk_complete`: days listed in `not-done.txt` are incomplete
+/// until run; every rule call is logged to `rule-calls.txt`.
+#[task(complete = bulk_day_done, bulk_complete = bulk_days_done)]
+pub fn bulk_day(day: NaiveDate, ctx: &RunContext) -> Result<()> {
+    append_line(ctx, "done.txt", &day.to_string())?;
+    Ok(())
+}
+
+fn bulk_day_is_done(ws: &kart_core::Workspace, day: NaiveDate) -> Result<bool> {
+    let day = day.to_string();
+    Ok(!lines_in(ws, "not-done.txt")?.contains(&day) || lines_in(ws, "done.txt")?.contains(&day))
+}
+
+/// `BulkDay`'s per-instance rule.
+pub fn bulk_day_done(task: &BulkDay, ws: &kart_core::Workspace) -> Result<bool> {
+    append_line_in(ws, "rule-calls.txt", &format!("complete {}", task.day))?;
+    bulk_day_is_done(ws, task.day)
+}
+
+/// `BulkDay`'s rule for many candidates at once: the complete ones.
+pub fn bulk_days_done(candidates: &[BulkDay], ws: &kart_core::Workspace) -> Result<Vec<BulkDay>> {
+    append_line_in(ws, "rule-calls.txt", &format!("bulk {}", candidates.len()))?;
+    let mut done = Vec::new();
+    for c in candidates {
+        if bulk_day_is_done(ws, c.day)? {
+            done.push(c.clone());
+        }
+    }
+    Ok(done)
 }
 
 /// `Cyclic(0)` requires `Cyclic(1)` which requires `Cyclic(0)`: the scheduler reports the cycle.

@@ -28,6 +28,11 @@ impl<T: Send + 'static, F: Format<T>> Kind<T> for Value<F> {
     }
 
     fn load(ctx: &RunContext, task: &dyn DynTask, key: &str) -> Result<T> {
+        // A `()` output says nothing: a dependent needs only that the task is complete
+        // (by its own rule, it may have no output at all).
+        if let Ok(unit) = (Box::new(()) as Box<dyn std::any::Any>).downcast::<T>() {
+            return Ok(*unit);
+        }
         let bytes = ctx.read_input(task, key)?;
         F::read(bytes).map_err(|e| Error::CorruptOutput {
             path: ctx.workspace().target(key).path_for_display(),

@@ -109,6 +109,7 @@ macro_rules! range_entry {
                     external: false,
                     accepts_messages: false,
                     max_batch_size: None,
+                    own_completeness: false,
                 },
                 doc: $doc,
                 params: $params,

@@ -81,6 +81,12 @@ impl<'a> RunContext<'a> {
         let cache = self.cache_lock(key)?;
         match target.read() {
             Ok(bytes) => Ok(bytes),
+            // Complete by its own rule, with nothing written where it would be read.
+            Err(_) if task.decides_completeness() && !target.exists()? => Err(Error::msg(format!(
+                "{} is complete by its own rule, but there is no output at {} to read: return `()` from it, or write its output",
+                task.display(),
+                target.path_for_display().display()
+            ))),
             Err(e) if !target.exists()? => {
                 drop(cache);
                 self.recompute(task, &e)?;

@@ -63,6 +63,22 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
         0
     }
 
+    /// `#[task(complete = f)]`: the family's own rule for being complete, used everywhere
+    /// (scheduler, `deps`, ranges, `show`) instead of its output's existence; `None` when the
+    /// output decides.
+    fn complete(&self, ws: &Workspace) -> Option<crate::Result<bool>> {
+        let _ = ws;
+        None
+    }
+
+    /// `#[task(bulk_complete = f)]` (Luigi's `bulk_complete`): the complete ones among
+    /// `candidates`, decided at once; a range calls it once per decision. `None` when the
+    /// family has no such rule.
+    fn bulk_complete(candidates: &[Self], ws: &Workspace) -> Option<crate::Result<Vec<Self>>> {
+        let _ = (candidates, ws);
+        None
+    }
+
     /// When the family has batch parameters (`#[param(batch = ...)]`): its other parameters
     /// in canonical form. Ready tasks with equal keys may run as one batch.
     fn batch_key(&self) -> Option<String> {
@@ -176,12 +192,28 @@ pub trait DynTask: Send + Sync + fmt::Debug {
         })
     }
     /// Whether the output already exists (for wrappers: always false; the scheduler
-    /// decides a wrapper's completeness from its requirements).
+    /// decides a wrapper's completeness from its requirements). A family with its own rule
+    /// (`complete`, `bulk_complete`) answers by that rule.
     fn output_exists(&self, ws: &Workspace) -> Result<bool> {
         match self.output_key()? {
             Some(key) => ws.exists(&key),
             None => Ok(false),
         }
+    }
+    /// Whether the family decides its completeness itself (`complete`, `bulk_complete`):
+    /// listings cannot decide it.
+    fn decides_completeness(&self) -> bool {
+        false
+    }
+    /// The completeness of `tasks` (all of this task's family) by the family's
+    /// `bulk_complete`, in one call; `None` when the family has none.
+    fn bulk_complete_family(
+        &self,
+        tasks: &[&dyn DynTask],
+        ws: &Workspace,
+    ) -> Option<Result<Vec<bool>>> {
+        let _ = (tasks, ws);
+        None
     }
 }
 
@@ -244,6 +276,14 @@ pub fn default_output_key(family: &str, id: &TaskId, suffix: &str) -> String {
 /// (what `gc` matches against).
 pub fn default_output_template(spec: &TaskSpec) -> String {
     default_output_path(spec.family, "{hash}", spec.suffix)
+}
+
+/// A family's own completeness rule failed: named with the task, as any other failure.
+fn own_rule_failed(task: &dyn DynTask, e: crate::TaskError) -> Error {
+    Error::msg(format!(
+        "cannot decide whether {} is complete: {e}",
+        task.display()
+    ))
 }
 
 /// The one rule for default output paths.
@@ -322,6 +362,42 @@ impl<T: TaskDef> DynTask for T {
     }
     fn output_kind(&self) -> OutputKind {
         T::SPEC.output_kind
+    }
+    fn output_exists(&self, ws: &Workspace) -> Result<bool> {
+        if let Some(complete) = TaskDef::complete(self, ws) {
+            return complete.map_err(|e| own_rule_failed(self, e));
+        }
+        if let Some(complete) = T::bulk_complete(std::slice::from_ref(self), ws) {
+            let id = self.id();
+            return complete
+                .map(|done| done.iter().any(|t| t.id() == id))
+                .map_err(|e| own_rule_failed(self, e));
+        }
+        match self.output_key()? {
+            Some(key) => ws.exists(&key),
+            None => Ok(false),
+        }
+    }
+    fn decides_completeness(&self) -> bool {
+        T::SPEC.own_completeness
+    }
+    fn bulk_complete_family(
+        &self,
+        tasks: &[&dyn DynTask],
+        ws: &Workspace,
+    ) -> Option<Result<Vec<bool>>> {
+        let candidates: Vec<T> = tasks
+            .iter()
+            .map(|t| t.as_any().downcast_ref::<T>().cloned())
+            .collect::<Option<_>>()?;
+        let done = T::bulk_complete(&candidates, ws)?;
+        Some(
+            done.map(|done| {
+                let ids: std::collections::HashSet<TaskId> = done.iter().map(DynTask::id).collect();
+                candidates.iter().map(|t| ids.contains(&t.id())).collect()
+            })
+            .map_err(|e| own_rule_failed(self, e)),
+        )
     }
     fn output_json(
         &self,

@@ -27,6 +27,8 @@ pub struct TaskSpec {
     pub accepts_messages: bool,
     /// `max_batch_size`: most tasks one batched run stands for (default: no limit).
     pub max_batch_size: Option<u32>,
+    /// `complete = f` or `bulk_complete = f`: the family decides its completeness itself.
+    pub own_completeness: bool,
 }
 
 /// When a unique-job lock is held (Cloudtasker's lock phases).

@@ -48,6 +48,7 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
             }
         }
     });
+    let completeness = completeness_fns(g);
     let kind = super::kind_ty(g.t);
     // Named, not projected through `Kind`: a format that cannot store the output is then
     // reported once, at the format.
@@ -89,12 +90,47 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
 
             #priority
 
+            #completeness
+
             #[allow(unused_variables, clippy::let_unit_value)]
             fn run(&self, __ctx: &#p::RunContext<'_>) -> #p::Result<#made> {
                 #run_body
             }
         }
     }
+}
+
+/// `complete` and `bulk_complete` calling the user's functions. Each is first coerced to the
+/// signature kart expects, at the attribute's path: a function of another shape is reported
+/// there.
+fn completeness_fns(g: &Gen) -> TokenStream {
+    let p = &g.p;
+    let complete = g.t.options.complete.as_ref().map(|f| {
+        let check = quote_spanned! {f.span()=>
+            let __rule: fn(&Self, &#p::Workspace) -> #p::TaskResult<bool> = #f;
+        };
+        quote! {
+            fn complete(&self, __ws: &#p::Workspace) -> ::core::option::Option<#p::TaskResult<bool>> {
+                #check
+                ::core::option::Option::Some(__rule(self, __ws))
+            }
+        }
+    });
+    let bulk = g.t.options.bulk_complete.as_ref().map(|f| {
+        let check = quote_spanned! {f.span()=>
+            let __rule: fn(&[Self], &#p::Workspace) -> #p::TaskResult<::std::vec::Vec<Self>> = #f;
+        };
+        quote! {
+            fn bulk_complete(
+                __candidates: &[Self],
+                __ws: &#p::Workspace,
+            ) -> ::core::option::Option<#p::TaskResult<::std::vec::Vec<Self>>> {
+                #check
+                ::core::option::Option::Some(__rule(__candidates, __ws))
+            }
+        }
+    });
+    quote!(#complete #bulk)
 }
 
 /// Parameters bound as locals, so `#[requires(...)]` and `priority` expressions and the call

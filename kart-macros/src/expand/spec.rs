@@ -30,6 +30,7 @@ pub(crate) fn task_spec(g: &Gen) -> TokenStream {
     let external = o.external.is_some();
     let accepts_messages = o.accepts_messages.is_some();
     let max_batch_size = some_or_none(o.max_batch_size.map(|(n, _)| n));
+    let own_completeness = o.complete.is_some() || o.bulk_complete.is_some();
     quote! {
         &#p::TaskSpec {
             family: #family,
@@ -43,6 +44,7 @@ pub(crate) fn task_spec(g: &Gen) -> TokenStream {
             external: #external,
             accepts_messages: #accepts_messages,
             max_batch_size: #max_batch_size,
+            own_completeness: #own_completeness,
         }
     }
 }
