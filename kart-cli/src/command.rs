@@ -120,13 +120,20 @@ pub struct RunFlags {
     /// Limit of a scheduler resource, e.g. --resource warehouse_db=2 (repeatable; default limit 1) [config: resources]
     #[arg(long = "resource", value_name = "NAME=N", value_parser = parse_resource, help_heading = "Run options")]
     pub resources: Vec<(String, u32)>,
+    /// Where a table task's database is, e.g. --database warehouse=postgres://user@host/db (repeatable) [config: databases.NAME.url; env: KART_DATABASE_NAME]
+    #[arg(
+        long = "database",
+        value_name = "NAME=URL",
+        help_heading = "Run options"
+    )]
+    pub databases: Vec<String>,
     /// Print the tasks that would run, in order, and run nothing
     #[arg(long, help_heading = "Run options")]
     pub dry_run: bool,
     /// More log output (-vv for debug)
     #[arg(short, long, action = ArgAction::Count, help_heading = "Run options")]
     pub verbose: u8,
-    /// Only errors on stderr
+    /// Print nothing on success, only what did not complete otherwise
     #[arg(short, long, help_heading = "Run options")]
     pub quiet: bool,
 }

@@ -32,6 +32,7 @@
 mod atomic_file;
 pub mod complete;
 pub mod config;
+pub mod db;
 pub mod deps;
 mod error;
 pub mod event;
@@ -94,5 +95,5 @@ pub mod __private {
     pub use crate::error::TaskResult;
     pub use crate::param::{ops, DebugWith, ParamOps};
     pub use crate::workspace::Workspace;
-    pub use crate::{format, output};
+    pub use crate::{db, format, output};
 }

@@ -18,6 +18,9 @@ pub enum ArgKind {
     Context,
     /// `out: &mut OutputFile` or `out: &mut OutputDir`: the task writes its output in place.
     Output(Staged),
+    /// `tx: &mut PgTransaction` or `tx: &mut SqliteTransaction`: a table task's transaction,
+    /// with the backend's name in `kart_core::db` (`Postgres`, `Sqlite`).
+    Transaction(&'static str),
 }
 
 /// The output a task writes in place, as its argument names it.
@@ -94,6 +97,21 @@ pub fn doc_of(attrs: &[Attribute]) -> String {
         }
     }
     lines.join("\n").trim().to_string()
+}
+
+/// `&mut PgTransaction`, `&mut kart_core::db::SqliteTransaction`, …: the backend.
+fn transaction(ty: &Type) -> Option<&'static str> {
+    let Type::Reference(r) = ty else {
+        return None;
+    };
+    let Type::Path(p) = &*r.elem else {
+        return None;
+    };
+    match p.path.segments.last()?.ident.to_string().as_str() {
+        "PgTransaction" => Some("Postgres"),
+        "SqliteTransaction" => Some("Sqlite"),
+        _ => None,
+    }
 }
 
 fn is_context(ty: &Type) -> bool {
@@ -292,6 +310,9 @@ pub fn task_fn(args: TokenStream, input: TokenStream, errors: &mut Errors) -> sy
             (Some((opts, _)), None) => ArgKind::Param(opts),
             (None, None) if is_context(&ty) => ArgKind::Context,
             (None, None) if staged(&ty).is_some() => ArgKind::Output(staged(&ty).expect("checked")),
+            (None, None) if transaction(&ty).is_some() => {
+                ArgKind::Transaction(transaction(&ty).expect("checked"))
+            }
             (None, None) => ArgKind::Param(ParamOptions {
                 default: None,
                 significant: true,

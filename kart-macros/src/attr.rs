@@ -75,6 +75,10 @@ pub struct TaskOptions {
     pub complete: Option<syn::Path>,
     /// `bulk_complete = path::to::f`: `fn(&[Task], &Workspace) -> kart_core::Result<Vec<Task>>`.
     pub bulk_complete: Option<syn::Path>,
+    /// `table = "sales_daily"`: the task writes rows of this table in a transaction.
+    pub table: Option<LitStr>,
+    /// `db = "warehouse"`: the named database of a table task.
+    pub db: Option<LitStr>,
 }
 
 pub struct ParamOptions {
@@ -210,6 +214,15 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
                     &lit,
                     "`max_batch_size` is a whole number of tasks, at least 1",
                 ),
+            }
+        } else if path.is_ident(TABLE) || path.is_ident(DB) {
+            let lit: LitStr = meta.value()?.parse()?;
+            let slot = match path.is_ident(TABLE) {
+                true => &mut opts.table,
+                false => &mut opts.db,
+            };
+            if slot.replace(lit).is_some() {
+                errors.push(duplicate(&path));
             }
         } else if path.is_ident(COMPLETE) || path.is_ident(BULK_COMPLETE) {
             let f: syn::Path = meta.value()?.parse()?;

@@ -15,6 +15,8 @@ pub const BATCHABLE: &str = "batchable";
 pub const NAMESPACE: &str = "namespace";
 pub const COMPLETE: &str = "complete";
 pub const BULK_COMPLETE: &str = "bulk_complete";
+pub const TABLE: &str = "table";
+pub const DB: &str = "db";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -30,6 +32,8 @@ pub const TASK_OPTIONS: &[&str] = &[
     NAMESPACE,
     COMPLETE,
     BULK_COMPLETE,
+    TABLE,
+    DB,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

@@ -2,6 +2,7 @@
 //! only runs when there are none.
 
 use quote::ToTokens;
+use syn::spanned::Spanned;
 use syn::Type;
 
 use crate::ctxt::Errors;
@@ -60,10 +61,11 @@ pub fn task(t: &TaskFn, errors: &mut Errors) {
                     errors.error_spanned_by(&arg.ty, "only one `&RunContext` argument is allowed");
                 }
             }
-            ArgKind::Output(_) => {}
+            ArgKind::Output(_) | ArgKind::Transaction(_) => {}
         }
     }
     staged_output(t, errors);
+    table(t, errors);
     if t.options.wrapper.is_some() {
         wrapper(t, errors);
     }
@@ -301,12 +303,86 @@ fn external(t: &TaskFn, span: proc_macro2::Span, errors: &mut Errors) {
                 &arg.ty,
                 never_runs("it has no run context: remove this argument"),
             ),
-            ArgKind::Output(_) => errors.error_spanned_by(
+            ArgKind::Output(_) | ArgKind::Transaction(_) => errors.error_spanned_by(
                 &arg.ty,
                 never_runs("it writes no output: remove this argument"),
             ),
             ArgKind::Param(_) => {}
         }
+    }
+}
+
+/// `-> ()`, `-> Result<()>` or no return type.
+fn returns_nothing(t: &TaskFn) -> bool {
+    match &t.returns {
+        Returns::Unit => true,
+        Returns::Result(ty) => matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty()),
+        Returns::Plain(_) => false,
+    }
+}
+
+/// Table outputs: `table` and `db` together, with one transaction argument and nothing else
+/// that would be an output; the rows are the output, so nothing is returned.
+fn table(t: &TaskFn, errors: &mut Errors) {
+    let o = &t.options;
+    let mut txs = t
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Transaction(_)));
+    let tx = txs.next();
+    for extra in txs {
+        errors.error_spanned_by(&extra.ty, "a table task writes in one transaction: only one `&mut PgTransaction` or `&mut SqliteTransaction` argument is allowed");
+    }
+    let Some(table) = &o.table else {
+        if let Some(db) = &o.db {
+            errors.error_spanned_by(db, "`db` names the database of a table task: add `table = \"...\"`, the table it writes");
+        }
+        if let Some(tx) = tx {
+            errors.error_spanned_by(
+                &tx.ty,
+                "a transaction is for a table task: add `table = \"...\", db = \"...\"` to #[task]",
+            );
+        }
+        return;
+    };
+    if o.db.is_none() {
+        errors.error_spanned_by(table, "a table task names its database: add `db = \"...\"` (configured as [databases.NAME] url = ...)");
+    }
+    if tx.is_none() {
+        errors.error_spanned_by(&t.item.sig.ident, "a table task writes its rows in the transaction kart gives it: take `tx: &mut kart_core::db::PgTransaction` (PostgreSQL) or `tx: &mut kart_core::db::SqliteTransaction` (SQLite)");
+    }
+    let conflicts = [
+        (o.wrapper, "a wrapper"),
+        (o.external, "external data"),
+        (
+            o.output.as_ref().map(|l| l.span()),
+            "a task with an output file",
+        ),
+        (o.format.as_ref().map(|f| f.1), "a task with a value format"),
+        (
+            o.complete.as_ref().map(|p| p.span()),
+            "a task with its own `complete` rule",
+        ),
+        (
+            o.bulk_complete.as_ref().map(|p| p.span()),
+            "a task with its own `bulk_complete` rule",
+        ),
+    ];
+    for (span, what) in conflicts {
+        if let Some(span) = span {
+            errors.push(syn::Error::new(span, format!("a table task is complete when its marker row is committed, so it cannot also be {what}: remove this")));
+        }
+    }
+    for a in &t.args {
+        if let ArgKind::Output(_) = a.kind {
+            errors.error_spanned_by(
+                &a.ty,
+                "a table task's output is its rows: remove this argument",
+            );
+        }
+    }
+    if !returns_nothing(t) {
+        errors.error_spanned_by(&t.item.sig.output, "a table task's output is the rows it writes: return nothing (or `kart_core::Result<()>`)");
     }
 }
 
@@ -347,12 +423,7 @@ fn staged_output(t: &TaskFn, errors: &mut Errors) {
             ),
         ));
     }
-    let returns_unit = match &t.returns {
-        Returns::Unit => true,
-        Returns::Result(ty) => matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty()),
-        Returns::Plain(_) => false,
-    };
-    if !returns_unit && t.options.wrapper.is_none() {
+    if !returns_nothing(t) && t.options.wrapper.is_none() {
         errors.error_spanned_by(&t.item.sig.output, format!("a task writing a {what} returns nothing (or `Result<()>`): the {what} is its output"));
     }
     match (&t.options.output, s.dir) {

@@ -352,6 +352,7 @@ pub fn minutely(at: NaiveDateTime) -> Result<String> {
     Ok(at.to_string())
 }
 
+pub mod pg_server;
 pub mod redis_server;
 pub mod s3_server;
 
@@ -1337,4 +1338,63 @@ pub fn scratch_dir(n: u32, out: &mut kart_core::OutputDir) -> Result<()> {
     std::fs::create_dir(out.join("sub"))?;
     std::fs::write(out.join("sub/b.txt"), n.to_string())?;
     Ok(())
+}
+
+/// Loads one day's sales rows into PostgreSQL's `sales_daily` (database `pg`), holding the
+/// transaction open `hold_millis` after the rows (for tests that kill it or race it), and
+/// failing after the rows when `fail` is set.
+#[task(table = "sales_daily", db = "pg")]
+pub fn pg_sales(
+    day: NaiveDate,
+    #[param(default = 3)] rows: u32,
+    #[param(default = 0, significant = false)] hold_millis: u64,
+    #[param(default = false, significant = false)] fail: bool,
+    ctx: &RunContext,
+    tx: &mut kart_core::db::PgTransaction,
+) -> Result<()> {
+    for n in 0..rows {
+        tx.execute(
+            "INSERT INTO sales_daily (day, n, amount) VALUES ($1, $2, $3)",
+            &[&day.to_string(), &i64::from(n), &(i64::from(n) * 10)],
+        )?;
+    }
+    append_line(ctx, "table-writes.txt", &format!("pg {day}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(hold_millis));
+    if fail {
+        return Err(TaskError::msg("failed after writing its rows"));
+    }
+    Ok(())
+}
+
+/// The same into SQLite's `sales_daily` (database `lite`).
+#[task(table = "sales_daily", db = "lite")]
+pub fn lite_sales(
+    day: NaiveDate,
+    #[param(default = 3)] rows: u32,
+    #[param(default = 0, significant = false)] hold_millis: u64,
+    #[param(default = false, significant = false)] fail: bool,
+    ctx: &RunContext,
+    tx: &mut kart_core::db::SqliteTransaction,
+) -> Result<()> {
+    for n in 0..rows {
+        tx.execute(
+            "INSERT INTO sales_daily (day, n, amount) VALUES (?1, ?2, ?3)",
+            (day.to_string(), n, n * 10),
+        )?;
+    }
+    append_line(ctx, "table-writes.txt", &format!("lite {day}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(hold_millis));
+    if fail {
+        return Err(TaskError::msg("failed after writing its rows"));
+    }
+    Ok(())
+}
+
+/// A report over a day's loaded sales, in the workspace: requires the table task.
+#[task(output = "sales-report/{day}.json")]
+pub fn lite_sales_report(
+    day: NaiveDate,
+    #[requires(LiteSales { day, rows: 3, hold_millis: 0, fail: false })] _rows: (),
+) -> String {
+    format!("sales of {day} loaded")
 }

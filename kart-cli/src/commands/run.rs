@@ -89,6 +89,11 @@ pub(crate) fn run_task(
             .map(|(k, v)| (k, RawValue::Text(v)))
             .collect();
         let root = entry.instantiate(&given, ValueSource::CommandLine, &defaults)?;
+        kart_core::db::install(kart_core::db::resolve(
+            &config.databases(),
+            std::env::vars(),
+            &database_flags(&flags.databases)?,
+        ));
 
         if mode == Mode::Enable {
             let locks = open_locks(&settings)?;
@@ -248,6 +253,27 @@ pub(crate) fn run_task(
         }
         f
     })
+}
+
+/// `--database NAME=URL` pairs. A malformed one is named by its position, never echoed: it may
+/// hold a password.
+fn database_flags(values: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v.split_once('=') {
+            Some((name, url)) if !name.trim().is_empty() && url.contains("://") => {
+                Ok((name.trim().to_string(), url.to_string()))
+            }
+            _ => Err(Failure {
+                message: format!(
+                    "--database #{} is not NAME=URL (e.g. --database warehouse=postgres://user@host/db)",
+                    i + 1
+                ),
+                code: codes::BAD_INPUT,
+            }),
+        })
+        .collect()
 }
 
 /// What a task command does.

@@ -22,6 +22,22 @@ pub(crate) fn show(task: &AnyTask, ws: &Workspace) -> Result<u8, Failure> {
                 codes::MISSING_DATA
             })
         }
+        Shown::ByRule { complete, kind } => {
+            let how = match kind {
+                OutputKind::Table => "its marker row in the database",
+                _ => "its family's own rule",
+            };
+            say!(
+                "{} is {}complete, by {how}",
+                task.display(),
+                if complete { "" } else { "not " }
+            );
+            Ok(if complete {
+                codes::SUCCESS
+            } else {
+                codes::MISSING_DATA
+            })
+        }
         Shown::Incomplete { location } => {
             say!(
                 "{} is not complete: {location} does not exist",

@@ -90,10 +90,20 @@ struct KnownSections {
     retcode: Retcodes,
     #[serde(default)]
     notifications: Notifications,
+    #[serde(default)]
+    databases: BTreeMap<String, DatabaseSection>,
+}
+
+/// `[databases.NAME]`: where a table task's database is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    /// `postgres://user:password@host:5432/db` or `sqlite://file.db`.
+    url: String,
 }
 
 /// The sections of [`KnownSections`].
-pub(crate) const KNOWN: &[&str] = &["resources", "retcode", "notifications"];
+pub(crate) const KNOWN: &[&str] = &["resources", "retcode", "notifications", "databases"];
 
 /// A parsed `kart.toml` (or an empty one when there is none).
 #[derive(Debug, Default)]
@@ -216,6 +226,15 @@ impl Config {
     /// Exit codes from `[retcode]`.
     pub fn retcodes(&self) -> Retcodes {
         self.known.retcode
+    }
+
+    /// Database URLs from `[databases.NAME] url`, by name.
+    pub fn databases(&self) -> BTreeMap<String, String> {
+        self.known
+            .databases
+            .iter()
+            .map(|(name, d)| (name.clone(), d.url.clone()))
+            .collect()
     }
 
     /// Resource limits from `[resources]`.

@@ -28,6 +28,8 @@ pub enum OutputKind {
     File,
     /// A directory; dependents receive its path.
     Dir,
+    /// Rows in a database table, with a marker row (`#[task(table = ...)]`).
+    Table,
 }
 
 impl OutputKind {
@@ -37,6 +39,7 @@ impl OutputKind {
             OutputKind::Value => "value",
             OutputKind::File => "file",
             OutputKind::Dir => "directory",
+            OutputKind::Table => "table",
         }
     }
 }

@@ -13,6 +13,14 @@ use crate::workspace::Workspace;
 pub enum Shown {
     /// A wrapper has no output; it is complete when all it requires is.
     Wrapper,
+    /// The family decides its completeness itself (`complete`, `bulk_complete`, a table's
+    /// marker): what its rule says.
+    ByRule {
+        /// Whether it is complete.
+        complete: bool,
+        /// Its output kind (`Table` for a table task).
+        kind: OutputKind,
+    },
     /// The output is not there.
     Incomplete { location: String },
     /// A value output as JSON.
@@ -33,6 +41,12 @@ pub fn show(task: &dyn DynTask, ws: &Workspace) -> Result<Shown> {
     let Some(key) = task.output_key()? else {
         return Ok(Shown::Wrapper);
     };
+    if task.decides_completeness() {
+        return Ok(Shown::ByRule {
+            complete: task.output_exists(ws)?,
+            kind: task.output_kind(),
+        });
+    }
     let store = ws.store();
     let location = store.location(&key);
     if !ws.exists(&key)? {
@@ -64,7 +78,8 @@ pub fn show(task: &dyn DynTask, ws: &Workspace) -> Result<Shown> {
             size: store.head_size(&key)?,
             files: None,
         }),
-        OutputKind::Dir => {
+        // Tables decide by their marker, above.
+        OutputKind::Dir | OutputKind::Table => {
             let files = store.list_under(&key)?;
             Ok(Shown::Stored {
                 kind,

@@ -255,6 +255,11 @@ impl<'a> RunContext<'a> {
         Ok(())
     }
 
+    /// Another worker committed this task's output first (a table task's marker was there).
+    pub(crate) fn mark_already_committed(&self) {
+        self.already_committed.store(true, Ordering::SeqCst);
+    }
+
     /// Gives back part of the task's resources while it goes on (Luigi's
     /// `decrease_running_resources`), so waiting tasks can start:
     /// `ctx.decrease_resources(&[("some_resource", 1)])?`.

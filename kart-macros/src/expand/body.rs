@@ -105,6 +105,20 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
 /// there.
 fn completeness_fns(g: &Gen) -> TokenStream {
     let p = &g.p;
+    if let (Some(db), Some(_)) = (&g.t.options.db, &g.t.options.table) {
+        let backend = transaction_backend(g.t);
+        return quote! {
+            fn complete(&self, __ws: &#p::Workspace) -> ::core::option::Option<#p::TaskResult<bool>> {
+                ::core::option::Option::Some(#p::db::is_recorded::<#p::db::#backend>(#db, self))
+            }
+            fn bulk_complete(
+                __candidates: &[Self],
+                __ws: &#p::Workspace,
+            ) -> ::core::option::Option<#p::TaskResult<::std::vec::Vec<Self>>> {
+                ::core::option::Option::Some(#p::db::recorded_among::<#p::db::#backend, Self>(#db, __candidates))
+            }
+        };
+    }
     let complete = g.t.options.complete.as_ref().map(|f| {
         let check = quote_spanned! {f.span()=>
             let __rule: fn(&Self, &#p::Workspace) -> #p::TaskResult<bool> = #f;
@@ -133,6 +147,20 @@ fn completeness_fns(g: &Gen) -> TokenStream {
     quote!(#complete #bulk)
 }
 
+/// The backend type of a table task's transaction argument (`Postgres`; `Postgres` when the
+/// argument is missing, which validation reports).
+fn transaction_backend(t: &crate::ast::TaskFn) -> syn::Ident {
+    let name = t
+        .args
+        .iter()
+        .find_map(|a| match a.kind {
+            ArgKind::Transaction(backend) => Some(backend),
+            _ => None,
+        })
+        .unwrap_or("Postgres");
+    syn::Ident::new(name, proc_macro2::Span::call_site())
+}
+
 /// Parameters bound as locals, so `#[requires(...)]` and `priority` expressions and the call
 /// can name them.
 fn bind_params(g: &Gen) -> Vec<TokenStream> {
@@ -155,6 +183,7 @@ fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
         ArgKind::Context => quote!(__ctx),
         ArgKind::Output(s) if s.mutable => quote!(&mut __staged),
         ArgKind::Output(_) => quote!(&__staged),
+        ArgKind::Transaction(_) => quote!(__tx),
         _ => {
             let ident = &a.ident;
             quote!(#ident)
@@ -205,6 +234,19 @@ fn bodies(g: &Gen) -> (TokenStream, TokenStream) {
     // A type that is no error is reported at the function's return type.
     let into_error = quote_spanned!(t.item.sig.output.span()=> ::kart_core::__private::into_error);
     let finish = match (&t.returns, super::staged(t).is_some()) {
+        // A table task: the call writes rows in kart's transaction, which then records the
+        // marker and commits.
+        (returns, _) if t.options.table.is_some() => {
+            let (table, db) = (&t.options.table, &t.options.db);
+            let backend = transaction_backend(t);
+            let result = match returns {
+                Returns::Result(_) => quote!(#call.map_err(#into_error)),
+                _ => quote!({ #call; ::core::result::Result::Ok(()) }),
+            };
+            quote! {
+                #p::db::in_transaction::<#p::db::#backend, Self>(self, __ctx, #db, #table, &mut |__tx| #result)
+            }
+        }
         // The task wrote its output in place: that staged file or directory is what it made.
         (Returns::Result(_), true) => quote! {
             let mut __staged = #p::output::stage(self, __ctx)?;

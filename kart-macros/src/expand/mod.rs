@@ -147,6 +147,9 @@ pub(crate) fn staged(t: &TaskFn) -> Option<crate::ast::Staged> {
 /// named with its own span, so a type that is no format for the output is reported there.
 pub(crate) fn kind_ty(t: &TaskFn) -> TokenStream {
     let p = private();
+    if t.options.table.is_some() {
+        return quote!(#p::db::Table);
+    }
     match staged(t) {
         Some(s) if s.dir => return quote!(#p::output::Dir),
         Some(_) => return quote!(#p::output::File),

@@ -30,7 +30,7 @@ pub(crate) fn task_spec(g: &Gen) -> TokenStream {
     let external = o.external.is_some();
     let accepts_messages = o.accepts_messages.is_some();
     let max_batch_size = some_or_none(o.max_batch_size.map(|(n, _)| n));
-    let own_completeness = o.complete.is_some() || o.bulk_complete.is_some();
+    let own_completeness = o.complete.is_some() || o.bulk_complete.is_some() || o.table.is_some();
     quote! {
         &#p::TaskSpec {
             family: #family,

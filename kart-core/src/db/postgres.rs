@@ -1,0 +1,115 @@
+//! PostgreSQL through the `postgres` crate (synchronous, as kart's workers are threads; the
+//! well-kept driver under `tokio-postgres`, without a runtime to carry).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+
+use super::{Backend, Committed, Database, Postgres, MARKER_TABLE};
+use crate::error::Result;
+use crate::task::TaskId;
+
+/// A table task's transaction on PostgreSQL: the `postgres` crate's, with kart's marker added
+/// before it commits. Write with `tx.execute("INSERT ... VALUES ($1, $2)", &[&a, &b])`.
+pub struct PgTransaction<'c>(postgres::Transaction<'c>);
+
+impl<'c> std::ops::Deref for PgTransaction<'c> {
+    type Target = postgres::Transaction<'c>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PgTransaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+const SCHEMES: &[&str] = &["postgres", "postgresql"];
+
+fn connect(db: &Database) -> Result<Client> {
+    db.expect("PostgreSQL", SCHEMES)?;
+    let mut config: postgres::Config = db.url().parse().map_err(|e| db.error("invalid URL", e))?;
+    config.connect_timeout(Duration::from_secs(10));
+    config
+        .connect(NoTls)
+        .map_err(|e| db.error("cannot connect", e))
+}
+
+fn create_marker_table(client: &mut Client, db: &Database) -> Result<()> {
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (task_id TEXT PRIMARY KEY, family TEXT NOT NULL, target_table TEXT NOT NULL, inserted_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    );
+    match client.batch_execute(&sql) {
+        Ok(()) => Ok(()),
+        // Two first writers at once: one creates it, the other collides in the catalog.
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(()),
+        Err(e) => Err(db.error(&format!("cannot create {MARKER_TABLE}"), e)),
+    }
+}
+
+/// The connections completeness checks share, one per database (a range asks once, the
+/// scheduler once per task).
+static CHECKS: Mutex<Option<HashMap<String, Client>>> = Mutex::new(None);
+
+impl Backend for Postgres {
+    type Tx<'c> = PgTransaction<'c>;
+
+    fn write_rows(
+        db: &Database,
+        table: &str,
+        task: &TaskId,
+        family: &str,
+        write: &mut dyn for<'c> FnMut(&mut PgTransaction<'c>) -> Result<()>,
+    ) -> Result<Committed> {
+        // One connection per run, closed with it.
+        let mut client = connect(db)?;
+        create_marker_table(&mut client, db)?;
+        let tx = client
+            .transaction()
+            .map_err(|e| db.error("cannot begin a transaction", e))?;
+        let mut tx = PgTransaction(tx);
+        // The task's error rolls everything back (the transaction is dropped uncommitted).
+        write(&mut tx)?;
+        let marker = format!(
+            "INSERT INTO {MARKER_TABLE} (task_id, family, target_table) VALUES ($1, $2, $3)"
+        );
+        let id = task.to_string();
+        let committed = match tx.0.execute(marker.as_str(), &[&id, &family, &table]) {
+            Ok(_) => {
+                tx.0.commit().map_err(|e| db.error("cannot commit", e))?;
+                Committed::Now
+            }
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Committed::Already,
+            Err(e) => return Err(db.error(&format!("cannot record {id} in {MARKER_TABLE}"), e)),
+        };
+        Ok(committed)
+    }
+
+    fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>> {
+        let mut checks = CHECKS.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = checks.get_or_insert_with(HashMap::new);
+        let key = db.url().to_string();
+        if pool.get(&key).is_none_or(|c| c.is_closed()) {
+            pool.insert(key.clone(), connect(db)?);
+        }
+        let client = pool.get_mut(&key).expect("inserted");
+        let sql = format!("SELECT task_id FROM {MARKER_TABLE} WHERE task_id = ANY($1)");
+        let rows = match client.query(sql.as_str(), &[&ids]) {
+            Ok(rows) => rows,
+            // No task has written yet.
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Vec::new(),
+            Err(e) => {
+                pool.remove(&key);
+                return Err(db.error(&format!("cannot read {MARKER_TABLE}"), e));
+            }
+        };
+        let found: std::collections::HashSet<String> =
+            rows.iter().map(|r| r.get::<_, String>(0)).collect();
+        Ok(ids.iter().map(|id| found.contains(id)).collect())
+    }
+}
