@@ -126,7 +126,8 @@ impl Database {
         format!("database `{}` ({})", self.name, self.redacted_url())
     }
 
-    /// An error about this database, without its password.
+    /// An error about this database, with its causes (a driver's "db error" says little
+    /// alone), without its password.
     pub fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
         let mut text = e.to_string();
         if let Ok(u) = url::Url::parse(&self.url) {
@@ -135,6 +136,21 @@ impl Database {
             }
         }
         Error::msg(format!("{}: {what}: {text}", self.describe()))
+    }
+
+    /// [`Database::error`] for a driver error, its causes joined: `db error: FATAL: ...`.
+    pub(crate) fn driver_error(&self, what: &str, e: &dyn std::error::Error) -> Error {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let more = c.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = c.source();
+        }
+        self.error(what, text)
     }
 
     /// The URL itself, for the driver.

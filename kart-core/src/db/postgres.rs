@@ -33,11 +33,14 @@ const SCHEMES: &[&str] = &["postgres", "postgresql"];
 
 fn connect(db: &Database) -> Result<Client> {
     db.expect("PostgreSQL", SCHEMES)?;
-    let mut config: postgres::Config = db.url().parse().map_err(|e| db.error("invalid URL", e))?;
+    let mut config: postgres::Config = db
+        .url()
+        .parse()
+        .map_err(|e| db.driver_error("invalid URL", &e))?;
     config.connect_timeout(Duration::from_secs(10));
     config
         .connect(NoTls)
-        .map_err(|e| db.error("cannot connect", e))
+        .map_err(|e| db.driver_error("cannot connect", &e))
 }
 
 fn create_marker_table(client: &mut Client, db: &Database) -> Result<()> {
@@ -48,13 +51,56 @@ fn create_marker_table(client: &mut Client, db: &Database) -> Result<()> {
         Ok(()) => Ok(()),
         // Two first writers at once: one creates it, the other collides in the catalog.
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(()),
-        Err(e) => Err(db.error(&format!("cannot create {MARKER_TABLE}"), e)),
+        Err(e) => Err(db.driver_error(&format!("cannot create {MARKER_TABLE}"), &e)),
     }
 }
 
-/// The connections completeness checks share, one per database (a range asks once, the
-/// scheduler once per task).
-static CHECKS: Mutex<Option<HashMap<String, Client>>> = Mutex::new(None);
+/// Idle connections by URL, shared by runs and completeness checks: a connection (and its
+/// authentication) costs far more than a statement.
+static IDLE: Mutex<Option<HashMap<String, Vec<Client>>>> = Mutex::new(None);
+
+/// At most this many idle connections are kept per database.
+const KEEP_IDLE: usize = 16;
+
+/// An idle connection to `db`, or a new one (with the marker table made sure of).
+fn take(db: &Database) -> Result<Client> {
+    let idle = IDLE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .get_mut(db.url())
+        .and_then(|clients| {
+            while let Some(c) = clients.pop() {
+                if !c.is_closed() {
+                    return Some(c);
+                }
+            }
+            None
+        });
+    match idle {
+        Some(client) => Ok(client),
+        None => {
+            let mut client = connect(db)?;
+            create_marker_table(&mut client, db)?;
+            Ok(client)
+        }
+    }
+}
+
+/// Puts a connection whose work ended cleanly back for the next run or check.
+fn give_back(db: &Database, client: Client) {
+    if client.is_closed() {
+        return;
+    }
+    let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+    let clients = idle
+        .get_or_insert_with(HashMap::new)
+        .entry(db.url().to_string())
+        .or_default();
+    if clients.len() < KEEP_IDLE {
+        clients.push(client);
+    }
+}
 
 impl Backend for Postgres {
     type Tx<'c> = PgTransaction<'c>;
@@ -66,48 +112,44 @@ impl Backend for Postgres {
         family: &str,
         write: &mut dyn for<'c> FnMut(&mut PgTransaction<'c>) -> Result<()>,
     ) -> Result<Committed> {
-        // One connection per run, closed with it.
-        let mut client = connect(db)?;
-        create_marker_table(&mut client, db)?;
-        let tx = client
-            .transaction()
-            .map_err(|e| db.error("cannot begin a transaction", e))?;
-        let mut tx = PgTransaction(tx);
-        // The task's error rolls everything back (the transaction is dropped uncommitted).
-        write(&mut tx)?;
-        let marker = format!(
-            "INSERT INTO {MARKER_TABLE} (task_id, family, target_table) VALUES ($1, $2, $3)"
-        );
-        let id = task.to_string();
-        let committed = match tx.0.execute(marker.as_str(), &[&id, &family, &table]) {
-            Ok(_) => {
-                tx.0.commit().map_err(|e| db.error("cannot commit", e))?;
-                Committed::Now
+        let mut client = take(db)?;
+        let committed = {
+            let tx = client
+                .transaction()
+                .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
+            let mut tx = PgTransaction(tx);
+            // The task's error rolls everything back (the transaction is dropped
+            // uncommitted).
+            write(&mut tx)?;
+            let marker = format!(
+                "INSERT INTO {MARKER_TABLE} (task_id, family, target_table) VALUES ($1, $2, $3)"
+            );
+            let id = task.to_string();
+            match tx.0.execute(marker.as_str(), &[&id, &family, &table]) {
+                Ok(_) => {
+                    tx.0.commit()
+                        .map_err(|e| db.driver_error("cannot commit", &e))?;
+                    Committed::Now
+                }
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Committed::Already,
+                Err(e) => {
+                    return Err(
+                        db.driver_error(&format!("cannot record {id} in {MARKER_TABLE}"), &e)
+                    )
+                }
             }
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Committed::Already,
-            Err(e) => return Err(db.error(&format!("cannot record {id} in {MARKER_TABLE}"), e)),
         };
+        give_back(db, client);
         Ok(committed)
     }
 
     fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>> {
-        let mut checks = CHECKS.lock().unwrap_or_else(|p| p.into_inner());
-        let pool = checks.get_or_insert_with(HashMap::new);
-        let key = db.url().to_string();
-        if pool.get(&key).is_none_or(|c| c.is_closed()) {
-            pool.insert(key.clone(), connect(db)?);
-        }
-        let client = pool.get_mut(&key).expect("inserted");
+        let mut client = take(db)?;
         let sql = format!("SELECT task_id FROM {MARKER_TABLE} WHERE task_id = ANY($1)");
-        let rows = match client.query(sql.as_str(), &[&ids]) {
-            Ok(rows) => rows,
-            // No task has written yet.
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Vec::new(),
-            Err(e) => {
-                pool.remove(&key);
-                return Err(db.error(&format!("cannot read {MARKER_TABLE}"), e));
-            }
-        };
+        let rows = client
+            .query(sql.as_str(), &[&ids])
+            .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
+        give_back(db, client);
         let found: std::collections::HashSet<String> =
             rows.iter().map(|r| r.get::<_, String>(0)).collect();
         Ok(ids.iter().map(|id| found.contains(id)).collect())
