@@ -40,6 +40,8 @@ pub struct Doomed {
     pub remove: bool,
     /// Its run lock's key (`#[run_with_lock]`), if it has one.
     run_lock: Option<String>,
+    /// A table task: its marker row goes, not a file.
+    table: Option<AnyTask>,
 }
 
 /// The complete outputs `selection` names in the graph of `root`, requirements before the
@@ -95,17 +97,21 @@ pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec
         let below = dependents.contains(&i);
         // A family with its own completeness rule is not made incomplete by removing a file:
         // what its rule looks at is the user's to undo.
+        let is_table = task.output_kind() == crate::output::OutputKind::Table;
         if !(chosen.contains(&i) || below)
             || task.is_wrapper()
             || task.is_external()
-            || task.decides_completeness()
+            || (task.decides_completeness() && !is_table)
         {
             continue;
         }
         let Some(key) = task.output_key()? else {
             continue;
         };
-        let complete = ws.exists(&key)?;
+        let complete = match is_table {
+            true => task.output_exists(ws)?,
+            false => ws.exists(&key)?,
+        };
         let remove = complete && (chosen.contains(&i) || selection.downstream);
         if complete && !remove {
             continue;
@@ -113,7 +119,11 @@ pub fn plan(root: &AnyTask, ws: &Workspace, selection: &Selection) -> Result<Vec
         doomed.push(Doomed {
             display: task.display(),
             id: walk.ids[i].clone(),
-            location: ws.store().location(&key),
+            location: match is_table {
+                true => format!("its marker row in {}", crate::db::MARKER_TABLE),
+                false => ws.store().location(&key),
+            },
+            table: is_table.then(|| task.clone()),
             key,
             downstream: below,
             remove,
@@ -149,7 +159,10 @@ pub fn remove(doomed: &[Doomed], ws: &Workspace, locks: &Locks) -> Result<()> {
         }
     }
     for d in doomed.iter().filter(|d| d.remove) {
-        ws.store().remove(&d.key)?;
+        match d.table.as_ref().and_then(|t| t.forget()) {
+            Some(forgotten) => forgotten?,
+            None => ws.store().remove(&d.key)?,
+        }
     }
     drop(held);
     Ok(())

@@ -121,6 +121,34 @@ fn sqlite_needs_no_server_and_its_table_task_feeds_a_workspace_task() {
         text(&out).0
     );
     assert_eq!(run.events_of("started").len(), 2);
+    // `invalidate` deletes the marker; the rows are the user's and stay.
+    let out = run
+        .fixture(&[
+            "invalidate",
+            "LiteSales",
+            "--day",
+            "2015-01-01",
+            "--database",
+            &db,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        text(&out).0.contains("removed LiteSales(day=2015-01-01, rows=3, hold_millis=0, fail=false): its marker row in kart_table_updates"),
+        "{}",
+        text(&out).0
+    );
+    assert_eq!(
+        lite_count(&path, "SELECT count(*) FROM kart_table_updates"),
+        0
+    );
+    assert_eq!(lite_count(&path, "SELECT count(*) FROM sales_daily"), 3);
+    run.fixture(&["LiteSales", "--day", "2015-01-01", "--database", &db])
+        .assert()
+        .success();
+    assert_eq!(run.events_of("started").len(), 3, "made again");
 }
 
 #[test]
@@ -356,13 +384,7 @@ fn database_errors_are_one_line_naming_the_database_and_never_its_password() {
         "unreachable: {line}"
     );
     let out = run
-        .fixture(&[
-            "PgSales",
-            "--day",
-            "2015-01-05",
-            "--database",
-            &format!("{}", pg.url()),
-        ])
+        .fixture(&["PgSales", "--day", "2015-01-05", "--database", &pg.url()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -91,6 +91,8 @@ impl std::fmt::Debug for Database {
     }
 }
 
+// Some of it is for the backends only, which are features.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 impl Database {
     /// The database `name`, as installed.
     pub fn named(name: &str) -> Result<Self> {
@@ -205,6 +207,9 @@ pub trait Backend: 'static {
 
     /// Which of `ids` have their marker, in one query.
     fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>>;
+
+    /// Deletes the marker of `id` (its rows stay: they are the user's).
+    fn forget(db: &Database, id: &str) -> Result<()>;
 }
 
 /// PostgreSQL (`&mut PgTransaction`).
@@ -247,6 +252,12 @@ pub fn in_transaction<B: Backend, T: TaskDef>(
 pub fn is_recorded<B: Backend>(db: &str, task: &dyn DynTask) -> crate::Result<bool> {
     let db = Database::named(db)?;
     Ok(B::recorded(&db, &[task.id().to_string()])?[0])
+}
+
+/// Deletes a table task's marker row: it is incomplete again (`invalidate`).
+pub fn forget<B: Backend>(db: &str, task: &dyn DynTask) -> crate::Result<()> {
+    let db = Database::named(db)?;
+    Ok(B::forget(&db, &task.id().to_string())?)
 }
 
 /// A table task family's bulk completeness: the candidates whose marker exists, in one query.

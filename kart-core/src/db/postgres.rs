@@ -154,4 +154,14 @@ impl Backend for Postgres {
             rows.iter().map(|r| r.get::<_, String>(0)).collect();
         Ok(ids.iter().map(|id| found.contains(id)).collect())
     }
+
+    fn forget(db: &Database, id: &str) -> Result<()> {
+        let mut client = take(db)?;
+        let sql = format!("DELETE FROM {MARKER_TABLE} WHERE task_id = $1");
+        client
+            .execute(sql.as_str(), &[&id])
+            .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+        give_back(db, client);
+        Ok(())
+    }
 }

@@ -35,14 +35,14 @@ fn open(db: &Database) -> Result<Connection> {
     if path.is_empty() {
         return Err(db.error("invalid URL", "no file after sqlite://"));
     }
-    let conn = Connection::open(path).map_err(|e| db.error("cannot open", e))?;
+    let conn = Connection::open(path).map_err(|e| db.driver_error("cannot open", &e))?;
     // Writers in other processes take turns instead of failing at once.
     conn.busy_timeout(Duration::from_secs(60))
-        .map_err(|e| db.error("cannot open", e))?;
+        .map_err(|e| db.driver_error("cannot open", &e))?;
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (task_id TEXT PRIMARY KEY, family TEXT NOT NULL, target_table TEXT NOT NULL, inserted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
     ))
-    .map_err(|e| db.error(&format!("cannot create {MARKER_TABLE}"), e))?;
+    .map_err(|e| db.driver_error(&format!("cannot create {MARKER_TABLE}"), &e))?;
     Ok(conn)
 }
 
@@ -60,7 +60,7 @@ impl Backend for Sqlite {
         // Immediate: the write lock is taken now, not upgraded later into a deadlock.
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db.error("cannot begin a transaction", e))?;
+            .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
         let mut tx = SqliteTransaction(tx);
         write(&mut tx)?;
         let id = task.to_string();
@@ -69,7 +69,8 @@ impl Backend for Sqlite {
         );
         match tx.0.execute(&marker, (&id, family, table)) {
             Ok(_) => {
-                tx.0.commit().map_err(|e| db.error("cannot commit", e))?;
+                tx.0.commit()
+                    .map_err(|e| db.driver_error("cannot commit", &e))?;
                 Ok(Committed::Now)
             }
             Err(rusqlite::Error::SqliteFailure(e, _))
@@ -77,7 +78,7 @@ impl Backend for Sqlite {
             {
                 Ok(Committed::Already)
             }
-            Err(e) => Err(db.error(&format!("cannot record {id} in {MARKER_TABLE}"), e)),
+            Err(e) => Err(db.driver_error(&format!("cannot record {id} in {MARKER_TABLE}"), &e)),
         }
     }
 
@@ -90,11 +91,21 @@ impl Backend for Sqlite {
         let list = serde_json::to_string(ids).expect("strings serialize");
         let mut stmt = conn
             .prepare(&sql)
-            .map_err(|e| db.error(&format!("cannot read {MARKER_TABLE}"), e))?;
+            .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
         let found: std::collections::HashSet<String> = stmt
             .query_map([list], |row| row.get::<_, String>(0))
             .and_then(|rows| rows.collect())
-            .map_err(|e| db.error(&format!("cannot read {MARKER_TABLE}"), e))?;
+            .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
         Ok(ids.iter().map(|id| found.contains(id)).collect())
+    }
+
+    fn forget(db: &Database, id: &str) -> Result<()> {
+        let conn = open(db)?;
+        conn.execute(
+            &format!("DELETE FROM {MARKER_TABLE} WHERE task_id = ?1"),
+            [id],
+        )
+        .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+        Ok(())
     }
 }

@@ -79,6 +79,12 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// A table task: deletes its marker row, so it is incomplete again (`invalidate`);
+    /// `None` for other tasks.
+    fn forget(&self) -> Option<crate::Result<()>> {
+        None
+    }
+
     /// When the family has batch parameters (`#[param(batch = ...)]`): its other parameters
     /// in canonical form. Ready tasks with equal keys may run as one batch.
     fn batch_key(&self) -> Option<String> {
@@ -204,6 +210,10 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// listings cannot decide it.
     fn decides_completeness(&self) -> bool {
         false
+    }
+    /// A table task deletes its marker row (`invalidate`); `None` for other tasks.
+    fn forget(&self) -> Option<Result<()>> {
+        None
     }
     /// The completeness of `tasks` (all of this task's family) by the family's
     /// `bulk_complete`, in one call; `None` when the family has none.
@@ -380,6 +390,9 @@ impl<T: TaskDef> DynTask for T {
     }
     fn decides_completeness(&self) -> bool {
         T::SPEC.own_completeness
+    }
+    fn forget(&self) -> Option<Result<()>> {
+        TaskDef::forget(self).map(|r| r.map_err(Error::Task))
     }
     fn bulk_complete_family(
         &self,

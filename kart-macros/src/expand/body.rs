@@ -117,6 +117,9 @@ fn completeness_fns(g: &Gen) -> TokenStream {
             ) -> ::core::option::Option<#p::TaskResult<::std::vec::Vec<Self>>> {
                 ::core::option::Option::Some(#p::db::recorded_among::<#p::db::#backend, Self>(#db, __candidates))
             }
+            fn forget(&self) -> ::core::option::Option<#p::TaskResult<()>> {
+                ::core::option::Option::Some(#p::db::forget::<#p::db::#backend>(#db, self))
+            }
         };
     }
     let complete = g.t.options.complete.as_ref().map(|f| {
