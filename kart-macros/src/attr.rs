@@ -79,6 +79,9 @@ pub struct TaskOptions {
     pub table: Option<LitStr>,
     /// `db = "warehouse"`: the named database of a table task.
     pub db: Option<LitStr>,
+    /// `on_invalidate = path::to::f`: a table task's rows to delete with its marker,
+    /// `fn(&Task, &mut PgTransaction) -> kart_core::Result<()>` (or `SqliteTransaction`).
+    pub on_invalidate: Option<syn::Path>,
 }
 
 pub struct ParamOptions {
@@ -224,11 +227,17 @@ pub fn task_options(args: TokenStream, errors: &mut Errors) -> TaskOptions {
             if slot.replace(lit).is_some() {
                 errors.push(duplicate(&path));
             }
-        } else if path.is_ident(COMPLETE) || path.is_ident(BULK_COMPLETE) {
+        } else if path.is_ident(COMPLETE)
+            || path.is_ident(BULK_COMPLETE)
+            || path.is_ident(ON_INVALIDATE)
+        {
             let f: syn::Path = meta.value()?.parse()?;
-            let slot = match path.is_ident(COMPLETE) {
-                true => &mut opts.complete,
-                false => &mut opts.bulk_complete,
+            let slot = if path.is_ident(COMPLETE) {
+                &mut opts.complete
+            } else if path.is_ident(BULK_COMPLETE) {
+                &mut opts.bulk_complete
+            } else {
+                &mut opts.on_invalidate
             };
             if slot.replace(f).is_some() {
                 errors.push(duplicate(&path));

@@ -17,6 +17,7 @@ pub const COMPLETE: &str = "complete";
 pub const BULK_COMPLETE: &str = "bulk_complete";
 pub const TABLE: &str = "table";
 pub const DB: &str = "db";
+pub const ON_INVALIDATE: &str = "on_invalidate";
 pub const TASK_OPTIONS: &[&str] = &[
     NAME,
     OUTPUT,
@@ -34,6 +35,7 @@ pub const TASK_OPTIONS: &[&str] = &[
     BULK_COMPLETE,
     TABLE,
     DB,
+    ON_INVALIDATE,
 ];
 
 /// Option keywords of `#[param(...)]` on an argument.

@@ -334,6 +334,9 @@ fn table(t: &TaskFn, errors: &mut Errors) {
         errors.error_spanned_by(&extra.ty, "a table task writes in one transaction: only one `&mut PgTransaction` or `&mut SqliteTransaction` argument is allowed");
     }
     let Some(table) = &o.table else {
+        if let Some(hook) = &o.on_invalidate {
+            errors.error_spanned_by(hook, "`on_invalidate` deletes a table task's rows with its marker: it is for a task with `table = \"...\"`");
+        }
         if let Some(db) = &o.db {
             errors.error_spanned_by(db, "`db` names the database of a table task: add `table = \"...\"`, the table it writes");
         }
@@ -366,6 +369,10 @@ fn table(t: &TaskFn, errors: &mut Errors) {
         (
             o.bulk_complete.as_ref().map(|p| p.span()),
             "a task with its own `bulk_complete` rule",
+        ),
+        (
+            o.intermediate,
+            "an intermediate output (`gc` never touches tables)",
         ),
     ];
     for (span, what) in conflicts {

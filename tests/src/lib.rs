@@ -1366,8 +1366,9 @@ pub fn pg_sales(
     Ok(())
 }
 
-/// The same into SQLite's `sales_daily` (database `lite`).
-#[task(table = "sales_daily", db = "lite")]
+/// The same into SQLite's `sales_daily` (database `lite`); `invalidate` deletes its day's rows
+/// with its marker.
+#[task(table = "sales_daily", db = "lite", on_invalidate = lite_sales_rows)]
 pub fn lite_sales(
     day: NaiveDate,
     #[param(default = 3)] rows: u32,
@@ -1387,6 +1388,15 @@ pub fn lite_sales(
     if fail {
         return Err(TaskError::msg("failed after writing its rows"));
     }
+    Ok(())
+}
+
+/// `LiteSales`'s rows, deleted with its marker.
+pub fn lite_sales_rows(task: &LiteSales, tx: &mut kart_core::db::SqliteTransaction) -> Result<()> {
+    tx.execute(
+        "DELETE FROM sales_daily WHERE day = ?1",
+        [task.day.to_string()],
+    )?;
     Ok(())
 }
 

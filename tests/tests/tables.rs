@@ -88,6 +88,19 @@ fn postgres_rows_and_marker_commit_together_and_a_rerun_starts_nothing() {
         "the events",
         &std::fs::read_to_string(run.events_path()).unwrap(),
     );
+    // Without `on_invalidate`, `invalidate` deletes the marker only: the rows are the user's.
+    run.fixture(&[
+        "invalidate",
+        "PgSales",
+        "--day",
+        "2015-01-01",
+        "--database",
+        &db,
+    ])
+    .assert()
+    .success();
+    assert_eq!(pg_count(&pg, "SELECT count(*) FROM kart_table_updates"), 0);
+    assert_eq!(pg_count(&pg, "SELECT count(*) FROM sales_daily"), 3);
 }
 
 #[test]
@@ -121,7 +134,8 @@ fn sqlite_needs_no_server_and_its_table_task_feeds_a_workspace_task() {
         text(&out).0
     );
     assert_eq!(run.events_of("started").len(), 2);
-    // `invalidate` deletes the marker; the rows are the user's and stay.
+    // `invalidate` deletes the marker, and with `on_invalidate` the rows in the same
+    // transaction.
     let out = run
         .fixture(&[
             "invalidate",
@@ -144,11 +158,12 @@ fn sqlite_needs_no_server_and_its_table_task_feeds_a_workspace_task() {
         lite_count(&path, "SELECT count(*) FROM kart_table_updates"),
         0
     );
-    assert_eq!(lite_count(&path, "SELECT count(*) FROM sales_daily"), 3);
+    assert_eq!(lite_count(&path, "SELECT count(*) FROM sales_daily"), 0);
     run.fixture(&["LiteSales", "--day", "2015-01-01", "--database", &db])
         .assert()
         .success();
     assert_eq!(run.events_of("started").len(), 3, "made again");
+    assert_eq!(lite_count(&path, "SELECT count(*) FROM sales_daily"), 3);
 }
 
 #[test]

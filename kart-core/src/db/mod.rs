@@ -208,8 +208,13 @@ pub trait Backend: 'static {
     /// Which of `ids` have their marker, in one query.
     fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>>;
 
-    /// Deletes the marker of `id` (its rows stay: they are the user's).
-    fn forget(db: &Database, id: &str) -> Result<()>;
+    /// Deletes the marker of `id`, after `rows` (the task's `on_invalidate`) in the same
+    /// transaction; without it the rows stay: they are the user's.
+    fn forget(
+        db: &Database,
+        id: &str,
+        rows: Option<&mut dyn for<'c> FnMut(&mut Self::Tx<'c>) -> Result<()>>,
+    ) -> Result<()>;
 }
 
 /// PostgreSQL (`&mut PgTransaction`).
@@ -255,9 +260,13 @@ pub fn is_recorded<B: Backend>(db: &str, task: &dyn DynTask) -> crate::Result<bo
 }
 
 /// Deletes a table task's marker row: it is incomplete again (`invalidate`).
-pub fn forget<B: Backend>(db: &str, task: &dyn DynTask) -> crate::Result<()> {
+pub fn forget<B: Backend>(
+    db: &str,
+    task: &dyn DynTask,
+    rows: Option<&mut dyn for<'c> FnMut(&mut B::Tx<'c>) -> Result<()>>,
+) -> crate::Result<()> {
     let db = Database::named(db)?;
-    Ok(B::forget(&db, &task.id().to_string())?)
+    Ok(B::forget(&db, &task.id().to_string(), rows)?)
 }
 
 /// A table task family's bulk completeness: the candidates whose marker exists, in one query.

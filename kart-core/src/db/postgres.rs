@@ -155,12 +155,26 @@ impl Backend for Postgres {
         Ok(ids.iter().map(|id| found.contains(id)).collect())
     }
 
-    fn forget(db: &Database, id: &str) -> Result<()> {
+    fn forget(
+        db: &Database,
+        id: &str,
+        rows: Option<&mut dyn for<'c> FnMut(&mut PgTransaction<'c>) -> Result<()>>,
+    ) -> Result<()> {
         let mut client = take(db)?;
-        let sql = format!("DELETE FROM {MARKER_TABLE} WHERE task_id = $1");
-        client
-            .execute(sql.as_str(), &[&id])
-            .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+        {
+            let tx = client
+                .transaction()
+                .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
+            let mut tx = PgTransaction(tx);
+            if let Some(rows) = rows {
+                rows(&mut tx)?;
+            }
+            let sql = format!("DELETE FROM {MARKER_TABLE} WHERE task_id = $1");
+            tx.0.execute(sql.as_str(), &[&id])
+                .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+            tx.0.commit()
+                .map_err(|e| db.driver_error("cannot commit", &e))?;
+        }
         give_back(db, client);
         Ok(())
     }

@@ -99,13 +99,26 @@ impl Backend for Sqlite {
         Ok(ids.iter().map(|id| found.contains(id)).collect())
     }
 
-    fn forget(db: &Database, id: &str) -> Result<()> {
-        let conn = open(db)?;
-        conn.execute(
+    fn forget(
+        db: &Database,
+        id: &str,
+        rows: Option<&mut dyn for<'c> FnMut(&mut SqliteTransaction<'c>) -> Result<()>>,
+    ) -> Result<()> {
+        let mut conn = open(db)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
+        let mut tx = SqliteTransaction(tx);
+        if let Some(rows) = rows {
+            rows(&mut tx)?;
+        }
+        tx.0.execute(
             &format!("DELETE FROM {MARKER_TABLE} WHERE task_id = ?1"),
             [id],
         )
         .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+        tx.0.commit()
+            .map_err(|e| db.driver_error("cannot commit", &e))?;
         Ok(())
     }
 }

@@ -107,6 +107,36 @@ fn completeness_fns(g: &Gen) -> TokenStream {
     let p = &g.p;
     if let (Some(db), Some(_)) = (&g.t.options.db, &g.t.options.table) {
         let backend = transaction_backend(g.t);
+        let tx_ty = syn::Ident::new(
+            match backend.to_string().as_str() {
+                "Sqlite" => "SqliteTransaction",
+                _ => "PgTransaction",
+            },
+            proc_macro2::Span::call_site(),
+        );
+        // `on_invalidate`: coerced at the attribute to the hook's signature, then run in the
+        // marker's deleting transaction.
+        let hook = match &g.t.options.on_invalidate {
+            Some(f) => {
+                let check = quote_spanned! {f.span()=>
+                    let __hook: fn(&Self, &mut #p::db::#tx_ty<'_>) -> #p::TaskResult<()> = #f;
+                };
+                quote! {
+                    #check
+                    let mut __rows = |__tx: &mut #p::db::#tx_ty<'_>| __hook(self, __tx).map_err(#p::Error::Task);
+                    let __rows: ::core::option::Option<&mut dyn for<'c> ::core::ops::FnMut(&mut #p::db::#tx_ty<'c>) -> #p::Result<()>> = ::core::option::Option::Some(&mut __rows);
+                }
+            }
+            None => quote! {
+                let __rows: ::core::option::Option<&mut dyn for<'c> ::core::ops::FnMut(&mut #p::db::#tx_ty<'c>) -> #p::Result<()>> = ::core::option::Option::None;
+            },
+        };
+        let forget = quote! {
+            fn forget(&self) -> ::core::option::Option<#p::TaskResult<()>> {
+                #hook
+                ::core::option::Option::Some(#p::db::forget::<#p::db::#backend>(#db, self, __rows))
+            }
+        };
         return quote! {
             fn complete(&self, __ws: &#p::Workspace) -> ::core::option::Option<#p::TaskResult<bool>> {
                 ::core::option::Option::Some(#p::db::is_recorded::<#p::db::#backend>(#db, self))
@@ -117,9 +147,7 @@ fn completeness_fns(g: &Gen) -> TokenStream {
             ) -> ::core::option::Option<#p::TaskResult<::std::vec::Vec<Self>>> {
                 ::core::option::Option::Some(#p::db::recorded_among::<#p::db::#backend, Self>(#db, __candidates))
             }
-            fn forget(&self) -> ::core::option::Option<#p::TaskResult<()>> {
-                ::core::option::Option::Some(#p::db::forget::<#p::db::#backend>(#db, self))
-            }
+            #forget
         };
     }
     let complete = g.t.options.complete.as_ref().map(|f| {
