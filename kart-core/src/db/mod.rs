@@ -190,6 +190,11 @@ pub enum Committed {
     Already,
 }
 
+/// What runs in a backend's transaction: a task writing its rows, or its `on_invalidate`
+/// deleting them.
+pub type InTransaction<'a, B> =
+    &'a mut dyn for<'c> FnMut(&mut <B as Backend>::Tx<'c>) -> Result<()>;
+
 /// A database backend: the transaction a table task receives, and the marker table.
 pub trait Backend: 'static {
     /// The transaction the task writes its rows in.
@@ -202,7 +207,7 @@ pub trait Backend: 'static {
         table: &str,
         task: &TaskId,
         family: &str,
-        write: &mut dyn for<'c> FnMut(&mut Self::Tx<'c>) -> Result<()>,
+        write: InTransaction<'_, Self>,
     ) -> Result<Committed>;
 
     /// Which of `ids` have their marker, in one query.
@@ -210,11 +215,7 @@ pub trait Backend: 'static {
 
     /// Deletes the marker of `id`, after `rows` (the task's `on_invalidate`) in the same
     /// transaction; without it the rows stay: they are the user's.
-    fn forget(
-        db: &Database,
-        id: &str,
-        rows: Option<&mut dyn for<'c> FnMut(&mut Self::Tx<'c>) -> Result<()>>,
-    ) -> Result<()>;
+    fn forget(db: &Database, id: &str, rows: Option<InTransaction<'_, Self>>) -> Result<()>;
 }
 
 /// PostgreSQL (`&mut PgTransaction`).
@@ -231,7 +232,7 @@ pub fn in_transaction<B: Backend, T: TaskDef>(
     ctx: &RunContext,
     db: &str,
     table: &str,
-    write: &mut dyn for<'c> FnMut(&mut B::Tx<'c>) -> Result<()>,
+    write: InTransaction<'_, B>,
 ) -> Result<()> {
     let db = Database::named(db)?;
     // A run cancelled meanwhile (lock lost, timeout, shutdown) commits nothing.
@@ -263,7 +264,7 @@ pub fn is_recorded<B: Backend>(db: &str, task: &dyn DynTask) -> crate::Result<bo
 pub fn forget<B: Backend>(
     db: &str,
     task: &dyn DynTask,
-    rows: Option<&mut dyn for<'c> FnMut(&mut B::Tx<'c>) -> Result<()>>,
+    rows: Option<InTransaction<'_, B>>,
 ) -> crate::Result<()> {
     let db = Database::named(db)?;
     Ok(B::forget(&db, &task.id().to_string(), rows)?)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
-use super::{Backend, Committed, Database, Postgres, MARKER_TABLE};
+use super::{Backend, Committed, Database, InTransaction, Postgres, MARKER_TABLE};
 use crate::error::Result;
 use crate::task::TaskId;
 
@@ -110,7 +110,7 @@ impl Backend for Postgres {
         table: &str,
         task: &TaskId,
         family: &str,
-        write: &mut dyn for<'c> FnMut(&mut PgTransaction<'c>) -> Result<()>,
+        write: InTransaction<'_, Postgres>,
     ) -> Result<Committed> {
         let mut client = take(db)?;
         let committed = {
@@ -155,11 +155,7 @@ impl Backend for Postgres {
         Ok(ids.iter().map(|id| found.contains(id)).collect())
     }
 
-    fn forget(
-        db: &Database,
-        id: &str,
-        rows: Option<&mut dyn for<'c> FnMut(&mut PgTransaction<'c>) -> Result<()>>,
-    ) -> Result<()> {
+    fn forget(db: &Database, id: &str, rows: Option<InTransaction<'_, Postgres>>) -> Result<()> {
         let mut client = take(db)?;
         {
             let tx = client

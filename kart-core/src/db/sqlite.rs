@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::{Backend, Committed, Database, Sqlite, MARKER_TABLE};
+use super::{Backend, Committed, Database, InTransaction, Sqlite, MARKER_TABLE};
 use crate::error::Result;
 use crate::task::TaskId;
 
@@ -54,7 +54,7 @@ impl Backend for Sqlite {
         table: &str,
         task: &TaskId,
         family: &str,
-        write: &mut dyn for<'c> FnMut(&mut SqliteTransaction<'c>) -> Result<()>,
+        write: InTransaction<'_, Sqlite>,
     ) -> Result<Committed> {
         let mut conn = open(db)?;
         // Immediate: the write lock is taken now, not upgraded later into a deadlock.
@@ -99,11 +99,7 @@ impl Backend for Sqlite {
         Ok(ids.iter().map(|id| found.contains(id)).collect())
     }
 
-    fn forget(
-        db: &Database,
-        id: &str,
-        rows: Option<&mut dyn for<'c> FnMut(&mut SqliteTransaction<'c>) -> Result<()>>,
-    ) -> Result<()> {
+    fn forget(db: &Database, id: &str, rows: Option<InTransaction<'_, Sqlite>>) -> Result<()> {
         let mut conn = open(db)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -124,11 +124,11 @@ fn completeness_fns(g: &Gen) -> TokenStream {
                 quote! {
                     #check
                     let mut __rows = |__tx: &mut #p::db::#tx_ty<'_>| __hook(self, __tx).map_err(#p::Error::Task);
-                    let __rows: ::core::option::Option<&mut dyn for<'c> ::core::ops::FnMut(&mut #p::db::#tx_ty<'c>) -> #p::Result<()>> = ::core::option::Option::Some(&mut __rows);
+                    let __rows: ::core::option::Option<#p::db::InTransaction<'_, #p::db::#backend>> = ::core::option::Option::Some(&mut __rows);
                 }
             }
             None => quote! {
-                let __rows: ::core::option::Option<&mut dyn for<'c> ::core::ops::FnMut(&mut #p::db::#tx_ty<'c>) -> #p::Result<()>> = ::core::option::Option::None;
+                let __rows: ::core::option::Option<#p::db::InTransaction<'_, #p::db::#backend>> = ::core::option::Option::None;
             },
         };
         let forget = quote! {
