@@ -2,13 +2,14 @@
 # Table outputs against the driver alone, on a local PostgreSQL cluster (made here with initdb,
 # started with pg_ctl on a free port, fsync on) and a SQLite file on the same disk: a range's
 # decision over N markers from one query against N single-row checks, and a bulk insert of R
-# rows through kart's transaction-with-marker against the driver alone.
+# rows through kart's transaction-with-marker against the driver alone, each into a fresh table,
+# alternating which goes first, best of three rounds.
 #
-#   N=3650 R=100000 bash bench/tables.sh
+#   N=3650 R=30000 bash bench/tables.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-3650}
-rows=${R:-100000}
+rows=${R:-30000}
 cargo build --release -q -p kart-bench --bin table_bench
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 dir=$(mktemp -d -p "${BENCH_DIR:-/tmp}")

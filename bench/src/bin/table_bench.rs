@@ -46,61 +46,83 @@ fn main() {
     decision::<Postgres>("postgres", &pg, &all);
     decision::<Sqlite>("sqlite", &lite, &all);
 
-    // Bulk insert: kart's transaction with its marker, then the driver alone.
-    let started = Instant::now();
-    let id = TaskId::new("Load", &[("run", serde_json::Value::from(1))]);
-    Postgres::write_rows(&pg, "bench_rows", &id, "Load", &mut |tx| {
-        let stmt = tx
-            .prepare("INSERT INTO bench_rows VALUES ($1, $2, $3)")
-            .map_err(kart_core::Error::msg)?;
-        for r in 0..rows {
-            tx.execute(&stmt, &[&1i64, &r, &(r * 10)])
-                .map_err(kart_core::Error::msg)?;
+    // Bulk insert: kart's transaction with its marker against the driver alone, each into a
+    // fresh table, alternating which goes first; the best of three rounds each.
+    let (mut pg_kart, mut pg_driver, mut lite_kart, mut lite_driver) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..3u32 {
+        let (k, d) = (format!("bench_k{round}"), format!("bench_d{round}"));
+        for t in [&k, &d] {
+            let ddl = format!(
+                "CREATE TABLE {t} (day BIGINT NOT NULL, n BIGINT NOT NULL, amount BIGINT NOT NULL)"
+            );
+            pg_client.batch_execute(&ddl).unwrap();
+            lite_conn.execute_batch(&ddl).unwrap();
         }
-        Ok(())
-    })
-    .unwrap();
-    let kart = started.elapsed();
-    let started = Instant::now();
-    let mut tx = pg_client.transaction().unwrap();
-    let stmt = tx
-        .prepare("INSERT INTO bench_rows VALUES ($1, $2, $3)")
-        .unwrap();
-    for r in 0..rows {
-        tx.execute(&stmt, &[&2i64, &r, &(r * 10)]).unwrap();
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for through_kart in order {
+            if through_kart {
+                let id = TaskId::new("Load", &[("round", serde_json::Value::from(round))]);
+                let started = Instant::now();
+                Postgres::write_rows(&pg, &k, &id, "Load", &mut |tx| {
+                    let stmt = tx
+                        .prepare(&format!("INSERT INTO {k} VALUES ($1, $2, $3)"))
+                        .map_err(kart_core::Error::msg)?;
+                    for r in 0..rows {
+                        tx.execute(&stmt, &[&1i64, &r, &(r * 10)])
+                            .map_err(kart_core::Error::msg)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+                pg_kart.push(started.elapsed());
+                let started = Instant::now();
+                Sqlite::write_rows(&lite, &k, &id, "Load", &mut |tx| {
+                    let mut stmt = tx
+                        .prepare(&format!("INSERT INTO {k} VALUES (?1, ?2, ?3)"))
+                        .map_err(kart_core::Error::msg)?;
+                    for r in 0..rows {
+                        stmt.execute((1i64, r, r * 10))
+                            .map_err(kart_core::Error::msg)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+                lite_kart.push(started.elapsed());
+            } else {
+                let started = Instant::now();
+                let mut tx = pg_client.transaction().unwrap();
+                let stmt = tx
+                    .prepare(&format!("INSERT INTO {d} VALUES ($1, $2, $3)"))
+                    .unwrap();
+                for r in 0..rows {
+                    tx.execute(&stmt, &[&2i64, &r, &(r * 10)]).unwrap();
+                }
+                tx.commit().unwrap();
+                pg_driver.push(started.elapsed());
+                let started = Instant::now();
+                let mut conn = rusqlite::Connection::open(lite_path).unwrap();
+                let tx = conn.transaction().unwrap();
+                {
+                    let mut stmt = tx
+                        .prepare(&format!("INSERT INTO {d} VALUES (?1, ?2, ?3)"))
+                        .unwrap();
+                    for r in 0..rows {
+                        stmt.execute((2i64, r, r * 10)).unwrap();
+                    }
+                }
+                tx.commit().unwrap();
+                lite_driver.push(started.elapsed());
+            }
+        }
     }
-    tx.commit().unwrap();
-    let driver = started.elapsed();
-    report_rows("postgres", rows, kart, driver);
-
-    let started = Instant::now();
-    let id = TaskId::new("Load", &[("run", serde_json::Value::from(2))]);
-    Sqlite::write_rows(&lite, "bench_rows", &id, "Load", &mut |tx| {
-        let mut stmt = tx
-            .prepare("INSERT INTO bench_rows VALUES (?1, ?2, ?3)")
-            .map_err(kart_core::Error::msg)?;
-        for r in 0..rows {
-            stmt.execute((1i64, r, r * 10))
-                .map_err(kart_core::Error::msg)?;
-        }
-        Ok(())
-    })
-    .unwrap();
-    let kart = started.elapsed();
-    let started = Instant::now();
-    let mut conn = rusqlite::Connection::open(lite_path).unwrap();
-    let tx = conn.transaction().unwrap();
-    {
-        let mut stmt = tx
-            .prepare("INSERT INTO bench_rows VALUES (?1, ?2, ?3)")
-            .unwrap();
-        for r in 0..rows {
-            stmt.execute((2i64, r, r * 10)).unwrap();
-        }
-    }
-    tx.commit().unwrap();
-    let driver = started.elapsed();
-    report_rows("sqlite", rows, kart, driver);
+    let best = |v: &[std::time::Duration]| *v.iter().min().unwrap();
+    report_rows("postgres", rows, best(&pg_kart), best(&pg_driver));
+    report_rows("sqlite", rows, best(&lite_kart), best(&lite_driver));
 }
 
 /// One query for all ids against one query per id, best of three each.

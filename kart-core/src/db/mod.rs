@@ -182,6 +182,42 @@ impl Database {
     }
 }
 
+/// Idle connections by database URL, kept between tasks and checks: opening one (a login, a
+/// file and its schema check) costs far more than a statement.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) struct Idle<C>(std::sync::Mutex<Option<std::collections::HashMap<String, Vec<C>>>>);
+
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+impl<C> Idle<C> {
+    /// At most this many idle connections are kept per database.
+    const KEEP: usize = 16;
+
+    pub(crate) const fn new() -> Self {
+        Idle(std::sync::Mutex::new(None))
+    }
+
+    /// An idle connection to `db` that is still `usable`, if any.
+    pub(crate) fn take(&self, db: &Database, usable: impl Fn(&C) -> bool) -> Option<C> {
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let clients = idle
+            .get_or_insert_with(Default::default)
+            .get_mut(db.url())?;
+        std::iter::from_fn(|| clients.pop()).find(|c| usable(c))
+    }
+
+    /// Keeps a connection whose work ended cleanly for the next task or check.
+    pub(crate) fn give_back(&self, db: &Database, conn: C) {
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let conns = idle
+            .get_or_insert_with(Default::default)
+            .entry(db.url().to_string())
+            .or_default();
+        if conns.len() < Self::KEEP {
+            conns.push(conn);
+        }
+    }
+}
+
 /// How a table task's run ended.
 pub enum Committed {
     /// Its rows and marker are committed.

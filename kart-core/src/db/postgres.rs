@@ -1,14 +1,12 @@
 //! PostgreSQL through the `postgres` crate (synchronous, as kart's workers are threads; the
 //! well-kept driver under `tokio-postgres`, without a runtime to carry).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
-use super::{Backend, Committed, Database, InTransaction, Postgres, MARKER_TABLE};
+use super::{Backend, Committed, Database, Idle, InTransaction, Postgres, MARKER_TABLE};
 use crate::error::Result;
 use crate::task::TaskId;
 
@@ -55,29 +53,12 @@ fn create_marker_table(client: &mut Client, db: &Database) -> Result<()> {
     }
 }
 
-/// Idle connections by URL, shared by runs and completeness checks: a connection (and its
-/// authentication) costs far more than a statement.
-static IDLE: Mutex<Option<HashMap<String, Vec<Client>>>> = Mutex::new(None);
-
-/// At most this many idle connections are kept per database.
-const KEEP_IDLE: usize = 16;
+/// Idle connections, shared by runs and completeness checks.
+static IDLE: Idle<Client> = Idle::new();
 
 /// An idle connection to `db`, or a new one (with the marker table made sure of).
 fn take(db: &Database) -> Result<Client> {
-    let idle = IDLE
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get_mut(db.url())
-        .and_then(|clients| {
-            while let Some(c) = clients.pop() {
-                if !c.is_closed() {
-                    return Some(c);
-                }
-            }
-            None
-        });
-    match idle {
+    match IDLE.take(db, |c| !c.is_closed()) {
         Some(client) => Ok(client),
         None => {
             let mut client = connect(db)?;
@@ -89,16 +70,8 @@ fn take(db: &Database) -> Result<Client> {
 
 /// Puts a connection whose work ended cleanly back for the next run or check.
 fn give_back(db: &Database, client: Client) {
-    if client.is_closed() {
-        return;
-    }
-    let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-    let clients = idle
-        .get_or_insert_with(HashMap::new)
-        .entry(db.url().to_string())
-        .or_default();
-    if clients.len() < KEEP_IDLE {
-        clients.push(client);
+    if !client.is_closed() {
+        IDLE.give_back(db, client);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::{Backend, Committed, Database, InTransaction, Sqlite, MARKER_TABLE};
+use super::{Backend, Committed, Database, Idle, InTransaction, Sqlite, MARKER_TABLE};
 use crate::error::Result;
 use crate::task::TaskId;
 
@@ -46,6 +46,17 @@ fn open(db: &Database) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Idle connections, shared by runs and completeness checks.
+static IDLE: Idle<Connection> = Idle::new();
+
+/// An idle connection to `db`, or a newly opened one.
+fn take(db: &Database) -> Result<Connection> {
+    match IDLE.take(db, |_| true) {
+        Some(conn) => Ok(conn),
+        None => open(db),
+    }
+}
+
 impl Backend for Sqlite {
     type Tx<'c> = SqliteTransaction<'c>;
 
@@ -56,65 +67,92 @@ impl Backend for Sqlite {
         family: &str,
         write: InTransaction<'_, Sqlite>,
     ) -> Result<Committed> {
-        let mut conn = open(db)?;
-        // Immediate: the write lock is taken now, not upgraded later into a deadlock.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
-        let mut tx = SqliteTransaction(tx);
-        write(&mut tx)?;
-        let id = task.to_string();
-        let marker = format!(
-            "INSERT INTO {MARKER_TABLE} (task_id, family, target_table) VALUES (?1, ?2, ?3)"
-        );
-        match tx.0.execute(&marker, (&id, family, table)) {
-            Ok(_) => {
-                tx.0.commit()
-                    .map_err(|e| db.driver_error("cannot commit", &e))?;
-                Ok(Committed::Now)
-            }
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation =>
-            {
-                Ok(Committed::Already)
-            }
-            Err(e) => Err(db.driver_error(&format!("cannot record {id} in {MARKER_TABLE}"), &e)),
-        }
+        let mut conn = take(db)?;
+        let committed = write_in(&mut conn, db, table, task, family, write)?;
+        IDLE.give_back(db, conn);
+        Ok(committed)
     }
 
     fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>> {
-        let conn = open(db)?;
-        // One statement for any number of ids: they go in as one JSON array.
-        let sql = format!(
-            "SELECT task_id FROM {MARKER_TABLE} WHERE task_id IN (SELECT value FROM json_each(?1))"
-        );
-        let list = serde_json::to_string(ids).expect("strings serialize");
-        let mut stmt = conn
-            .prepare(&sql)
-            .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
-        let found: std::collections::HashSet<String> = stmt
-            .query_map([list], |row| row.get::<_, String>(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
-        Ok(ids.iter().map(|id| found.contains(id)).collect())
+        let conn = take(db)?;
+        let recorded = recorded_in(&conn, db, ids)?;
+        IDLE.give_back(db, conn);
+        Ok(recorded)
     }
 
     fn forget(db: &Database, id: &str, rows: Option<InTransaction<'_, Sqlite>>) -> Result<()> {
-        let mut conn = open(db)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
-        let mut tx = SqliteTransaction(tx);
-        if let Some(rows) = rows {
-            rows(&mut tx)?;
-        }
-        tx.0.execute(
-            &format!("DELETE FROM {MARKER_TABLE} WHERE task_id = ?1"),
-            [id],
-        )
-        .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
-        tx.0.commit()
-            .map_err(|e| db.driver_error("cannot commit", &e))?;
+        let mut conn = take(db)?;
+        forget_in(&mut conn, db, id, rows)?;
+        IDLE.give_back(db, conn);
         Ok(())
     }
+}
+
+fn write_in(
+    conn: &mut Connection,
+    db: &Database,
+    table: &str,
+    task: &TaskId,
+    family: &str,
+    write: InTransaction<'_, Sqlite>,
+) -> Result<Committed> {
+    // Immediate: the write lock is taken now, not upgraded later into a deadlock.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
+    let mut tx = SqliteTransaction(tx);
+    write(&mut tx)?;
+    let id = task.to_string();
+    let marker =
+        format!("INSERT INTO {MARKER_TABLE} (task_id, family, target_table) VALUES (?1, ?2, ?3)");
+    match tx.0.execute(&marker, (&id, family, table)) {
+        Ok(_) => {
+            tx.0.commit()
+                .map_err(|e| db.driver_error("cannot commit", &e))?;
+            Ok(Committed::Now)
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Ok(Committed::Already)
+        }
+        Err(e) => Err(db.driver_error(&format!("cannot record {id} in {MARKER_TABLE}"), &e)),
+    }
+}
+
+fn recorded_in(conn: &Connection, db: &Database, ids: &[String]) -> Result<Vec<bool>> {
+    // One statement for any number of ids: they go in as one JSON array.
+    let sql = format!(
+        "SELECT task_id FROM {MARKER_TABLE} WHERE task_id IN (SELECT value FROM json_each(?1))"
+    );
+    let list = serde_json::to_string(ids).expect("strings serialize");
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
+    let found: std::collections::HashSet<String> = stmt
+        .query_map([list], |row| row.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| db.driver_error(&format!("cannot read {MARKER_TABLE}"), &e))?;
+    Ok(ids.iter().map(|id| found.contains(id)).collect())
+}
+
+fn forget_in(
+    conn: &mut Connection,
+    db: &Database,
+    id: &str,
+    rows: Option<InTransaction<'_, Sqlite>>,
+) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| db.driver_error("cannot begin a transaction", &e))?;
+    let mut tx = SqliteTransaction(tx);
+    if let Some(rows) = rows {
+        rows(&mut tx)?;
+    }
+    tx.0.execute(
+        &format!("DELETE FROM {MARKER_TABLE} WHERE task_id = ?1"),
+        [id],
+    )
+    .map_err(|e| db.driver_error(&format!("cannot delete from {MARKER_TABLE}"), &e))?;
+    tx.0.commit()
+        .map_err(|e| db.driver_error("cannot commit", &e))?;
+    Ok(())
 }
