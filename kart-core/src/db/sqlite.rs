@@ -49,12 +49,16 @@ fn open(db: &Database) -> Result<Connection> {
 /// Idle connections, shared by runs and completeness checks.
 static IDLE: Idle<Connection> = Idle::new();
 
-/// An idle connection to `db`, or a newly opened one.
-fn take(db: &Database) -> Result<Connection> {
-    match IDLE.take(db, |_| true) {
-        Some(conn) => Ok(conn),
-        None => open(db),
-    }
+/// Runs `work` on an idle connection to `db` (or a newly opened one), keeping the connection
+/// for the next task or check when the work ended cleanly.
+fn with_connection<R>(db: &Database, work: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+    let mut conn = match IDLE.take(db, |_| true) {
+        Some(conn) => conn,
+        None => open(db)?,
+    };
+    let out = work(&mut conn)?;
+    IDLE.give_back(db, conn);
+    Ok(out)
 }
 
 impl Backend for Sqlite {
@@ -67,24 +71,15 @@ impl Backend for Sqlite {
         family: &str,
         write: InTransaction<'_, Sqlite>,
     ) -> Result<Committed> {
-        let mut conn = take(db)?;
-        let committed = write_in(&mut conn, db, table, task, family, write)?;
-        IDLE.give_back(db, conn);
-        Ok(committed)
+        with_connection(db, |conn| write_in(conn, db, table, task, family, write))
     }
 
     fn recorded(db: &Database, ids: &[String]) -> Result<Vec<bool>> {
-        let conn = take(db)?;
-        let recorded = recorded_in(&conn, db, ids)?;
-        IDLE.give_back(db, conn);
-        Ok(recorded)
+        with_connection(db, |conn| recorded_in(conn, db, ids))
     }
 
     fn forget(db: &Database, id: &str, rows: Option<InTransaction<'_, Sqlite>>) -> Result<()> {
-        let mut conn = take(db)?;
-        forget_in(&mut conn, db, id, rows)?;
-        IDLE.give_back(db, conn);
-        Ok(())
+        with_connection(db, |conn| forget_in(conn, db, id, rows))
     }
 }
 
