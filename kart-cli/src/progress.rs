@@ -27,13 +27,30 @@ enum Standing {
 #[derive(Default)]
 struct Tally {
     tasks: HashMap<String, Standing>,
+    /// How many tasks stand where, kept as they move: the bar is redrawn on every event, and
+    /// counting the map each time would make a run of n tasks cost n².
+    counts: [usize; 5],
     /// Running tasks' families, by task id.
     running: BTreeMap<String, String>,
 }
 
 impl Tally {
     fn count(&self, standing: Standing) -> usize {
-        self.tasks.values().filter(|&&s| s == standing).count()
+        self.counts[standing as usize]
+    }
+
+    /// Task `id` now stands at `standing`.
+    fn set(&mut self, id: &str, standing: Standing) {
+        match self.tasks.get_mut(id) {
+            Some(old) => {
+                self.counts[*old as usize] -= 1;
+                *old = standing;
+            }
+            None => {
+                self.tasks.insert(id.to_string(), standing);
+            }
+        }
+        self.counts[standing as usize] += 1;
     }
 }
 
@@ -169,7 +186,7 @@ impl EventSink for Bar {
         } else {
             tally.running.remove(id);
         }
-        tally.tasks.insert(id.clone(), standing);
+        tally.set(id, standing);
         self.refresh(&tally);
     }
 }

@@ -201,10 +201,7 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// decides a wrapper's completeness from its requirements). A family with its own rule
     /// (`complete`, `bulk_complete`) answers by that rule.
     fn output_exists(&self, ws: &Workspace) -> Result<bool> {
-        match self.output_key()? {
-            Some(key) => ws.exists(&key),
-            None => Ok(false),
-        }
+        output_stored(self, ws)
     }
     /// Whether the family decides its completeness itself (`complete`, `bulk_complete`):
     /// listings cannot decide it.
@@ -286,6 +283,14 @@ pub fn default_output_key(family: &str, id: &TaskId, suffix: &str) -> String {
 /// (what `gc` matches against).
 pub fn default_output_template(spec: &TaskSpec) -> String {
     default_output_path(spec.family, "{hash}", spec.suffix)
+}
+
+/// Whether `task`'s output is in the workspace (a wrapper has none).
+fn output_stored(task: &(impl DynTask + ?Sized), ws: &Workspace) -> Result<bool> {
+    match task.output_key()? {
+        Some(key) => ws.exists(&key),
+        None => Ok(false),
+    }
 }
 
 /// A family's own completeness rule failed: named with the task, as any other failure.
@@ -383,10 +388,7 @@ impl<T: TaskDef> DynTask for T {
                 .map(|done| done.iter().any(|t| t.id() == id))
                 .map_err(|e| own_rule_failed(self, e));
         }
-        match self.output_key()? {
-            Some(key) => ws.exists(&key),
-            None => Ok(false),
-        }
+        output_stored(self, ws)
     }
     fn decides_completeness(&self) -> bool {
         T::SPEC.own_completeness
