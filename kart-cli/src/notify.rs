@@ -18,7 +18,7 @@ fn payload(task: &TaskReport, outcome: &str, error: Option<&str>, events: Option
     json!({
         "task_id": task.id.as_str(),
         "family": task.family,
-        "params": task.params,
+        "params": task.task.params_json(),
         "outcome": outcome,
         "error": error,
         "attempts": task.attempts,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::task::AnyTask;
 use crate::task_id::TaskId;
 
 /// How one task ended.
@@ -32,10 +33,9 @@ pub struct TaskReport {
     pub id: TaskId,
     /// Its family.
     pub family: &'static str,
-    /// `Family(params)`.
-    pub display: String,
-    /// Its parameters, as JSON.
-    pub params: serde_json::Value,
+    /// The task itself: its display and parameters are derived when asked for, since a run
+    /// of a million tasks prints a handful of them.
+    pub task: AnyTask,
     /// How many times it ran.
     pub attempts: u32,
     /// How it ended.
@@ -210,12 +210,12 @@ fn by_family(tasks: &[&TaskReport], out: &mut String) {
     }
     for (family, ts) in by_family {
         if let [t] = ts.as_slice() {
-            let _ = writeln!(out, "    - {}{}", t.display, detail(t));
+            let _ = writeln!(out, "    - {}{}", t.task.display(), detail(t));
             continue;
         }
         let _ = writeln!(out, "    - {} {family}", ts.len());
         for t in ts.iter().take(LISTED_PER_GROUP) {
-            let _ = writeln!(out, "        {}{}", t.display, detail(t));
+            let _ = writeln!(out, "        {}{}", t.task.display(), detail(t));
         }
         if ts.len() > LISTED_PER_GROUP {
             let _ = writeln!(out, "        ... and {} more", ts.len() - LISTED_PER_GROUP);
@@ -259,14 +259,14 @@ fn by_cause(tasks: &[&TaskReport], out: &mut String) {
 fn list_causes(causes: Vec<(String, Vec<&TaskReport>)>, out: &mut String) {
     for (cause, ts) in causes {
         if let [t] = ts.as_slice() {
-            let _ = writeln!(out, "    - {}{}", t.display, detail(t));
+            let _ = writeln!(out, "    - {}{}", t.task.display(), detail(t));
             continue;
         }
         let _ = writeln!(out, "    - {} tasks: {cause}", ts.len());
-        let shown: Vec<&str> = ts
+        let shown: Vec<String> = ts
             .iter()
             .take(LISTED_PER_GROUP)
-            .map(|t| t.display.as_str())
+            .map(|t| t.task.display())
             .collect();
         let more = match ts.len().saturating_sub(LISTED_PER_GROUP) {
             0 => String::new(),

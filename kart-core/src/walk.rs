@@ -67,6 +67,9 @@ impl Walk {
         };
         let mut index: HashMap<TaskId, usize> = HashMap::new();
         let mut queue = VecDeque::new();
+        // The task that last listed each task as a requirement: repeats are found in O(1),
+        // not by searching a list that a wide fan-in makes long.
+        let mut listed_by: Vec<usize> = Vec::new();
         let mut add = |walk: &mut Walk, task: &AnyTask, queue: &mut VecDeque<usize>| {
             let id = task.id();
             *index.entry(id.clone()).or_insert_with(|| {
@@ -91,9 +94,12 @@ impl Walk {
                     break;
                 }
                 Step::Expand(requires) => {
+                    walk.deps[i].reserve_exact(requires.len());
                     for req in requires {
                         let j = add(&mut walk, &req, &mut queue);
-                        if !walk.deps[i].contains(&j) {
+                        listed_by.resize(walk.tasks.len(), usize::MAX);
+                        if listed_by[j] != i {
+                            listed_by[j] = i;
                             walk.deps[i].push(j);
                             walk.dependents[j].push(i);
                         }

@@ -18,8 +18,7 @@ pub(super) fn report(
         .map(|n| TaskReport {
             id: n.id.clone(),
             family: n.task.family(),
-            display: n.task.display(),
-            params: n.task.params_json(),
+            task: n.task.clone(),
             attempts: n.attempts,
             batched_into: n.batched_into.clone(),
             elsewhere: n.elsewhere.clone(),
