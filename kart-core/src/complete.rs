@@ -6,7 +6,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::Result;
-use crate::task::DynTask;
+use crate::task::{AnyTask, DynTask};
 use crate::walk::leaves;
 use crate::workspace::Workspace;
 
@@ -96,7 +96,7 @@ impl DirWants {
 fn want_leaves(
     task: &dyn DynTask,
     owner: usize,
-    wants: &mut FxHashMap<String, DirWants>,
+    wants: &mut ByDir,
     ws: &Workspace,
     missing: &mut Vec<usize>,
 ) -> Result<()> {
@@ -109,17 +109,78 @@ fn want_leaves(
             return Ok(complete);
         }
         if let Some(key) = leaf.output_key()? {
-            // A directory output `a/b/` is the name `b/` in `a`.
-            let body = key.strip_suffix('/').unwrap_or(&key);
-            let (dir, _) = body.rsplit_once('/').unwrap_or(("", body));
-            let name = &key[dir.len() + usize::from(!dir.is_empty())..];
-            match wants.get_mut(dir) {
-                Some(w) => w.push(name, owner),
-                None => wants.entry(dir.to_string()).or_default().push(name, owner),
-            }
+            want_key(wants, &key, owner);
         }
         Ok(true)
     })
+}
+
+/// Output names wanted, by directory.
+type ByDir = FxHashMap<String, DirWants>;
+
+/// Adds output `key` to the names wanted in its directory: a directory output `a/b/` is the
+/// name `b/` in `a`.
+fn want_key(wants: &mut ByDir, key: &str, owner: usize) {
+    let body = key.strip_suffix('/').unwrap_or(key);
+    let (dir, _) = body.rsplit_once('/').unwrap_or(("", body));
+    let name = &key[dir.len() + usize::from(!dir.is_empty())..];
+    match wants.get_mut(dir) {
+        Some(w) => w.push(name, owner),
+        None => wants.entry(dir.to_string()).or_default().push(name, owner),
+    }
+}
+
+/// Groups `items` by the directories of their outputs, `want` adding each item's (items
+/// spread over the cores); also returns the owners `want` decided missing itself.
+fn group_by_dir<T: Sync>(
+    items: &[T],
+    want: impl Fn(&T, usize, &mut ByDir, &mut Vec<usize>) -> Result<()> + Sync,
+) -> Result<(Vec<(String, DirWants)>, Vec<usize>)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Small sets stay on this thread: a spawn costs more than a few hundred keys.
+    let parts = in_parallel(items, threads, 256, |offset, part| {
+        let mut wants = ByDir::default();
+        let mut missing = Vec::new();
+        for (i, item) in part.iter().enumerate() {
+            want(item, offset + i, &mut wants, &mut missing)?;
+        }
+        Ok(vec![(wants, missing)])
+    })?;
+    let mut by_dir = ByDir::default();
+    let mut decided_missing = Vec::new();
+    for (wants, missing) in parts {
+        decided_missing.extend(missing);
+        for (dir, w) in wants {
+            match by_dir.get_mut(&dir) {
+                Some(all) => all.append(w),
+                None => {
+                    by_dir.insert(dir, w);
+                }
+            }
+        }
+    }
+    Ok((by_dir.into_iter().collect(), decided_missing))
+}
+
+/// Lists each group's directory once (directories spread over the cores): for each group,
+/// the owners whose names it lacks, or the listing's error.
+fn list_missing(groups: &[(String, DirWants)], ws: &Workspace) -> Vec<Result<Vec<usize>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let listed = in_parallel(groups, threads, 1, |_, part| {
+        Ok(part
+            .iter()
+            .map(|(dir, wants)| {
+                wants.missing(|each| {
+                    ws.store().visit_dir(dir, each)?;
+                    match wants.dirs {
+                        true => ws.store().visit_complete_dirs(dir, each),
+                        false => Ok(()),
+                    }
+                })
+            })
+            .collect())
+    });
+    listed.expect("listing collects each directory's error")
 }
 
 /// Bulk completeness: which of `tasks` are complete, deciding from directory listings.
@@ -141,44 +202,14 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
         }
     }
     let started = std::time::Instant::now();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Small ranges stay on this thread: a spawn costs more than a few hundred keys.
-    let parts = in_parallel(tasks, threads, 256, |offset, part| {
-        let mut wants = FxHashMap::default();
-        let mut missing = Vec::new();
-        for (i, task) in part.iter().enumerate() {
-            want_leaves(*task, offset + i, &mut wants, ws, &mut missing)?;
-        }
-        Ok(vec![(wants, missing)])
+    let (groups, decided_missing) = group_by_dir(tasks, |task, owner, wants, missing| {
+        want_leaves(*task, owner, wants, ws, missing)
     })?;
-    let mut by_dir: FxHashMap<String, DirWants> = FxHashMap::default();
-    let mut decided_missing = Vec::new();
-    for (wants, missing) in parts {
-        decided_missing.extend(missing);
-        for (dir, w) in wants {
-            match by_dir.get_mut(&dir) {
-                Some(all) => all.append(w),
-                None => {
-                    by_dir.insert(dir, w);
-                }
-            }
-        }
-    }
-    let groups: Vec<(String, DirWants)> = by_dir.into_iter().collect();
     let keyed = started.elapsed();
-    let missing: Vec<usize> = in_parallel(&groups, threads, 1, |_, part| {
-        let mut missing = Vec::new();
-        for (dir, wants) in part {
-            missing.extend(wants.missing(|each| {
-                ws.store().visit_dir(dir, each)?;
-                match wants.dirs {
-                    true => ws.store().visit_complete_dirs(dir, each),
-                    false => Ok(()),
-                }
-            })?);
-        }
-        Ok(missing)
-    })?;
+    let mut missing = Vec::new();
+    for listed in list_missing(&groups, ws) {
+        missing.extend(listed?);
+    }
     tracing::debug!(
         "bulk completeness: {} output keys in {:.1} ms, {} directories listed in {:.1} ms",
         groups.iter().map(|(_, w)| w.entries.len()).sum::<usize>(),
@@ -191,6 +222,44 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
         complete[owner] = false;
     }
     Ok((complete, groups.len()))
+}
+
+/// Fewest outputs wanted in one directory for the graph to list it rather than check each:
+/// a listing reads the whole directory, so it pays when many of its names are wanted.
+pub(crate) const LIST_FROM: usize = 64;
+
+/// What the graph learns from listings about `tasks` (its tasks met together): for each,
+/// `Some(complete)` when its directory held at least [`LIST_FROM`] of the outputs wanted and
+/// was listed, else `None` (the task is checked on its own). Wrappers, tasks whose family
+/// decides its completeness itself, and any task whose key or listing fails are left to
+/// their own check, which names the error.
+pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>> {
+    let mut known = vec![None; tasks.len()];
+    if tasks.len() < LIST_FROM {
+        return known;
+    }
+    let grouped = group_by_dir(tasks, |task, owner, wants, _| {
+        if !task.is_wrapper() && !task.decides_completeness() {
+            if let Ok(Some(key)) = task.output_key() {
+                want_key(wants, &key, owner);
+            }
+        }
+        Ok(())
+    });
+    let Ok((mut groups, _)) = grouped else {
+        return known;
+    };
+    groups.retain(|(_, wants)| wants.entries.len() >= LIST_FROM);
+    for ((_, wants), listed) in groups.iter().zip(list_missing(&groups, ws)) {
+        let Ok(missing) = listed else { continue };
+        for (_, owner) in wants.iter() {
+            known[owner] = Some(true);
+        }
+        for owner in missing {
+            known[owner] = Some(false);
+        }
+    }
+    known
 }
 
 /// Runs `work` over up to `threads` contiguous parts of `items` of at least `min_chunk`

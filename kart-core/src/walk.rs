@@ -53,10 +53,35 @@ pub(crate) struct Walk {
     pub(crate) stopped: bool,
 }
 
+/// What a walk asks of the code walking: what to follow from each task, and optionally a
+/// look at each breadth-first level before its tasks are visited (to decide them together).
+pub(crate) trait Visitor {
+    /// The tasks of one level, the first being task `first`: each is visited after this.
+    fn level(&mut self, first: usize, tasks: &[AnyTask]) {
+        let _ = (first, tasks);
+    }
+    /// What to follow from task `i`.
+    fn visit(&mut self, i: usize, task: &AnyTask) -> Step;
+}
+
+/// A closure is a visitor without the look at levels.
+struct Steps<F>(F);
+
+impl<F: FnMut(usize, &AnyTask) -> Step> Visitor for Steps<F> {
+    fn visit(&mut self, i: usize, task: &AnyTask) -> Step {
+        (self.0)(i, task)
+    }
+}
+
 impl Walk {
     /// Walks from `roots`, asking `step` once per distinct task (in the order reached) what
     /// to follow.
-    pub(crate) fn new(roots: &[AnyTask], mut step: impl FnMut(usize, &AnyTask) -> Step) -> Self {
+    pub(crate) fn new(roots: &[AnyTask], step: impl FnMut(usize, &AnyTask) -> Step) -> Self {
+        Self::with(roots, Steps(step))
+    }
+
+    /// [`Walk::new`] with a visitor that also sees each level before its tasks.
+    pub(crate) fn with(roots: &[AnyTask], mut visitor: impl Visitor) -> Self {
         let mut walk = Walk {
             tasks: Vec::new(),
             ids: Vec::new(),
@@ -66,28 +91,36 @@ impl Walk {
             stopped: false,
         };
         let mut index: HashMap<TaskId, usize> = HashMap::new();
-        let mut queue = VecDeque::new();
         // The task that last listed each task as a requirement: repeats are found in O(1),
         // not by searching a list that a wide fan-in makes long.
         let mut listed_by: Vec<usize> = Vec::new();
-        let mut add = |walk: &mut Walk, task: &AnyTask, queue: &mut VecDeque<usize>| {
+        let mut add = |walk: &mut Walk, task: &AnyTask| {
             let id = task.id();
             *index.entry(id.clone()).or_insert_with(|| {
                 walk.tasks.push(task.clone());
                 walk.ids.push(id);
                 walk.deps.push(Vec::new());
                 walk.dependents.push(Vec::new());
-                queue.push_back(walk.tasks.len() - 1);
                 walk.tasks.len() - 1
             })
         };
         for root in roots {
-            let i = add(&mut walk, root, &mut queue);
+            let i = add(&mut walk, root);
             walk.roots.push(i);
         }
-        while let Some(i) = queue.pop_front() {
+        // Tasks are numbered in the order reached, so the queue of tasks to visit is every
+        // number from `next` on, and a level ends where the tasks known at its start end.
+        let mut next = 0;
+        let mut level_end = 0;
+        while next < walk.tasks.len() {
+            if next == level_end {
+                level_end = walk.tasks.len();
+                visitor.level(next, &walk.tasks[next..level_end]);
+            }
+            let i = next;
+            next += 1;
             let task = walk.tasks[i].clone();
-            match step(i, &task) {
+            match visitor.visit(i, &task) {
                 Step::Leaf => {}
                 Step::Stop => {
                     walk.stopped = true;
@@ -96,7 +129,7 @@ impl Walk {
                 Step::Expand(requires) => {
                     walk.deps[i].reserve_exact(requires.len());
                     for req in requires {
-                        let j = add(&mut walk, &req, &mut queue);
+                        let j = add(&mut walk, &req);
                         listed_by.resize(walk.tasks.len(), usize::MAX);
                         if listed_by[j] != i {
                             listed_by[j] = i;

@@ -195,6 +195,52 @@ fn a_range_decides_what_is_missing_from_one_listing() {
 }
 
 #[test]
+fn the_scheduler_decides_many_outputs_in_one_directory_from_one_listing() {
+    let s3 = S3Server::start();
+    s3.create_bucket("fan");
+    let run = Run::new();
+    // 70 of 100 outputs already there.
+    for n in 0..70 {
+        s3.put("fan", &format!("ws/sleepy/{n}.json"), b"1");
+    }
+    let url = "s3://fan/ws";
+    let args = ["SleepyFanin", "--n", "100", "--millis", "0"];
+    let (stdout, _) = ok(kart_run(&run, &s3, "fixture", url, &args).output().unwrap());
+    let ran = run
+        .events_of("started")
+        .iter()
+        .filter(|e| e["family"] == "Sleepy")
+        .count();
+    assert_eq!(ran, 30, "{stdout}");
+    let counts = &requests(&run)[0];
+    // The opening check and one listing of sleepy/ decide all 100; the 30 that run look
+    // again before running, the 70 complete ones are never looked at one by one.
+    assert_eq!(counts["list"], 2, "{counts}");
+    assert!(counts["head"].as_u64().unwrap() <= 60, "{counts}");
+    // The rerun: one listing, no HEAD at all.
+    let (stdout, _) = ok(kart_run(&run, &s3, "fixture", url, &args).output().unwrap());
+    assert!(stdout.contains("* 101 were already complete"), "{stdout}");
+    let counts = &requests(&run)[1];
+    assert_eq!(counts["list"], 2, "{counts}");
+    assert_eq!(counts["head"], 0, "{counts}");
+}
+
+#[test]
+fn a_few_outputs_in_a_directory_are_checked_one_by_one() {
+    let s3 = S3Server::start();
+    s3.create_bucket("few");
+    let run = Run::new();
+    let url = "s3://few/ws";
+    let args = ["SleepyFanin", "--n", "10", "--millis", "0"];
+    ok(kart_run(&run, &s3, "fixture", url, &args).output().unwrap());
+    ok(kart_run(&run, &s3, "fixture", url, &args).output().unwrap());
+    // Below the listing threshold a listing would read more than it decides: one HEAD each.
+    let counts = &requests(&run)[1];
+    assert_eq!(counts["list"], 1, "{counts}");
+    assert_eq!(counts["head"], 10, "{counts}");
+}
+
+#[test]
 fn gc_and_locks_work_on_a_remote_workspace() {
     let s3 = S3Server::start();
     s3.create_bucket("gcbucket");

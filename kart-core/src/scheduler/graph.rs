@@ -8,7 +8,7 @@ use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockGuard, Locks};
 use crate::shutdown::Shutdown;
 use crate::task::{AnyTask, GraphContext, OnConflict, TaskId, UniquePhase};
-use crate::walk::{settle_wrappers, Step, Walk};
+use crate::walk::{settle_wrappers, Step, Visitor, Walk};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,39 +89,23 @@ impl Graph {
         locks: Option<&Locks>,
         shutdown: &Shutdown,
     ) -> Result<Self> {
-        // Checks found failing, by task; the task is then not expanded.
-        let mut failed: HashMap<usize, String> = HashMap::new();
-        let mut found_complete: Vec<usize> = Vec::new();
-        let cx = GraphContext {
-            workspace: ws,
-            events,
+        let mut building = Building {
+            ws,
+            cx: GraphContext {
+                workspace: ws,
+                events,
+            },
+            shutdown,
+            failed: HashMap::new(),
+            found_complete: Vec::new(),
+            listed: Vec::new(),
         };
-        let walk = Walk::new(roots, |i, task| {
-            crate::failpoint::hit("graph-build");
-            if shutdown.is_stopping() {
-                return Step::Stop;
-            }
-            if !task.is_wrapper() {
-                match task.output_exists(ws) {
-                    Ok(true) => {
-                        found_complete.push(i);
-                        return Step::Leaf;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        failed.insert(i, e.to_string());
-                        return Step::Leaf;
-                    }
-                }
-            }
-            match task.requires_in(&cx) {
-                Ok(requires) => Step::Expand(requires),
-                Err(e) => {
-                    failed.insert(i, e.to_string());
-                    Step::Leaf
-                }
-            }
-        });
+        let walk = Walk::with(roots, &mut building);
+        let Building {
+            mut failed,
+            found_complete,
+            ..
+        } = building;
         let interrupted = walk.stopped;
         let order = if interrupted {
             Vec::new()
@@ -310,6 +294,61 @@ impl Graph {
     /// Whether the graph is empty.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+}
+
+/// The walk that builds a graph: each task's completeness is decided once — from one listing
+/// of its directory when its level wants many outputs there ([`crate::complete::by_listing`]),
+/// else by its own check — and only incomplete tasks are expanded.
+struct Building<'a> {
+    ws: &'a Workspace,
+    cx: GraphContext<'a>,
+    shutdown: &'a Shutdown,
+    /// Checks found failing, by task; the task is then not expanded.
+    failed: HashMap<usize, String>,
+    found_complete: Vec<usize>,
+    /// What listings said, by task.
+    listed: Vec<Option<bool>>,
+}
+
+impl Visitor for &mut Building<'_> {
+    fn level(&mut self, first: usize, tasks: &[AnyTask]) {
+        if !self.shutdown.is_stopping() {
+            self.listed.resize(first, None);
+            self.listed
+                .extend(crate::complete::by_listing(tasks, self.ws));
+        }
+    }
+
+    fn visit(&mut self, i: usize, task: &AnyTask) -> Step {
+        crate::failpoint::hit("graph-build");
+        if self.shutdown.is_stopping() {
+            return Step::Stop;
+        }
+        if !task.is_wrapper() {
+            let exists = match self.listed.get(i).copied().flatten() {
+                Some(complete) => Ok(complete),
+                None => task.output_exists(self.ws),
+            };
+            match exists {
+                Ok(true) => {
+                    self.found_complete.push(i);
+                    return Step::Leaf;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.failed.insert(i, e.to_string());
+                    return Step::Leaf;
+                }
+            }
+        }
+        match task.requires_in(&self.cx) {
+            Ok(requires) => Step::Expand(requires),
+            Err(e) => {
+                self.failed.insert(i, e.to_string());
+                Step::Leaf
+            }
+        }
     }
 }
 
