@@ -118,6 +118,9 @@ fn want_leaves(
 /// Output names wanted, by directory.
 type ByDir = FxHashMap<String, DirWants>;
 
+/// The same, one entry per directory.
+type Groups = Vec<(String, DirWants)>;
+
 /// Adds output `key` to the names wanted in its directory: a directory output `a/b/` is the
 /// name `b/` in `a`.
 fn want_key(wants: &mut ByDir, key: &str, owner: usize) {
@@ -135,7 +138,7 @@ fn want_key(wants: &mut ByDir, key: &str, owner: usize) {
 fn group_by_dir<T: Sync>(
     items: &[T],
     want: impl Fn(&T, usize, &mut ByDir, &mut Vec<usize>) -> Result<()> + Sync,
-) -> Result<(Vec<(String, DirWants)>, Vec<usize>)> {
+) -> Result<(Groups, Vec<usize>)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Small sets stay on this thread: a spawn costs more than a few hundred keys.
     let parts = in_parallel(items, threads, 256, |offset, part| {
