@@ -117,6 +117,18 @@ impl RedisKeys {
     pub(crate) fn released(&self, key: &str) -> String {
         self.name("released", key)
     }
+    /// The line of waiters for a lock: their tokens, first come first.
+    pub(crate) fn queue(&self, key: &str) -> String {
+        self.name("queue", key)
+    }
+    /// The waiters in a lock's line, by token: until when each is present, and what it asks.
+    pub(crate) fn waiters(&self, key: &str) -> String {
+        self.name("waiters", key)
+    }
+    /// The channel on which the waiter `token` is told it was handed a lock.
+    pub(crate) fn handoff(&self, token: &str) -> String {
+        self.name("handoff", token)
+    }
     /// A note.
     pub(crate) fn note(&self, key: &str) -> String {
         self.name("note", key)

@@ -605,3 +605,129 @@ fn with_redis_every_load_and_commit_takes_the_cache_lock() {
     assert_eq!(keys, ["cache:stats/4.json"], "only StatsReport's load");
     assert!(redis.keys("kart:*:lock:*").is_empty());
 }
+
+/// The prefix the line tests' processes and in-process holder share.
+const LINE: &str = "line";
+
+/// Holds lock `key` in this process, under [`LINE`], until dropped.
+fn hold(redis: &RedisServer, key: &str) -> kart_core::lock::LockGuard {
+    let endpoint = kart_core::redis::RedisEndpoint::new("127.0.0.1", redis.port);
+    let locks = kart_core::lock::Locks::redis(&endpoint, LINE).unwrap();
+    locks
+        .lock(key)
+        .ttl(Duration::from_secs(60))
+        .acquire()
+        .unwrap()
+}
+
+/// Waits until `n` waiters stand in the line of lock `key`.
+fn wait_for_line(redis: &RedisServer, key: &str, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let len: usize = redis::cmd("LLEN")
+            .arg(format!("{LINE}:queue:{key}"))
+            .query(&mut redis.connection().unwrap())
+            .unwrap();
+        if len == n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{len} in line, not {n}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A `NightlyTransfer` (named lock `nightly-transfer`) holding its lock for `millis`.
+fn transfer(redis: &RedisServer, ws: &std::path::Path, n: u32, millis: u64) -> Proc {
+    let n = n.to_string();
+    let millis = millis.to_string();
+    let mut flags = redis.flags().to_vec();
+    flags.extend(["--redis-prefix".to_string(), LINE.to_string()]);
+    spawn(
+        ws,
+        &format!("w{n}"),
+        &["NightlyTransfer", "--n", &n, "--millis", &millis],
+        &flags,
+    )
+}
+
+#[test]
+fn redis_waiters_get_the_lock_in_the_order_they_lined_up() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let held = hold(&redis, "nightly-transfer");
+    let waiters: Vec<Proc> = (1..=4)
+        .map(|n| {
+            let w = transfer(&redis, &ws, n, 0);
+            wait_for_line(&redis, "nightly-transfer", n as usize);
+            w
+        })
+        .collect();
+    // The release hands the lock to the first in line, whose release hands it on.
+    drop(held);
+    let mut fences = Vec::new();
+    for w in waiters {
+        let (out, events) = w.finish();
+        assert!(out.status.success(), "{}", stderr(&out));
+        fences.push(
+            of_kind(&events, "lock_acquired")
+                .iter()
+                .find(|e| e["key"] == "nightly-transfer")
+                .unwrap()["fence"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    assert!(
+        fences.windows(2).all(|f| f[0] < f[1]),
+        "first come, first served: fences {fences:?}"
+    );
+    assert!(!ws.join("overlaps.log").exists());
+}
+
+#[test]
+fn a_killed_redis_waiter_is_passed_over() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let held = hold(&redis, "nightly-transfer");
+    let mut dead = transfer(&redis, &ws, 1, 0);
+    wait_for_line(&redis, "nightly-transfer", 1);
+    let next = transfer(&redis, &ws, 2, 5_000);
+    wait_for_line(&redis, "nightly-transfer", 2);
+    dead.child.kill().unwrap();
+    let _ = dead.child.wait();
+    // Longer than a waiter's presence in line (3 s) lasts without being renewed.
+    std::thread::sleep(Duration::from_millis(3_500));
+    drop(held);
+    // The release handed the lock over: to the live waiter, not the killed one.
+    let value: String = redis::cmd("GET")
+        .arg(format!("{LINE}:lock:nightly-transfer"))
+        .query(&mut redis.connection().unwrap())
+        .unwrap();
+    let pid = value.split('|').nth(3).unwrap();
+    assert_eq!(pid, next.child.id().to_string(), "{value}");
+    let (out, _) = next.finish();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_redis_waiter_that_gives_up_leaves_the_line() {
+    let redis = RedisServer::start();
+    let endpoint = kart_core::redis::RedisEndpoint::new("127.0.0.1", redis.port);
+    let locks = kart_core::lock::Locks::redis(&endpoint, LINE).unwrap();
+    let held = locks.lock("k").acquire().unwrap();
+    let waited = locks
+        .lock("k")
+        .timeout(Duration::from_millis(300))
+        .acquire();
+    assert!(waited.is_err(), "the lock is held");
+    wait_for_line(&redis, "k", 0);
+    drop(held);
+    // Nobody was handed the lock: it is free.
+    assert!(redis.keys(&format!("{LINE}:lock:k")).is_empty());
+    assert!(locks.lock("k").try_acquire().unwrap().is_some());
+}

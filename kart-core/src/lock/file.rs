@@ -188,6 +188,7 @@ impl LockBackend for FileBackend {
         key: &str,
         ttl: Duration,
         holder: &Holder,
+        _place: &str,
         deadline: Instant,
     ) -> Result<Option<Lease>> {
         loop {

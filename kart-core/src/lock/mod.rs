@@ -97,14 +97,35 @@ pub trait LockBackend: Send + Sync + std::fmt::Debug {
     /// Takes the lock if it is free.
     fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>>;
     /// Waits until the lock is free and takes it, or returns `None` at the deadline. Waiters
-    /// wake when the holder releases, not on a polling interval (Redis).
+    /// wake when the holder releases, not on a polling interval (Redis). `place` names this
+    /// waiter across calls: a backend that lines waiters up keeps its place in line by it, and
+    /// the lease it hands over carries it as token.
     fn acquire_until(
         &self,
         key: &str,
         ttl: Duration,
         holder: &Holder,
+        place: &str,
         deadline: Instant,
     ) -> Result<Option<Lease>>;
+    /// [`try_acquire`](Self::try_acquire) as the waiter `place`, which a backend that lines
+    /// waiters up puts in line when the lock is held: its wait then starts from there.
+    fn try_in_line(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        place: &str,
+    ) -> Result<Option<Lease>> {
+        let _ = place;
+        self.try_acquire(key, ttl, holder)
+    }
+    /// The waiter `place` stops waiting and leaves the line; `Some` when the lock was handed
+    /// to it meanwhile (it holds it then).
+    fn leave(&self, key: &str, place: &str) -> Result<Option<Lease>> {
+        let _ = (key, place);
+        Ok(None)
+    }
     /// Extends the lock if `lease` still holds it; `false` means it was lost.
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool>;
     /// Releases the lock if `lease` holds it; `false` means it was not held any more.
@@ -382,10 +403,12 @@ impl LockBuilder<'_> {
     /// Waits for the lock (woken when it is released), up to the timeout.
     pub fn acquire(self) -> Result<LockGuard> {
         let holder = self.holder();
+        // One place in line for the whole wait, taken with the first try.
+        let place = new_place();
         if let Some(lease) = self
             .locks
             .backend
-            .try_acquire(&self.key, self.ttl, &holder)?
+            .try_in_line(&self.key, self.ttl, &holder, &place)?
         {
             return Ok(self.guard(lease));
         }
@@ -393,27 +416,37 @@ impl LockBuilder<'_> {
             .emit(EventKind::LockWaiting, &self.key, self.task.as_ref(), None);
         // Wait in slices, so a cancelled waiter (shutdown, timeout) stops waiting promptly.
         let deadline = Instant::now() + self.timeout;
+        let backend = &self.locks.backend;
         let lease = loop {
             let slice = deadline.min(Instant::now() + Duration::from_millis(250));
-            if let Some(lease) = self
-                .locks
-                .backend
-                .acquire_until(&self.key, self.ttl, &holder, slice)?
-            {
-                break Some(lease);
+            match backend.acquire_until(&self.key, self.ttl, &holder, &place, slice) {
+                Ok(Some(lease)) => break Some(lease),
+                Ok(None) => {}
+                Err(e) => {
+                    // Out of line (passing on a lock handed over meanwhile), best effort:
+                    // the failure is what to report.
+                    if let Ok(Some(lease)) = backend.leave(&self.key, &place) {
+                        let _ = backend.release(&self.key, &lease);
+                    }
+                    return Err(e);
+                }
             }
             let cancelled = self
                 .cancel
                 .as_ref()
                 .is_some_and(|c| c.load(Ordering::SeqCst));
             if cancelled || self.shutdown.as_ref().is_some_and(Shutdown::is_stopping) {
+                // Handed the lock while giving up: pass it on.
+                if let Some(lease) = backend.leave(&self.key, &place)? {
+                    backend.release(&self.key, &lease)?;
+                }
                 return Err(Error::Cancelled(format!(
                     "stopped waiting for lock `{}`",
                     self.key
                 )));
             }
             if Instant::now() >= deadline {
-                break None;
+                break backend.leave(&self.key, &place)?;
             }
         };
         match lease {
@@ -738,11 +771,30 @@ pub fn release_all() -> usize {
     guards.iter().filter(|g| g.release()).count()
 }
 
-/// A random owner token.
+/// A random owner token (32 hex digits).
 pub(crate) fn new_token() -> String {
     use rand::Rng;
     let bytes: [u8; 16] = rand::rng().random();
     hex::encode(bytes)
+}
+
+/// A waiter's token: this process's tag (see [`process_tag`]), then random digits — 32 hex
+/// digits in all, like any owner token.
+pub(crate) fn new_place() -> String {
+    use rand::Rng;
+    let bytes: [u8; 10] = rand::rng().random();
+    format!("{}{}", process_tag(), hex::encode(bytes))
+}
+
+/// 12 random hex digits fixed for this process: the start of every token it waits with, so
+/// one subscription can hear every hand-off meant for it.
+pub(crate) fn process_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        use rand::Rng;
+        let bytes: [u8; 6] = rand::rng().random();
+        hex::encode(bytes)
+    })
 }
 
 /// Milliseconds since the epoch.

@@ -1,7 +1,16 @@
-//! Locks on one Redis server: `SET key value NX PX ttl` with a random owner token, owner-only
-//! extend and release by Lua compare-and-act, fencing tokens from `INCR`, and waiters woken by
-//! a pub/sub message on release (bounded by the holder's remaining TTL, which covers holders
-//! that crashed).
+//! Locks on one Redis server: the lock is a key set only when absent, with a random owner
+//! token and a TTL; owner-only extend and release by Lua compare-and-act; fencing tokens from
+//! `INCR`.
+//!
+//! Waiters line up (Redisson's fair lock is the model): a waiter that finds the lock held puts
+//! its token at the end of `<p>:queue:<key>` and its presence, good for [`PRESENCE`], in
+//! `<p>:waiters:<key>`. A release hands the lock straight to the first waiter still present —
+//! sets it to that waiter's token and publishes the fence on the waiter's own channel — so
+//! exactly one waiter wakes, already holding the lock, instead of every waiter racing for it.
+//! A waiter refreshes its presence each time it looks again (at least every second); one that
+//! died is skipped once its presence lapses, and one handed the lock just before dying holds
+//! it like a crashed holder, until its TTL. A holder that crashed never releases: waiters look
+//! again when its TTL ends, and the lock goes to the first in line then too.
 //!
 //! Key names are in [`crate::keys`]; `<p>:lock:<key>` holds
 //! `<token>|<fence>|<since ms>|<pid>|<host>|<task id>` (the token first, so owner checks compare
@@ -10,35 +19,102 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, Script};
+use redis::Script;
 
 use super::{now_ms, CommitCheck, Holder, Lease, LockBackend, LockInfo, ReleaseWatch};
 use crate::error::Result;
 use crate::keys::RedisKeys;
-use crate::redis::pool::{describe, transient, RedisPool};
+use crate::redis::pool::RedisPool;
 use crate::redis::RedisEndpoint;
 
 /// Longest single wait for a release message before looking at the lock again.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(1);
 
-// Returns {fence, 0} when taken, or {0, remaining ms} when held (-1: no expiry). Scripts run
-// atomically, so checking first and then setting is safe. A retry with the same token (its
-// reply was lost to a timeout) finds its own lock and gets the same fence back.
+/// How long a waiter stays in line without looking again.
+const PRESENCE: Duration = Duration::from_secs(3);
+
+// Shared by the scripts that can free a lock. KEYS: lock, fence, queue, waiters; ARGV[1] the
+// caller's token, ARGV[2] the hand-off channel prefix. Redis's clock stamps `since`, so a
+// lock handed over carries the time it was taken.
+const LINE: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fence_of(v)
+  return tonumber(string.match(v, '^[^|]*|(%d+)|'))
+end
+local function take(token, ttl, info, now)
+  local fence = redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[1], token .. '|' .. fence .. '|' .. now .. '|' .. info, 'PX', ttl)
+  return fence
+end
+-- The free lock goes to the first waiter still present, told on its own channel (unless it is
+-- the caller). Returns that waiter's token and fence, or false when nobody waits.
+local function hand_off(now)
+  while true do
+    local token = redis.call('LPOP', KEYS[3])
+    if not token then return false end
+    local w = redis.call('HGET', KEYS[4], token)
+    redis.call('HDEL', KEYS[4], token)
+    if w then
+      local until_ms, ttl, info = string.match(w, '^(%d+)|(%d+)|(.*)$')
+      if tonumber(until_ms) >= now then
+        local fence = take(token, ttl, info, now)
+        if token ~= ARGV[1] then
+          redis.call('PUBLISH', ARGV[2] .. token, fence)
+        end
+        return {token, fence}
+      end
+    end
+  end
+end
+";
+
+// ARGV[3] ttl ms, ARGV[4] `pid|host|task`, ARGV[5] '1' to line up when held, ARGV[6] presence
+// ms. Returns {fence, 0} when the caller has the lock, or {0, remaining ms} when it is held
+// (-1: no expiry). A retry with the same token (its reply was lost to a timeout) finds its
+// own lock and gets the same fence back; so does a waiter the lock was handed to.
 const ACQUIRE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 32) == ARGV[1] then
-  return {tonumber(string.match(v, '^[^|]*|(%d+)|')), 0}
+  return {fence_of(v), 0}
 end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl ~= -2 then
-  return {0, pttl}
+local now = now_ms()
+if not v then
+  local first = hand_off(now)
+  if not first then
+    return {take(ARGV[1], ARGV[3], ARGV[4], now), 0}
+  end
+  if first[1] == ARGV[1] then
+    return {first[2], 0}
+  end
 end
-local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence .. '|' .. ARGV[3], 'PX', ARGV[2])
-return {fence, 0}
+if ARGV[5] == '1' then
+  if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then
+    redis.call('RPUSH', KEYS[3], ARGV[1])
+  end
+  redis.call('HSET', KEYS[4], ARGV[1], (now + ARGV[6]) .. '|' .. ARGV[3] .. '|' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ARGV[6] * 4)
+  redis.call('PEXPIRE', KEYS[4], ARGV[6] * 4)
+end
+return {0, redis.call('PTTL', KEYS[1])}
+";
+
+// A waiter gives up: leaves the line. Returns the fence when the lock was handed to it
+// meanwhile (it holds it), else 0.
+const LEAVE: &str = r"
+redis.call('LREM', KEYS[3], 0, ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 32) == ARGV[1] then
+  return fence_of(v)
+end
+return 0
 ";
 
 const EXTEND: &str = r"
@@ -50,11 +126,14 @@ end
 return 0
 ";
 
+// ARGV[3] the release channel: announced when nobody was in line to take the lock.
 const RELEASE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 32) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', KEYS[2], '1')
+  if not hand_off(now_ms()) then
+    redis.call('PUBLISH', ARGV[3], '1')
+  end
   return 1
 end
 return 0
@@ -75,7 +154,9 @@ return 1
 
 const CLEAR: &str = r"
 local n = redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', KEYS[2], '1')
+if not hand_off(now_ms()) then
+  redis.call('PUBLISH', ARGV[3], '1')
+end
 return n
 ";
 
@@ -83,9 +164,10 @@ return n
 pub struct RedisBackend {
     redis: RedisPool,
     keys: RedisKeys,
-    /// Connections used for waiting (SUBSCRIBE); kept apart from the command pool.
-    waiters: Mutex<Vec<Connection>>,
+    /// Hand-off notices for this process's waiters.
+    handoffs: Arc<Handoffs>,
     acquire: Script,
+    leave: Script,
     extend: Script,
     release: Script,
     commit: Script,
@@ -105,12 +187,13 @@ impl RedisBackend {
         let backend = RedisBackend {
             redis: RedisPool::new(endpoint)?,
             keys: RedisKeys::new(prefix),
-            waiters: Mutex::new(Vec::new()),
-            acquire: Script::new(ACQUIRE),
+            handoffs: Arc::default(),
+            acquire: Script::new(&format!("{LINE}{ACQUIRE}")),
+            leave: Script::new(&format!("{LINE}{LEAVE}")),
             extend: Script::new(EXTEND),
-            release: Script::new(RELEASE),
+            release: Script::new(&format!("{LINE}{RELEASE}")),
             commit: Script::new(COMMIT),
-            clear: Script::new(CLEAR),
+            clear: Script::new(&format!("{LINE}{CLEAR}")),
         };
         // At start an unreachable server is bad input: said at once, not retried.
         backend
@@ -119,84 +202,84 @@ impl RedisBackend {
         Ok(backend)
     }
 
-    /// Waits on `sub` for the lock. The inner error is the subscription's own (its connection
-    /// is then not reused); the outer one is an attempt that failed past the stall budget.
-    fn wait_on(
+    /// Waits in line as `place` (put there by [`LockBackend::try_in_line`]) for the lock,
+    /// until `deadline`.
+    fn wait_in_line(
         &self,
-        sub: &mut Connection,
         key: &str,
         ttl: Duration,
         holder: &Holder,
+        place: &str,
         deadline: Instant,
-    ) -> Result<redis::RedisResult<Option<Lease>>> {
-        // Subscribe before trying, so a release between the try and the wait is not missed.
-        let mut pubsub = sub.as_pubsub();
-        if let Err(e) = pubsub.subscribe(self.keys.released(key)) {
-            return Ok(Err(e));
-        }
+    ) -> Result<Option<Lease>> {
         loop {
-            let expires = match self.attempt(key, ttl, holder)? {
-                Ok(lease) => return Ok(Ok(Some(lease))),
-                Err(left) => left,
-            };
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(Ok(None));
-            }
-            // A crashed holder never publishes: wake by its TTL at the latest.
-            let slice = (deadline - now)
-                .min(expires + Duration::from_millis(1))
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
                 .min(MAX_WAIT_SLICE);
-            if let Err(e) = pubsub.set_read_timeout(Some(slice)) {
-                return Ok(Err(e));
+            if let Some(fence) = self.handoffs.wait(place, slice) {
+                // The lock was handed over: it is already this waiter's.
+                self.handoffs.forget(place);
+                let token = place.to_string();
+                return Ok(Some(Lease { token, fence }));
             }
-            match pubsub.get_message() {
-                Ok(_) => {}
-                Err(e) if e.is_timeout() => {}
-                Err(e) => return Ok(Err(e)),
+            // Look again: a hand-off missed, a holder that crashed (its TTL ended), and this
+            // waiter's presence in the line renewed.
+            if let Ok(lease) = self.attempt(key, ttl, holder, place, true)? {
+                self.handoffs.forget(place);
+                return Ok(Some(lease));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
             }
         }
     }
 
-    /// A waiter's connection failed transiently (Redis restarting): pause briefly, then the
-    /// caller looks again on a fresh connection.
-    fn pause_waiting(&self, e: &redis::RedisError, deadline: Instant) -> Result<Option<Lease>> {
-        tracing::warn!(
-            "Redis at {}: {}; still waiting",
-            self.redis.addr(),
-            describe(e)
-        );
-        let left = deadline.saturating_duration_since(Instant::now());
-        std::thread::sleep(left.min(Duration::from_millis(250)));
-        Ok(None)
+    /// `script` on `key`'s lock, fence, line and waiters, for the caller `token`.
+    fn in_line<'a>(
+        &self,
+        script: &'a Script,
+        key: &str,
+        token: &str,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.key(self.keys.lock(key))
+            .key(self.keys.fence(key))
+            .key(self.keys.queue(key))
+            .key(self.keys.waiters(key))
+            .arg(token)
+            .arg(self.keys.handoff(""));
+        call
     }
 
-    /// One acquisition attempt: the lease, or how long the current holder's lock has left.
+    /// One acquisition attempt as `token`, lining up when `queue`: the lease, or how long the
+    /// current holder's lock has left.
     fn attempt(
         &self,
         key: &str,
         ttl: Duration,
         holder: &Holder,
+        token: &str,
+        queue: bool,
     ) -> Result<std::result::Result<Lease, Duration>> {
-        let token = super::new_token();
         let info = format!(
-            "{}|{}|{}|{}",
-            now_ms(),
+            "{}|{}|{}",
             holder.pid,
             holder.host.replace('|', "_"),
             holder.task_id.as_deref().unwrap_or("")
         );
         let (fence, pttl): (u64, i64) = self.redis.with(|c| {
-            self.acquire
-                .key(self.keys.lock(key))
-                .key(self.keys.fence(key))
-                .arg(&token)
+            self.in_line(&self.acquire, key, token)
                 .arg(ttl.as_millis() as u64)
                 .arg(&info)
+                .arg(if queue { "1" } else { "0" })
+                .arg(PRESENCE.as_millis() as u64)
                 .invoke(c)
         })?;
         Ok(if fence > 0 {
-            Ok(Lease { token, fence })
+            Ok(Lease {
+                token: token.to_string(),
+                fence,
+            })
         } else {
             // No expiry (-1) cannot happen for kart's keys; treat it as "look again soon".
             Err(Duration::from_millis(pttl.max(1) as u64))
@@ -214,7 +297,24 @@ impl LockBackend for RedisBackend {
     }
 
     fn try_acquire(&self, key: &str, ttl: Duration, holder: &Holder) -> Result<Option<Lease>> {
-        Ok(self.attempt(key, ttl, holder)?.ok())
+        let token = super::new_token();
+        Ok(self.attempt(key, ttl, holder, &token, false)?.ok())
+    }
+
+    fn try_in_line(
+        &self,
+        key: &str,
+        ttl: Duration,
+        holder: &Holder,
+        place: &str,
+    ) -> Result<Option<Lease>> {
+        // Expected before lining up, so a hand-off right after is heard.
+        self.handoffs.expect(self, place);
+        let taken = self.attempt(key, ttl, holder, place, true);
+        if !matches!(taken, Ok(Err(_))) {
+            self.handoffs.forget(place);
+        }
+        Ok(taken?.ok())
     }
 
     fn acquire_until(
@@ -222,29 +322,21 @@ impl LockBackend for RedisBackend {
         key: &str,
         ttl: Duration,
         holder: &Holder,
+        place: &str,
         deadline: Instant,
     ) -> Result<Option<Lease>> {
-        let pooled = self.waiters.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut sub = match pooled {
-            Some(c) => c,
-            None => match self.redis.connect() {
-                Ok(c) => c,
-                Err(e) if transient(&e) => return self.pause_waiting(&e, deadline),
-                Err(e) => return Err(self.redis.error(e)),
-            },
-        };
-        match self.wait_on(&mut sub, key, ttl, holder, deadline)? {
-            Ok(lease) => {
-                // Leaving the pub/sub scope unsubscribed the connection; reuse it next time.
-                self.waiters
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(sub);
-                Ok(lease)
-            }
-            Err(e) if transient(&e) => self.pause_waiting(&e, deadline),
-            Err(e) => Err(self.redis.error(e)),
-        }
+        self.wait_in_line(key, ttl, holder, place, deadline)
+    }
+
+    fn leave(&self, key: &str, place: &str) -> Result<Option<Lease>> {
+        self.handoffs.forget(place);
+        let fence: u64 = self
+            .redis
+            .with(|c| self.in_line(&self.leave, key, place).invoke(c))?;
+        Ok((fence > 0).then(|| Lease {
+            token: place.to_string(),
+            fence,
+        }))
     }
 
     fn extend(&self, key: &str, lease: &Lease, ttl: Duration) -> Result<bool> {
@@ -260,10 +352,8 @@ impl LockBackend for RedisBackend {
 
     fn release(&self, key: &str, lease: &Lease) -> Result<bool> {
         let ok: i64 = self.redis.with(|c| {
-            self.release
-                .key(self.keys.lock(key))
-                .key(self.keys.released(key))
-                .arg(&lease.token)
+            self.in_line(&self.release, key, &lease.token)
+                .arg(self.keys.released(key))
                 .invoke(c)
         })?;
         Ok(ok == 1)
@@ -349,9 +439,8 @@ impl LockBackend for RedisBackend {
 
     fn clear(&self, key: &str) -> Result<bool> {
         let n: i64 = self.redis.with(|c| {
-            self.clear
-                .key(self.keys.lock(key))
-                .key(self.keys.released(key))
+            self.in_line(&self.clear, key, "")
+                .arg(self.keys.released(key))
                 .invoke(c)
         })?;
         Ok(n > 0)
@@ -395,6 +484,118 @@ impl LockBackend for RedisBackend {
             fresh: Vec::new(),
             watched: HashMap::new(),
         }))
+    }
+}
+
+/// Hand-off notices: one connection per backend subscribed to the hand-off channel of every
+/// waiter of this process (their tokens share [`super::process_tag`]), passing each fence to
+/// the waiter it names. A waiter is expected from before it lines up until it stops waiting,
+/// so no notice falls between its slices of waiting. A notice lost (the connection dropped)
+/// costs only latency: a waiter looks again at least every second and finds the lock already
+/// its own.
+#[derive(Default)]
+struct Handoffs {
+    waiting: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Whether the listener thread was started.
+    started: Mutex<bool>,
+    stop: AtomicBool,
+}
+
+/// Where a waiter is told the fence of the lock handed to it.
+#[derive(Default)]
+struct Slot {
+    fence: Mutex<Option<u64>>,
+    handed: Condvar,
+}
+
+impl Handoffs {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Slot>>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Expects hand-offs to `place`, starting the listener on first use (and waiting briefly
+    /// for its subscription, so the first hand-off is heard).
+    fn expect(self: &Arc<Self>, backend: &RedisBackend, place: &str) {
+        self.waiting().insert(place.to_string(), Arc::default());
+        let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+        if !*started {
+            *started = true;
+            let (ready_tx, ready_rx) = channel();
+            let client = backend.redis.client().clone();
+            let prefix = backend.keys.handoff("");
+            let handoffs = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("kart-lock-handoffs".into())
+                .spawn(move || handoffs.run(client, prefix, ready_tx));
+            match spawned {
+                Ok(_) => {
+                    let _ = ready_rx.recv_timeout(Duration::from_secs(2));
+                }
+                Err(e) => tracing::warn!("cannot listen for lock hand-offs ({e}); polling"),
+            }
+        }
+    }
+
+    /// The fence handed to `place` within `timeout`, if any.
+    fn wait(&self, place: &str, timeout: Duration) -> Option<u64> {
+        let slot = self.waiting().get(place)?.clone();
+        let fence = slot.fence.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut fence, _) = slot
+            .handed
+            .wait_timeout_while(fence, timeout, |f| f.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        fence.take()
+    }
+
+    /// `place` waits no more.
+    fn forget(&self, place: &str) {
+        self.waiting().remove(place);
+    }
+
+    /// The listener: subscribes to this process's hand-off channels and passes each fence on,
+    /// resubscribing after a lost connection, until the backend is dropped.
+    fn run(&self, client: redis::Client, prefix: String, ready: Sender<()>) {
+        let pattern = format!("{prefix}{}*", super::process_tag());
+        let mut backoff = Duration::from_millis(50);
+        while !self.stop.load(Ordering::SeqCst) {
+            let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            };
+            let mut pubsub = conn.as_pubsub();
+            if pubsub.psubscribe(&pattern).is_err()
+                || pubsub
+                    .set_read_timeout(Some(Duration::from_millis(250)))
+                    .is_err()
+            {
+                continue;
+            }
+            backoff = Duration::from_millis(50);
+            let _ = ready.send(());
+            while !self.stop.load(Ordering::SeqCst) {
+                match pubsub.get_message() {
+                    Ok(msg) => {
+                        let place = msg.get_channel_name().strip_prefix(prefix.as_str());
+                        let fence = msg.get_payload::<u64>();
+                        if let (Some(place), Ok(fence)) = (place, fence) {
+                            if let Some(slot) = self.waiting().get(place) {
+                                *slot.fence.lock().unwrap_or_else(|p| p.into_inner()) = Some(fence);
+                                slot.handed.notify_one();
+                            }
+                        }
+                    }
+                    Err(e) if e.is_timeout() => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RedisBackend {
+    fn drop(&mut self) {
+        self.handoffs.stop.store(true, Ordering::SeqCst);
     }
 }
 
