@@ -1,42 +1,80 @@
 #!/usr/bin/env bash
-# Does kart's cost grow linearly with the number of tasks? Runs `Fanin --n 2000` and
-# `Fanin --n 10000` (bench/src/main.rs) alternately, RUNS times each, each into a fresh
-# workspace, and prints the median wall times and their ratio (linear growth is 5.0).
+# Does kart's cost grow linearly with the number of tasks? For each size in SIZES it runs
+# `Fanin --n N` and `Layered --layers 10 --width N/10` (bench/src/main.rs) into a fresh
+# workspace, then reruns them over the complete outputs, recording wall time and peak RSS
+# (/usr/bin/time). At the largest size it also runs Fanin with `--events` (a line per event)
+# to show what the event stream costs. Medians of RUNS runs (sizes of a million or more run
+# once); kart runs with --no-fsync, since the point is kart's own cost, not the disk's.
 #
 # The workspaces live on a tmpfs (/dev/shm) by default: on a VM disk the latency of creating
-# files swings more from minute to minute than the ratio being measured. Set DIR to measure
-# another filesystem.
+# files swings more from minute to minute than the growth being measured. A first run keeps
+# about four files per task (the output, its claim's lock and fence files, the commit fence),
+# so a million tasks need some 4.5 million inodes: more than a default /dev/shm of 24 GiB
+# has. Mount a tmpfs without an inode limit and point DIR at it:
 #
 #   bash bench/growth.sh
-#   RUNS=9 DIR=/var/tmp bash bench/growth.sh
+#   mount -t tmpfs -o size=20G,nr_inodes=0 tmpfs /mnt/kart && DIR=/mnt/kart bash bench/growth.sh
+#   SIZES="10000 100000" RUNS=5 bash bench/growth.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${RUNS:-7}
+runs=${RUNS:-3}
+sizes=${SIZES:-"10000 100000 1000000"}
 base=${DIR:-/dev/shm}
 [ -d "$base" ] && [ -w "$base" ] || { echo "growth.sh: $base is not a writable directory; set DIR" >&2; exit 2; }
+largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
+free_inodes=$(df -i --output=iavail "$base" | tail -1 | tr -d ' ')
+if [ "$free_inodes" != "-" ] && [ "$free_inodes" -gt 0 ] && [ "$free_inodes" -lt $((largest * 9 / 2)) ]; then
+  echo "growth.sh: $base has $free_inodes free inodes; $largest tasks need about $((largest * 9 / 2))." >&2
+  echo "  mount -t tmpfs -o size=20G,nr_inodes=0 tmpfs /mnt/kart && DIR=/mnt/kart bash bench/growth.sh" >&2
+  exit 2
+fi
 cargo build --release -q -p kart-bench
 bin=target/release/kart-bench
 work=$(mktemp -d "$base/kart-growth.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-run() { # prints the wall seconds of one fresh run of Fanin --n $1
-  rm -rf "$work/ws"
-  mkdir "$work/ws"
-  local start=$EPOCHREALTIME
-  "$bin" Fanin --n "$1" --no-fsync --workspace "$work/ws" >/dev/null 2>&1
-  echo "$EPOCHREALTIME - $start" | bc -l | xargs printf '%.4f\n'
+# One run: prints "seconds KiB" of `kart-bench "$@" --workspace $work/ws`.
+measure() {
+  /usr/bin/time -f '%e %M' -o "$work/time" "$bin" "$@" --no-fsync --workspace "$work/ws" \
+    >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  cat "$work/time"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-: >"$work/small"
-: >"$work/large"
-for _ in $(seq "$runs"); do
-  run 2000 >>"$work/small"
-  run 10000 >>"$work/large"
+# Runs shape "$@" RUNS times from empty and again complete; prints one table row.
+row() {
+  local label=$1 tasks=$2 extra=$3
+  shift 3
+  local n=$runs
+  [ "$tasks" -ge 1000000 ] && n=1
+  : >"$work/first"
+  : >"$work/rerun"
+  for _ in $(seq "$n"); do
+    rm -rf "$work/ws" && mkdir "$work/ws"
+    # shellcheck disable=SC2086
+    measure "$@" $extra >>"$work/first"
+    # shellcheck disable=SC2086
+    measure "$@" $extra >>"$work/rerun"
+  done
+  rm -rf "$work/ws"
+  local f fm r rm_
+  f=$(awk '{print $1}' "$work/first" | median)
+  fm=$(awk '{print $2}' "$work/first" | median)
+  r=$(awk '{print $1}' "$work/rerun" | median)
+  rm_=$(awk '{print $2}' "$work/rerun" | median)
+  printf '| %s | %d | %.2f s | %.1f µs | %.0f MiB (%.0f B/task) | %.2f s | %.2f µs | %.0f MiB |\n' \
+    "$label" "$tasks" "$f" "$(echo "$f * 1000000 / $tasks" | bc -l)" "$(echo "$fm / 1024" | bc -l)" \
+    "$(echo "$fm * 1024 / $tasks" | bc -l)" "$r" "$(echo "$r * 1000000 / $tasks" | bc -l)" \
+    "$(echo "$rm_ / 1024" | bc -l)"
+}
+
+echo "machine: $(nproc) cores, $(uname -sr), workspace on $(df -T "$work" | awk 'NR==2 {print $2}'), runs: $runs (1 at a million)"
+echo "| shape | tasks | first run | per task | peak RSS | rerun | per task | rerun RSS |"
+echo "|---|---|---|---|---|---|---|---|"
+for n in $sizes; do
+  row "Fanin($n)" $((n + 1)) "" Fanin --n "$n"
 done
-small=$(median <"$work/small")
-large=$(median <"$work/large")
-echo "machine: $(nproc) cores, $(uname -sr), workspace on $(df -T "$work" | awk 'NR==2 {print $2}')"
-echo "Fanin 2000:  median $small s of $(tr '\n' ' ' <"$work/small")"
-echo "Fanin 10000: median $large s of $(tr '\n' ' ' <"$work/large")"
-echo "ratio 10000/2000: $(echo "scale=2; $large/$small" | bc -l) (linear: 5.0)"
+for n in $sizes; do
+  row "Layered(10, $((n / 10)))" $((n + 1)) "" Layered --layers 10 --width $((n / 10))
+done
+row "Fanin($largest) --events" $((largest + 1)) "--events $work/events.jsonl" Fanin --n "$largest"

@@ -33,6 +33,7 @@ set8=$(grep '^set8' "$out" | awk '{print $2}' | median)
 c1=$(pick "1 client, distinct keys")
 c8=$(pick "8 clients, distinct keys")
 cc=$(pick "8 clients, one contended key")
+rt=$(pick "serial PING")
 wm=$(pick "median")
 wp=$(pick "p95")
 
@@ -41,6 +42,7 @@ printf '%-40s %12s %12s %8s\n' "what (median of $runs)" "kart cyc/s" "SET rps" "
 printf '%-40s %12.0f %12.0f %7.0f%%\n' "1 client, distinct keys" "$c1" "$set1" "$(echo "$c1 / $set1 * 100" | bc -l)"
 printf '%-40s %12.0f %12.0f %7.0f%%\n' "8 clients, distinct keys" "$c8" "$set8" "$(echo "$c8 / $set8 * 100" | bc -l)"
 printf '%-40s %12.0f %12.0f %7.0f%%\n' "8 clients, one contended key" "$cc" "$set8" "$(echo "$cc / $set8 * 100" | bc -l)"
+printf '%-40s %12.0f %12s %7.0f%%\n' "  the same vs serial round trips (floor)" "$cc" "$(printf '%.0f' "$rt")" "$(echo "$cc / $rt * 100" | bc -l)"
 printf '%-40s %12s ms\n' "release -> waiter wake-up, median" "$wm"
 printf '%-40s %12s ms\n' "release -> waiter wake-up, p95" "$wp"
 echo "file locks (one machine, for comparison):"

@@ -3,7 +3,7 @@
 //! cycles reported; and the one rule for wrappers — a wrapper is complete exactly when
 //! everything it requires is.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::error::{Error, Result};
 use crate::task::{AnyTask, DynTask, TaskId};
@@ -210,7 +210,10 @@ pub(crate) fn settle_wrappers(
 }
 
 /// The tasks whose outputs decide whether `task` is complete: itself, or for a wrapper the
-/// non-wrappers below it (each once).
+/// non-wrappers below it. Each wrapper below is expanded once (nested wrappers can share
+/// one); a task with an output required twice is visited twice — cheaper than computing the
+/// id of every task to find repeats, which a range over 100 families × 10 years would pay
+/// 364 900 times. `visit` returning `false` stops the visit.
 pub(crate) fn leaves(
     task: &dyn DynTask,
     mut visit: impl FnMut(&dyn DynTask) -> Result<bool>,
@@ -219,21 +222,19 @@ pub(crate) fn leaves(
         visit(task)?;
         return Ok(());
     }
-    let mut failed = None;
-    Walk::new(&task.requires(), |_, t| {
+    let mut expanded: HashSet<TaskId> = HashSet::new();
+    let mut stack = task.requires();
+    stack.reverse();
+    while let Some(t) = stack.pop() {
         if t.is_wrapper() {
-            return Step::Expand(t.requires());
-        }
-        match visit(&**t) {
-            Ok(true) => Step::Leaf,
-            Ok(false) => Step::Stop,
-            Err(e) => {
-                failed = Some(e);
-                Step::Stop
+            if expanded.insert(t.id()) {
+                stack.extend(t.requires().into_iter().rev());
             }
+        } else if !visit(&*t)? {
+            break;
         }
-    });
-    failed.map_or(Ok(()), Err)
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -323,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn a_wrappers_leaves_are_the_tasks_below_it_each_once() {
+    fn a_wrappers_leaves_are_the_tasks_below_it() {
         let plan = Plan::new(&[("w", &["v", "x"]), ("v", &["x", "y"])])
             .wrappers(&["w", "v"])
             .build();
@@ -334,6 +335,7 @@ mod tests {
         })
         .unwrap();
         seen.sort();
+        seen.dedup();
         assert_eq!(seen, ["Fake(name=x)", "Fake(name=y)"]);
         let mut first = Vec::new();
         leaves(&*fake(&plan, "w"), |t| {

@@ -55,6 +55,21 @@ fn cycles(locks: &Locks, clients: usize, contended: bool, secs: f64) -> f64 {
     })
 }
 
+/// The floor of a contended lock: round trips one after another on one connection (`PING`).
+/// Handing a lock from one client to the next takes at least one message each way, so no
+/// contended lock can change hands more often than this.
+fn serial_round_trips(port: u16, secs: f64) -> f64 {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("client");
+    let mut c = client.get_connection().expect("connect");
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed().as_secs_f64() < secs {
+        let _: String = redis::cmd("PING").query(&mut c).expect("PING");
+        n += 1;
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
 /// Release-to-wake-up delays: a waiter blocks on a held lock; the holder releases.
 fn wakeups(locks: &Locks, rounds: usize) -> Vec<Duration> {
     let mut out = Vec::with_capacity(rounds);
@@ -117,6 +132,10 @@ fn main() {
             "cycles/s\t{backend}\t{name}\t{:.0}",
             cycles(&locks, clients, contended, secs)
         );
+    }
+    if let Some(port) = arg("--port") {
+        let rate = serial_round_trips(port.parse().expect("--port"), secs);
+        println!("round_trips/s\t{backend}\tserial PING, 1 connection\t{rate:.0}");
     }
     let w = wakeups(&locks, 50);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
