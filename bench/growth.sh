@@ -22,7 +22,7 @@ sizes=${SIZES:-"10000 100000 1000000"}
 base=${DIR:-/dev/shm}
 [ -d "$base" ] && [ -w "$base" ] || { echo "growth.sh: $base is not a writable directory; set DIR" >&2; exit 2; }
 largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
-free_inodes=$(df -i --output=iavail "$base" | tail -1 | tr -d ' ')
+free_inodes=$(df --output=iavail "$base" | tail -1 | tr -d ' ')
 if [ "$free_inodes" != "-" ] && [ "$free_inodes" -gt 0 ] && [ "$free_inodes" -lt $((largest * 9 / 2)) ]; then
   echo "growth.sh: $base has $free_inodes free inodes; $largest tasks need about $((largest * 9 / 2))." >&2
   echo "  mount -t tmpfs -o size=20G,nr_inodes=0 tmpfs /mnt/kart && DIR=/mnt/kart bash bench/growth.sh" >&2

@@ -6,6 +6,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::error::Result;
+use crate::parallel::{in_parallel, threads};
 use crate::task::{AnyTask, DynTask};
 use crate::walk::leaves;
 use crate::workspace::Workspace;
@@ -139,7 +140,7 @@ fn group_by_dir<T: Sync>(
     items: &[T],
     want: impl Fn(&T, usize, &mut ByDir, &mut Vec<usize>) -> Result<()> + Sync,
 ) -> Result<(Groups, Vec<usize>)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads();
     // Small sets stay on this thread: a spawn costs more than a few hundred keys.
     let parts = in_parallel(items, threads, 256, |offset, part| {
         let mut wants = ByDir::default();
@@ -168,7 +169,7 @@ fn group_by_dir<T: Sync>(
 /// Lists each group's directory once (directories spread over the cores): for each group,
 /// the owners whose names it lacks, or the listing's error.
 fn list_missing(groups: &[(String, DirWants)], ws: &Workspace) -> Vec<Result<Vec<usize>>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads();
     let listed = in_parallel(groups, threads, 1, |_, part| {
         Ok(part
             .iter()
@@ -263,35 +264,4 @@ pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>>
         }
     }
     known
-}
-
-/// Runs `work` over up to `threads` contiguous parts of `items` of at least `min_chunk`
-/// items (with each part's offset), concatenating the results in order.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    min_chunk: usize,
-    work: impl Fn(usize, &[T]) -> Result<Vec<R>> + Sync,
-) -> Result<Vec<R>> {
-    let chunk = items.len().div_ceil(threads.max(1)).max(min_chunk).max(1);
-    if items.len() <= chunk {
-        return work(0, items);
-    }
-    let work = &work;
-    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .enumerate()
-            .map(|(i, part)| scope.spawn(move || work(i * chunk, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("completeness thread panicked"))
-            .collect()
-    });
-    let mut out = Vec::new();
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
 }

@@ -44,6 +44,7 @@ pub mod keys;
 pub mod lock;
 pub mod message;
 pub mod output;
+mod parallel;
 pub mod param;
 pub mod range;
 pub mod redis;

@@ -35,7 +35,9 @@ pub struct TaskId(Arc<str>);
 impl TaskId {
     /// The id of `family` with these significant parameters.
     pub fn new(family: &str, significant: &[(&'static str, Value)]) -> Self {
-        let hash = hex::encode(Sha256::digest(canonical_json(significant).as_bytes()));
+        // Only the digits the id keeps are written out.
+        let digest = Sha256::digest(canonical_json(significant).as_bytes());
+        let hash = hex::encode(&digest[..TASK_ID_HASH_LEN / 2]);
         let mut id = String::with_capacity(family.len() + 40);
         id.push_str(family);
         id.push('_');
@@ -53,7 +55,7 @@ impl TaskId {
             }));
             id.push('_');
         }
-        id.push_str(&hash[..TASK_ID_HASH_LEN]);
+        id.push_str(&hash);
         TaskId(id.into())
     }
 

@@ -3,9 +3,12 @@
 //! cycles reported; and the one rule for wrappers — a wrapper is complete exactly when
 //! everything it requires is.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
+use crate::parallel::{in_parallel, threads};
 use crate::task::{AnyTask, DynTask, TaskId};
 
 /// The whole graph below `roots`, complete tasks included, each task's requirements as it
@@ -90,22 +93,23 @@ impl Walk {
             roots: Vec::new(),
             stopped: false,
         };
-        let mut index: HashMap<TaskId, usize> = HashMap::new();
+        // Ids are already hashes: the fast hasher is enough, and SipHash was a tenth of a
+        // rerun of a million tasks.
+        let mut index: FxHashMap<TaskId, usize> = FxHashMap::default();
         // The task that last listed each task as a requirement: repeats are found in O(1),
         // not by searching a list that a wide fan-in makes long.
         let mut listed_by: Vec<usize> = Vec::new();
-        let mut add = |walk: &mut Walk, task: &AnyTask| {
-            let id = task.id();
-            *index.entry(id.clone()).or_insert_with(|| {
+        let add = |walk: &mut Walk, index: &mut FxHashMap<TaskId, usize>, task: &AnyTask, id| {
+            *index.entry(id).or_insert_with_key(|id| {
                 walk.tasks.push(task.clone());
-                walk.ids.push(id);
+                walk.ids.push(id.clone());
                 walk.deps.push(Vec::new());
                 walk.dependents.push(Vec::new());
                 walk.tasks.len() - 1
             })
         };
         for root in roots {
-            let i = add(&mut walk, root);
+            let i = add(&mut walk, &mut index, root, root.id());
             walk.roots.push(i);
         }
         // Tasks are numbered in the order reached, so the queue of tasks to visit is every
@@ -128,8 +132,9 @@ impl Walk {
                 }
                 Step::Expand(requires) => {
                     walk.deps[i].reserve_exact(requires.len());
-                    for req in requires {
-                        let j = add(&mut walk, &req);
+                    index.reserve(requires.len());
+                    for (req, id) in requires.iter().zip(ids_of(&requires)) {
+                        let j = add(&mut walk, &mut index, req, id);
                         listed_by.resize(walk.tasks.len(), usize::MAX);
                         if listed_by[j] != i {
                             listed_by[j] = i;
@@ -147,6 +152,15 @@ impl Walk {
     pub(crate) fn order(&self) -> Result<Vec<usize>> {
         order(&self.deps, &self.dependents, &self.ids)
     }
+}
+
+/// The ids of `tasks`. Hashing parameters is most of what a wide fan-in costs the walk, so a
+/// long list is hashed on every core.
+fn ids_of(tasks: &[AnyTask]) -> Vec<TaskId> {
+    let ids = in_parallel(tasks, threads(), 4096, |_, part| {
+        Ok(part.iter().map(|t| t.id()).collect())
+    });
+    ids.expect("computing ids does not fail")
 }
 
 /// [`Walk::order`] over graphs kept in other shapes.
