@@ -3,7 +3,8 @@
 # `Fanin --n N` and `Layered --layers 10 --width N/10` (bench/src/main.rs) into a fresh
 # workspace, then reruns them over the complete outputs, recording wall time and peak RSS
 # (/usr/bin/time). At the largest size it also runs Fanin with `--events` (a line per event)
-# to show what the event stream costs. Medians of RUNS runs (sizes of a million or more run
+# to show what the event stream costs, and Fanin without task claims at the smallest and
+# largest sizes. Medians of RUNS runs (sizes of a million or more run
 # once); kart runs with --no-fsync, since the point is kart's own cost, not the disk's.
 #
 # The workspaces live on a tmpfs (/dev/shm) by default: on a VM disk the latency of creating
@@ -78,3 +79,9 @@ for n in $sizes; do
   row "Layered(10, $((n / 10)))" $((n + 1)) "" Layered --layers 10 --width $((n / 10))
 done
 row "Fanin($largest) --events" $((largest + 1)) "--events $work/events.jsonl" Fanin --n "$largest"
+# Without claims a task keeps two files instead of four (bench/fsync_floor.sh's write_floor
+# shows what the file count alone costs at each size).
+smallest=$(tr ' ' '\n' <<<"$sizes" | sort -n | head -1)
+for n in $smallest $largest; do
+  row "Fanin($n) --no-claims" $((n + 1)) "--no-claims" Fanin --n "$n"
+done

@@ -233,8 +233,9 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
 pub(crate) const LIST_FROM: usize = 64;
 
 /// What the graph learns from listings about `tasks` (its tasks met together): for each,
-/// `Some(complete)` when its directory held at least [`LIST_FROM`] of the outputs wanted and
-/// was listed, else `None` (the task is checked on its own). Wrappers, tasks whose family
+/// `Some(complete)` when at least [`LIST_FROM`] of the outputs wanted are in its directory,
+/// and at least a tenth of the directory as far as the store can tell, and it was listed;
+/// else `None` (the task is checked on its own). Wrappers, tasks whose family
 /// decides its completeness itself, and any task whose key or listing fails are left to
 /// their own check, which names the error.
 pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>> {
@@ -253,7 +254,16 @@ pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>>
     let Ok((mut groups, _)) = grouped else {
         return known;
     };
-    groups.retain(|(_, wants)| wants.entries.len() >= LIST_FROM);
+    // A listing reads every entry; a check, one. Past a tenth of a directory wanted, the
+    // listing is cheaper.
+    groups.retain(|(dir, wants)| {
+        let wanted = wants.entries.len();
+        wanted >= LIST_FROM
+            && ws
+                .store()
+                .entries_hint(dir)
+                .is_none_or(|entries| wanted as u64 * 10 >= entries)
+    });
     for ((_, wants), listed) in groups.iter().zip(list_missing(&groups, ws)) {
         let Ok(missing) = listed else { continue };
         for (_, owner) in wants.iter() {

@@ -3,9 +3,11 @@
 
 use crate::error::Result;
 
-/// The number of threads to split work over.
+/// The number of threads to split work over. Asked once: the standard library reads the
+/// cgroup's files each time, which a graph walk asking per task paid for dearly.
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Runs `work` over up to `threads` contiguous parts of `items` of at least `min_chunk`

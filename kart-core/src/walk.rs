@@ -157,7 +157,11 @@ impl Walk {
 /// The ids of `tasks`. Hashing parameters is most of what a wide fan-in costs the walk, so a
 /// long list is hashed on every core.
 fn ids_of(tasks: &[AnyTask]) -> Vec<TaskId> {
-    let ids = in_parallel(tasks, threads(), 4096, |_, part| {
+    const PER_THREAD: usize = 4096;
+    if tasks.len() < 2 * PER_THREAD {
+        return tasks.iter().map(|t| t.id()).collect();
+    }
+    let ids = in_parallel(tasks, threads(), PER_THREAD, |_, part| {
         Ok(part.iter().map(|t| t.id()).collect())
     });
     ids.expect("computing ids does not fail")

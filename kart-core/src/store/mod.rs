@@ -82,6 +82,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Calls `each` with `name/` for every complete directory output directly under `dir`:
     /// what a range needs to decide directory outputs from one listing.
     fn visit_complete_dirs(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()>;
+    /// Roughly how many entries `dir` holds, when the store can tell without listing it; the
+    /// scheduler lists a directory only when it wants a good share of it.
+    fn entries_hint(&self, dir: &str) -> Option<u64> {
+        let _ = dir;
+        None
+    }
     /// Names of the objects directly under `dir`, collected from [`Store::visit_dir`].
     fn list_dir(&self, dir: &str) -> Result<Vec<String>> {
         let mut names = Vec::new();
