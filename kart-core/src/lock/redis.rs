@@ -553,41 +553,61 @@ impl Handoffs {
     }
 
     /// The listener: subscribes to this process's hand-off channels and passes each fence on,
-    /// resubscribing after a lost connection, until the backend is dropped.
+    /// until the backend is dropped.
     fn run(&self, client: redis::Client, prefix: String, ready: Sender<()>) {
         let pattern = format!("{prefix}{}*", super::process_tag());
-        let mut backoff = Duration::from_millis(50);
-        while !self.stop.load(Ordering::SeqCst) {
-            let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            };
-            let mut pubsub = conn.as_pubsub();
-            if pubsub.psubscribe(&pattern).is_err()
-                || pubsub
-                    .set_read_timeout(Some(Duration::from_millis(250)))
-                    .is_err()
-            {
-                continue;
-            }
-            backoff = Duration::from_millis(50);
+        let subscribed = || {
             let _ = ready.send(());
-            while !self.stop.load(Ordering::SeqCst) {
-                match pubsub.get_message() {
-                    Ok(msg) => {
-                        let place = msg.get_channel_name().strip_prefix(prefix.as_str());
-                        let fence = msg.get_payload::<u64>();
-                        if let (Some(place), Ok(fence)) = (place, fence) {
-                            if let Some(slot) = self.waiting().get(place) {
-                                *slot.fence.lock().unwrap_or_else(|p| p.into_inner()) = Some(fence);
-                                slot.handed.notify_one();
-                            }
-                        }
-                    }
-                    Err(e) if e.is_timeout() => {}
-                    Err(_) => break,
+            true
+        };
+        listen(&client, &pattern, &self.stop, subscribed, |msg| {
+            let place = msg.get_channel_name().strip_prefix(prefix.as_str());
+            if let (Some(place), Ok(fence)) = (place, msg.get_payload::<u64>()) {
+                if let Some(slot) = self.waiting().get(place) {
+                    *slot.fence.lock().unwrap_or_else(|p| p.into_inner()) = Some(fence);
+                    slot.handed.notify_one();
                 }
+            }
+            true
+        });
+    }
+}
+
+/// Listens on the channels matching `pattern` until `stop`, reopening a lost connection with
+/// backoff: `subscribed` after each subscription takes (messages sent before it are lost),
+/// `message` with each message; either answering `false` ends the listening.
+fn listen(
+    client: &redis::Client,
+    pattern: &str,
+    stop: &AtomicBool,
+    mut subscribed: impl FnMut() -> bool,
+    mut message: impl FnMut(&redis::Msg) -> bool,
+) {
+    let mut backoff = Duration::from_millis(50);
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+            continue;
+        };
+        let mut pubsub = conn.as_pubsub();
+        if pubsub.psubscribe(pattern).is_err()
+            || pubsub
+                .set_read_timeout(Some(Duration::from_millis(250)))
+                .is_err()
+        {
+            continue;
+        }
+        backoff = Duration::from_millis(50);
+        if !subscribed() {
+            return;
+        }
+        while !stop.load(Ordering::SeqCst) {
+            match pubsub.get_message() {
+                Ok(msg) if !message(&msg) => return,
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => {}
+                Err(_) => break,
             }
         }
     }
@@ -624,7 +644,8 @@ impl Drop for RedisWatch<'_> {
 }
 
 /// The subscriber: `PSUBSCRIBE`s to every claim's release channel and sends each released key,
-/// resubscribing after a lost connection (then sending `None`), until `stop`.
+/// resubscribing after a lost connection (then sending `None`: anything released before the
+/// subscription took is found by looking again), until `stop`.
 fn subscriber(
     client: redis::Client,
     pattern: String,
@@ -632,44 +653,16 @@ fn subscriber(
     tx: Sender<Option<String>>,
     stop: Arc<AtomicBool>,
 ) {
-    let mut backoff = Duration::from_millis(50);
-    while !stop.load(Ordering::SeqCst) {
-        let mut conn = match client.get_connection_with_timeout(Duration::from_secs(2)) {
-            Ok(c) => c,
-            Err(_) => {
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let mut pubsub = conn.as_pubsub();
-        if pubsub.psubscribe(&pattern).is_err()
-            || pubsub
-                .set_read_timeout(Some(Duration::from_millis(250)))
-                .is_err()
-        {
-            continue;
-        }
-        backoff = Duration::from_millis(50);
-        // Anything released before the subscription took is found by looking again.
-        if tx.send(None).is_err() {
-            return;
-        }
-        while !stop.load(Ordering::SeqCst) {
-            match pubsub.get_message() {
-                Ok(msg) => {
-                    let key = msg.get_channel_name().strip_prefix(&channel_prefix);
-                    if let Some(key) = key {
-                        if tx.send(Some(key.to_string())).is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) if e.is_timeout() => {}
-                Err(_) => break,
-            }
-        }
-    }
+    listen(
+        &client,
+        &pattern,
+        &stop,
+        || tx.send(None).is_ok(),
+        |msg| match msg.get_channel_name().strip_prefix(&channel_prefix) {
+            Some(key) => tx.send(Some(key.to_string())).is_ok(),
+            None => true,
+        },
+    );
 }
 
 impl ReleaseWatch for RedisWatch<'_> {
