@@ -352,9 +352,9 @@ pub fn minutely(at: NaiveDateTime) -> Result<String> {
     Ok(at.to_string())
 }
 
+pub mod object_server;
 pub mod pg_server;
 pub mod redis_server;
-pub mod s3_server;
 
 // Locks.
 

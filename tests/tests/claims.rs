@@ -258,7 +258,8 @@ fn claims_are_listed_with_their_holder_and_can_be_turned_off() {
 
 #[test]
 fn four_processes_on_an_s3_workspace_with_redis_run_every_task_once_and_share_the_work() {
-    let s3 = kart_tests::s3_server::S3Server::start();
+    use kart_tests::object_server::{ObjectServer, Provider};
+    let s3 = ObjectServer::start(Provider::S3);
     s3.create_bucket("claims");
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();

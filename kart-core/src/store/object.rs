@@ -64,6 +64,8 @@ pub struct ObjectStoreWorkspace {
     prefix: ObjectPath,
     counts: RequestCounts,
     part_size: usize,
+    /// Where requests go when a user set it (a local server, an emulator), for messages.
+    endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for ObjectStoreWorkspace {
@@ -105,32 +107,38 @@ impl ObjectStoreWorkspace {
             url: url.to_string(),
             message,
         };
-        let store: Arc<dyn ObjectStore> = match parsed.scheme() {
+        let (store, endpoint): (Arc<dyn ObjectStore>, Option<String>) = match parsed.scheme() {
             "s3" | "s3a" => {
+                let endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+                    .iter()
+                    .find_map(|k| std::env::var(k).ok());
                 let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(bucket_url.as_str())
                     .with_retry(retries())
                     // A large file is copied from its temporary key only if absent.
                     .with_copy_if_not_exists(object_store::aws::S3CopyIfNotExists::Multipart);
-                if endpoint().is_some_and(|e| e.starts_with("http://")) {
+                if endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
                     builder = builder.with_allow_http(true);
                 }
-                Arc::new(builder.build().map_err(|e| fail(e.to_string()))?)
+                let store = builder.build().map_err(|e| fail(build_error(&e)))?;
+                (Arc::new(store), endpoint)
             }
-            "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            "gs" => {
+                let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                     .with_url(bucket_url.as_str())
-                    .with_retry(retries())
-                    .build()
-                    .map_err(|e| fail(e.to_string()))?,
-            ),
-            "az" | "abfs" | "abfss" => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_retry(retries());
+                let endpoint = gcs_base_url(&builder);
+                let store = builder.build().map_err(|e| fail(build_error(&e)))?;
+                (Arc::new(store), endpoint)
+            }
+            "az" | "abfs" | "abfss" => {
+                let builder = object_store::azure::MicrosoftAzureBuilder::from_env()
                     .with_url(url)
-                    .with_retry(retries())
-                    .build()
-                    .map_err(|e| fail(e.to_string()))?,
-            ),
+                    .with_retry(retries());
+                let endpoint = azure_endpoint(&builder);
+                let store = builder.build().map_err(|e| fail(build_error(&e)))?;
+                (Arc::new(store), endpoint)
+            }
             other => {
                 return Err(fail(format!(
                     "unsupported scheme `{other}://`; expected a directory, file://, s3://, gs:// or az://"
@@ -144,6 +152,7 @@ impl ObjectStoreWorkspace {
             prefix,
             counts: RequestCounts::default(),
             part_size,
+            endpoint,
         };
         // One listing proves the endpoint, the bucket and the credentials.
         ws.list_dir("")?;
@@ -168,10 +177,19 @@ impl ObjectStoreWorkspace {
         let text = e.to_string();
         let message = if text.contains("NoSuchBucket") {
             "the bucket does not exist".to_string()
-        } else if text.contains("InvalidAccessKeyId")
-            || text.contains("SignatureDoesNotMatch")
-            || text.contains("AccessDenied")
-            || text.contains("403")
+        } else if text.contains("ContainerNotFound") {
+            "the container does not exist".to_string()
+        } else if [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "AuthenticationFailed",
+            "AuthorizationFailure",
+            "401 Unauthorized",
+            "403",
+        ]
+        .iter()
+        .any(|code| text.contains(code))
         {
             format!(
                 "access denied (check the credentials): {}",
@@ -180,7 +198,9 @@ impl ObjectStoreWorkspace {
         } else if text.contains("error sending request") || text.contains("connect") {
             format!(
                 "cannot reach the endpoint{}: {}",
-                endpoint().map_or(String::new(), |e| format!(" {e}")),
+                self.endpoint
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(" {e}")),
                 first_line(&text)
             )
         } else {
@@ -297,10 +317,46 @@ impl ObjectStoreWorkspace {
     }
 }
 
-fn endpoint() -> Option<String> {
-    ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok())
+/// A credentials problem found before any request (a key that does not parse, say) reads as
+/// one; its text names the problem, never the secret.
+fn build_error(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("credential") || lower.contains("key") {
+        format!("bad credentials: {}", first_line(&text))
+    } else {
+        first_line(&text).to_string()
+    }
+}
+
+/// The base URL a GCS service-account key points at (`gcs_base_url`, set for emulators).
+fn gcs_base_url(builder: &object_store::gcp::GoogleCloudStorageBuilder) -> Option<String> {
+    use object_store::gcp::GoogleConfigKey;
+    let key = builder
+        .get_config_value(&GoogleConfigKey::ServiceAccountKey)
+        .or_else(|| {
+            builder
+                .get_config_value(&GoogleConfigKey::ServiceAccount)
+                .and_then(|path| std::fs::read_to_string(path).ok())
+        })?;
+    let value: serde_json::Value = serde_json::from_str(&key).ok()?;
+    value["gcs_base_url"].as_str().map(str::to_string)
+}
+
+/// The blob endpoint of an Azure workspace: Azurite's when the emulator is asked for,
+/// else one set explicitly.
+fn azure_endpoint(builder: &object_store::azure::MicrosoftAzureBuilder) -> Option<String> {
+    use object_store::azure::AzureConfigKey;
+    if builder
+        .get_config_value(&AzureConfigKey::UseEmulator)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    {
+        return Some(
+            std::env::var("AZURITE_BLOB_STORAGE_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:10000".to_string()),
+        );
+    }
+    builder.get_config_value(&AzureConfigKey::Endpoint)
 }
 
 fn first_line(text: &str) -> &str {
