@@ -30,39 +30,33 @@ macro_rules! on {
     };
 }
 
+/// The cases every provider's server can serve.
+macro_rules! every_case {
+    ($provider:ident) => {
+        on!($provider: the_example_pipeline_runs_exactly_as_on_a_directory,
+            a_range_decides_what_is_missing_from_one_listing,
+            the_scheduler_decides_many_outputs_in_one_directory_from_one_listing,
+            a_few_outputs_in_a_directory_are_checked_one_by_one,
+            gc_deps_and_locks_work_on_a_remote_workspace,
+            bad_workspaces_fail_with_one_line_naming_the_url,
+            bad_credentials_fail_with_one_line_naming_the_url,
+            a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error);
+    };
+}
+
 mod s3 {
-    on!(S3: the_example_pipeline_runs_exactly_as_on_a_directory,
-        two_processes_racing_on_one_dag_write_every_output_once,
-        a_range_decides_what_is_missing_from_one_listing,
-        the_scheduler_decides_many_outputs_in_one_directory_from_one_listing,
-        a_few_outputs_in_a_directory_are_checked_one_by_one,
-        gc_deps_and_locks_work_on_a_remote_workspace,
-        bad_workspaces_fail_with_one_line_naming_the_url,
-        bad_credentials_fail_with_one_line_naming_the_url,
-        a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error);
+    every_case!(S3);
+    on!(S3: two_processes_racing_on_one_dag_write_every_output_once);
 }
 
 mod azure {
-    on!(Azure: the_example_pipeline_runs_exactly_as_on_a_directory,
-        two_processes_racing_on_one_dag_write_every_output_once,
-        a_range_decides_what_is_missing_from_one_listing,
-        the_scheduler_decides_many_outputs_in_one_directory_from_one_listing,
-        a_few_outputs_in_a_directory_are_checked_one_by_one,
-        gc_deps_and_locks_work_on_a_remote_workspace,
-        bad_workspaces_fail_with_one_line_naming_the_url,
-        bad_credentials_fail_with_one_line_naming_the_url,
-        a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error);
+    every_case!(Azure);
+    on!(Azure: two_processes_racing_on_one_dag_write_every_output_once);
 }
 
+/// All but the racing DAG, which exists only to write (see the module's header).
 mod gcs {
-    on!(Gcs: the_example_pipeline_runs_exactly_as_on_a_directory,
-        a_range_decides_what_is_missing_from_one_listing,
-        the_scheduler_decides_many_outputs_in_one_directory_from_one_listing,
-        a_few_outputs_in_a_directory_are_checked_one_by_one,
-        gc_deps_and_locks_work_on_a_remote_workspace,
-        bad_workspaces_fail_with_one_line_naming_the_url,
-        bad_credentials_fail_with_one_line_naming_the_url,
-        a_lost_race_on_one_output_keeps_the_first_write_and_is_not_an_error);
+    every_case!(Gcs);
 }
 
 /// `bin args... --workspace url` with the server's environment.
@@ -87,6 +81,27 @@ fn ok(out: Output) -> (String, String) {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     (stdout, stderr)
+}
+
+/// Runs the fixture on the workspace, recording its events; its standard output.
+fn fixture(run: &Run, server: &ObjectServer, url: &str, args: &[&str]) -> String {
+    ok(kart_run(run, server, "fixture", url, args)
+        .output()
+        .unwrap())
+    .0
+}
+
+/// Runs a fixture command (no events recorded); its standard output.
+fn command(run: &Run, server: &ObjectServer, url: &str, args: &[&str]) -> String {
+    ok(kart(run, server, "fixture", url, args).output().unwrap()).0
+}
+
+/// How many tasks of `family` started, over every run so far.
+fn started(run: &Run, family: &str) -> usize {
+    run.events_of("started")
+        .iter()
+        .filter(|e| e["family"] == family)
+        .count()
 }
 
 fn requests(run: &Run) -> Vec<Value> {
@@ -242,9 +257,7 @@ fn a_range_decides_what_is_missing_from_one_listing(provider: Provider) {
     // Deciding alone (a task limit of 0 runs nothing): the opening check and one listing of
     // daily/eu/ find the 11 missing days; not 31 HEADs.
     let decide: Vec<&str> = range.iter().copied().chain(["--task-limit", "0"]).collect();
-    ok(kart_run(&run, &server, "fixture", &url, &decide)
-        .output()
-        .unwrap());
+    fixture(&run, &server, &url, &decide);
     let checked = &run.events_of("range_checked")[0];
     assert_eq!(checked["missing"], 11, "{checked}");
     let counts = &requests(&run)[0];
@@ -255,15 +268,8 @@ fn a_range_decides_what_is_missing_from_one_listing(provider: Provider) {
         return;
     }
 
-    let (stdout, _) = ok(kart_run(&run, &server, "fixture", &url, &range)
-        .output()
-        .unwrap());
-    let ran = run
-        .events_of("started")
-        .iter()
-        .filter(|e| e["family"] == "Daily")
-        .count();
-    assert_eq!(ran, 11, "{stdout}");
+    let stdout = fixture(&run, &server, &url, &range);
+    assert_eq!(started(&run, "Daily"), 11, "{stdout}");
     let counts = &requests(&run)[1];
     assert_eq!(counts["list"], 2, "{counts}");
     assert_eq!(counts["put"], 11, "{counts}");
@@ -284,15 +290,8 @@ fn the_scheduler_decides_many_outputs_in_one_directory_from_one_listing(provider
         for n in 0..70 {
             server.put("fan", &format!("ws/sleepy/{n}.json"), b"1");
         }
-        let (stdout, _) = ok(kart_run(&run, &server, "fixture", &url, &args)
-            .output()
-            .unwrap());
-        let ran = run
-            .events_of("started")
-            .iter()
-            .filter(|e| e["family"] == "Sleepy")
-            .count();
-        assert_eq!(ran, 30, "{stdout}");
+        let stdout = fixture(&run, &server, &url, &args);
+        assert_eq!(started(&run, "Sleepy"), 30, "{stdout}");
         let counts = &requests(&run)[0];
         // The opening check and one listing of sleepy/ decide all 100; the 30 that run look
         // again before running, the 70 complete ones are never looked at one by one.
@@ -302,9 +301,7 @@ fn the_scheduler_decides_many_outputs_in_one_directory_from_one_listing(provider
         seed(&server, "fan", "ws", &local_fixture(&args));
     }
     // Complete: one listing, no HEAD at all.
-    let (stdout, _) = ok(kart_run(&run, &server, "fixture", &url, &args)
-        .output()
-        .unwrap());
+    let stdout = fixture(&run, &server, &url, &args);
     assert!(stdout.contains("* 101 were already complete"), "{stdout}");
     let counts = requests(&run).pop().unwrap();
     assert_eq!(counts["list"], 2, "{counts}");
@@ -318,15 +315,11 @@ fn a_few_outputs_in_a_directory_are_checked_one_by_one(provider: Provider) {
     let url = server.url("few", "ws");
     let args = ["SleepyFanin", "--n", "10", "--millis", "0"];
     if server.takes_writes() {
-        ok(kart_run(&run, &server, "fixture", &url, &args)
-            .output()
-            .unwrap());
+        fixture(&run, &server, &url, &args);
     } else {
         seed(&server, "few", "ws", &local_fixture(&args));
     }
-    let (stdout, _) = ok(kart_run(&run, &server, "fixture", &url, &args)
-        .output()
-        .unwrap());
+    let stdout = fixture(&run, &server, &url, &args);
     assert!(stdout.contains("* 11 were already complete"), "{stdout}");
     // Below the listing threshold a listing would read more than it decides: one HEAD each.
     let counts = requests(&run).pop().unwrap();
@@ -341,55 +334,32 @@ fn gc_deps_and_locks_work_on_a_remote_workspace(provider: Provider) {
     let url = server.url("gcbucket", "ws");
     let args = ["FinalResult", "--n", "2"];
     if server.takes_writes() {
-        ok(kart(&run, &server, "fixture", &url, &args)
-            .output()
-            .unwrap());
+        command(&run, &server, &url, &args);
     } else {
         seed(&server, "gcbucket", "ws", &local_fixture(&args));
     }
     assert!(server.get("gcbucket", "ws/tmp/2.json").is_some());
-    let (tree, _) = ok(kart(
-        &run,
-        &server,
-        "fixture",
-        &url,
-        &["deps", "FinalResult", "--n", "2"],
-    )
-    .output()
-    .unwrap());
+    let tree = command(&run, &server, &url, &["deps", "FinalResult", "--n", "2"]);
     assert!(tree.starts_with("[complete] FinalResult(n=2)"), "{tree}");
-    let (listed, _) = ok(kart(
+    let listed = command(
         &run,
         &server,
-        "fixture",
         &url,
         &["gc", "--older-than", "0s", "--dry-run"],
-    )
-    .output()
-    .unwrap());
+    );
     assert!(listed.contains("tmp/2.json"), "{listed}");
     assert!(
         server.get("gcbucket", "ws/tmp/2.json").is_some(),
         "a dry run removes nothing"
     );
-    let (freed, _) = ok(kart(
-        &run,
-        &server,
-        "fixture",
-        &url,
-        &["gc", "--older-than", "0s"],
-    )
-    .output()
-    .unwrap());
+    let freed = command(&run, &server, &url, &["gc", "--older-than", "0s"]);
     assert!(freed.contains("Freed 1 intermediate output(s)"), "{freed}");
     assert!(server.get("gcbucket", "ws/tmp/2.json").is_none());
     assert!(
         server.get("gcbucket", "ws/final/2.json").is_some(),
         "never a non-intermediate output"
     );
-    let (locks, _) = ok(kart(&run, &server, "fixture", &url, &["locks", "list"])
-        .output()
-        .unwrap());
+    let locks = command(&run, &server, &url, &["locks", "list"]);
     assert!(locks.contains("No locks held"), "{locks}");
 }
 
