@@ -353,7 +353,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--families] [--dot | --svg FILE]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]\n       {bin} completions bash|zsh|fish"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--families] [--dot | --svg FILE]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} events [--follow] [--run RUN] [--event KIND]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]\n       {bin} completions bash|zsh|fish"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
@@ -365,6 +365,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
         )
         .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
         .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"))
+        .subcommand(Command::new("events").about("Print the events every worker shared, or follow them live (`events --help`)"))
         .subcommand(
             Command::new("enable")
                 .about("Lift the disabling of a task that failed too often (`enable <TASK> --PARAM VALUE ...`)"),
@@ -423,6 +424,26 @@ pub struct GcCommand {
     /// List what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub backend: BackendFlags,
+}
+
+/// `events`: the events every worker shared.
+#[derive(Debug, clap::Parser)]
+#[command(
+    about = "Print the events every worker shared (the Redis stream, or the workspace's event log), as JSON lines",
+    after_help = "Each line is one event with its `run` (when and where the process started). Examples:\n  BIN events --follow                    every event as it comes, from every worker\n  BIN events --event failed --event run_finished\n  BIN events --run 20261130T053205.856Z-host-2914"
+)]
+pub struct EventsCommand {
+    /// Keep printing events as they come, until interrupted
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Only events of this run (repeatable)
+    #[arg(long, value_name = "RUN")]
+    pub run: Vec<String>,
+    /// Only events of this kind, e.g. failed (repeatable)
+    #[arg(long, value_name = "KIND")]
+    pub event: Vec<String>,
     #[command(flatten)]
     pub backend: BackendFlags,
 }

@@ -20,6 +20,7 @@
 //! <prefix>:msg:open:<task id>   Redis: the task is listening for messages
 //! <prefix>:msg:inbox:<task id>  Redis: its messages
 //! <prefix>:msg:reply:<msg id>   Redis: the answer to one message
+//! <prefix>:events               Redis: the stream of every worker's events
 //! ```
 
 use sha2::{Digest, Sha256};
@@ -97,6 +98,10 @@ impl RedisKeys {
         format!("{}:{kind}:{key}", self.prefix)
     }
 
+    /// The stream every worker appends its events to.
+    pub(crate) fn events(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
     /// The lock's value: holder and fence.
     pub(crate) fn lock(&self, key: &str) -> String {
         self.name("lock", key)

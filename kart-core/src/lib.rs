@@ -39,6 +39,7 @@ pub mod event;
 mod failpoint;
 pub mod format;
 pub mod gc;
+pub mod host;
 pub mod invalidate;
 pub mod keys;
 pub mod lock;

@@ -5,7 +5,9 @@ use clap::{Command, CommandFactory};
 use kart_core::registry::Registry;
 use kart_core::TaskEntry;
 
-use crate::command::{self, CompletionsCommand, GcCommand, LocksCommand, MessageCommand};
+use crate::command::{
+    self, CompletionsCommand, EventsCommand, GcCommand, LocksCommand, MessageCommand,
+};
 use crate::exit::{codes, Failure};
 use crate::out::say_raw;
 
@@ -44,6 +46,7 @@ fn complete_tree(bin: &str, registry: &Registry) -> Command {
         ))
         .subcommand(LocksCommand::command().name("locks"))
         .subcommand(GcCommand::command().name("gc"))
+        .subcommand(EventsCommand::command().name("events"))
         .subcommand(MessageCommand::command().name("message"))
         .subcommand(CompletionsCommand::command().name("completions"));
     for entry in registry.iter() {

@@ -3,6 +3,7 @@
 
 pub(crate) mod completions;
 pub(crate) mod deps;
+pub(crate) mod events;
 pub(crate) mod gc;
 pub(crate) mod invalidate;
 pub(crate) mod list;

@@ -9,12 +9,13 @@ use clap::error::ErrorKind;
 use clap::FromArgMatches;
 use kart_core::config::Config;
 use kart_core::config::Settings;
-use kart_core::event::JsonLinesSink;
+use kart_core::event::shared::{new_run_id, SharedSink};
+use kart_core::event::{Heartbeat, JsonLinesSink};
 use kart_core::param::{RawValue, ValueSource};
 use kart_core::range::RangeMetrics;
 use kart_core::registry::{ParamDefaults, Registry};
 use kart_core::scheduler::{self, Graph, RunOptions};
-use kart_core::Events;
+use kart_core::{EventSink, Events};
 
 use super::{open_locks, open_mailboxes};
 use crate::command::RunFlags;
@@ -154,6 +155,23 @@ pub(crate) fn run_task(
         });
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
+        // Every worker's events in one log others can read (`events`), with a heartbeat.
+        let started = std::time::Instant::now();
+        let shared = (settings.share_events && !flags.dry_run)
+            .then(|| settings.shared_events())
+            .transpose()?
+            .map(|log| SharedSink::start(log, &new_run_id()));
+        // What only the shared log carries: the run's start and end, and its heartbeat.
+        let heartbeat = shared.as_ref().map(|sink| {
+            events.add(sink.clone());
+            sink.handle(
+                &kart_core::Event::new(kart_core::EventKind::RunStarted)
+                    .with("root", root.display())
+                    .with("host", kart_core::host::name())
+                    .with("workers", settings.workers),
+            );
+            Heartbeat::start(&mut events, sink.clone(), settings.heartbeat.as_std())
+        });
         let locks = open_locks(&settings)?.with_events(events.clone());
         kart_core::lock::install(locks.clone());
         let mut options = RunOptions::from(&settings);
@@ -223,6 +241,21 @@ pub(crate) fn run_task(
             }
             events.emit(event);
             tracing::info!("requests to {}: {}", workspace.root(), text.join(", "));
+        }
+        if let Some(sink) = &shared {
+            drop(heartbeat);
+            sink.handle(
+                &kart_core::Event::new(kart_core::EventKind::RunFinished)
+                    .with("success", report.success())
+                    .with("seconds", started.elapsed().as_secs_f64()),
+            );
+            let dropped = sink.close();
+            if dropped > 0 {
+                report.notes.push(format!(
+                    "{dropped} event(s) could not be shared in {}",
+                    sink.log().describe()
+                ));
+            }
         }
         signals.close();
         report.notes.extend(range_metrics.summary_lines());

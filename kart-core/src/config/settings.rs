@@ -179,12 +179,18 @@ settings! {
     REDIS_CA_FILE: String = ["redis"] "ca_file", "KART_REDIS_CA_FILE", Flag::None, Backend, None, "FILE";
     /// Prefix of kart's Redis keys (default: kart:<hash of the workspace>, so workspaces sharing a server never contend)
     REDIS_PREFIX: String = ["redis"] "prefix", "KART_REDIS_PREFIX", Flag::Value("redis-prefix"), Backend, None, "PREFIX";
+    /// Do not share this run's events with other workers (the Redis stream, or the workspace's event log)
+    SHARE_EVENTS: bool = ["events"] "share", "KART_SHARE_EVENTS", Flag::Switch("no-shared-events", "false"), Run, Some("true"), "BOOL";
+    /// About how many events the Redis stream keeps (older ones are trimmed)
+    EVENTS_STREAM_MAX_LEN: usize = ["events"] "stream_max_len", "KART_EVENTS_STREAM_MAX_LEN", Flag::None, Backend, Some("1000000"), "N";
+    /// How often a running process says it is alive, and what it runs, in the shared events, e.g. 5s
+    HEARTBEAT: Duration = ["events"] "heartbeat", "KART_HEARTBEAT", Flag::Value("heartbeat"), Run, Some("5s"), "DURATION";
     /// A #[run_with_lock] task held elsewhere fails fast and is retried later, instead of waiting
     REDIS_FAIL_ON_COLLISION: bool = ["redis"] "fail_on_collision", "KART_REDIS_FAIL_ON_COLLISION", Flag::Switch("redis-fail-on-collision", "true"), Run, Some("false"), "BOOL";
 }
 
 /// The config sections settings live in.
-pub(crate) const SECTIONS: &[&str] = &["core", "scheduler", "worker", "redis"];
+pub(crate) const SECTIONS: &[&str] = &["core", "scheduler", "worker", "redis", "events"];
 
 /// Settings given on the command line (or by a program), as text.
 #[derive(Debug, Clone, Default)]
@@ -396,6 +402,12 @@ pub struct Settings {
     pub claims: bool,
     /// TTL of a claim, renewed while its task runs ([`CLAIM_TTL`]).
     pub claim_ttl: Duration,
+    /// Share the run's events with other workers ([`SHARE_EVENTS`]).
+    pub share_events: bool,
+    /// About how many entries the Redis event stream keeps ([`EVENTS_STREAM_MAX_LEN`]).
+    pub events_stream_max_len: usize,
+    /// How often a running process sends a heartbeat ([`HEARTBEAT`]).
+    pub heartbeat: Duration,
 }
 
 /// The smallest part of a multipart upload S3 accepts (every part but the last).
@@ -463,6 +475,9 @@ impl Settings {
             resource_lease: src.get(&RESOURCE_LEASE)?,
             claims: src.get(&CLAIMS)?,
             claim_ttl: src.get(&CLAIM_TTL)?,
+            share_events: src.get(&SHARE_EVENTS)?,
+            events_stream_max_len: src.get(&EVENTS_STREAM_MAX_LEN)?,
+            heartbeat: src.get(&HEARTBEAT)?,
         })
     }
 
@@ -474,6 +489,18 @@ impl Settings {
     /// Where this machine keeps the workspace's local state (file locks, messages).
     pub fn state_dir(&self) -> PathBuf {
         crate::workspace::Workspace::state_dir_for(&self.workspace_location())
+    }
+
+    /// The log this run's events are shared in: the Redis stream when Redis coordinates,
+    /// else the workspace's event log on this machine.
+    pub fn shared_events(&self) -> Result<crate::event::shared::SharedLog> {
+        use crate::event::shared::SharedLog;
+        match &self.redis {
+            Some(endpoint) => {
+                SharedLog::redis(endpoint, &self.redis_prefix, self.events_stream_max_len)
+            }
+            None => Ok(SharedLog::dir(&self.state_dir())),
+        }
     }
 
     /// Opens the workspace these settings name.

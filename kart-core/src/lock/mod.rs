@@ -52,11 +52,8 @@ pub struct Holder {
 impl Holder {
     /// This process, optionally on behalf of a task.
     pub fn this_process(task_id: Option<&TaskId>) -> Self {
-        static HOST: OnceLock<String> = OnceLock::new();
         Holder {
-            host: HOST
-                .get_or_init(|| gethostname::gethostname().to_string_lossy().into_owned())
-                .clone(),
+            host: crate::host::name().to_string(),
             pid: std::process::id(),
             task_id: task_id.map(ToString::to_string),
         }

@@ -33,8 +33,14 @@ impl Drop for WorkerExit<'_> {
 /// Cancels running tasks past their timeout, and all of them when the run is cancelled.
 pub(super) fn monitor(shared: &Mutex<Shared>, wake: &Condvar, opts: &RunOptions) {
     loop {
-        // On the run's condvar rather than asleep: the end of the run wakes it at once.
+        // On the run's condvar rather than asleep: the end of the run wakes it at once. A run
+        // that ended before the monitor first waited sent its wake-up already: looked at
+        // first, so the monitor never waits for a timeout (which a clock set off by hours, as
+        // under libfaketime, can stretch to hours).
         let g = shared.lock().unwrap_or_else(|p| p.into_inner());
+        if g.done {
+            return;
+        }
         let (g, _) = wake
             .wait_timeout(g, TICK)
             .unwrap_or_else(|p| p.into_inner());

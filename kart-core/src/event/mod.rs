@@ -1,15 +1,19 @@
 //! The one event stream of a run. The scheduler, range tools and locks all report here; sinks
-//! (the JSON-lines file of `--events`, the execution summary, progress) consume it.
+//! (the JSON-lines file of `--events`, the log shared with every worker, the execution
+//! summary, progress) consume it.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod file;
+mod heartbeat;
+pub mod shared;
+
+pub use file::JsonLinesSink;
+pub use heartbeat::Heartbeat;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
 use crate::task_id::TaskId;
 
 /// What happened.
@@ -78,6 +82,14 @@ pub enum EventKind {
     StoreRequests,
     /// A task defined its own event.
     Custom,
+    /// A process started a run (carries `root`, the task it was asked for, `host`, `workers`).
+    /// In the shared log only, as are the two below.
+    RunStarted,
+    /// A process's run ended (carries `success` and `seconds`).
+    RunFinished,
+    /// A running process is alive (carries `host` and `running`: its tasks with their family
+    /// and worker), every `[events] heartbeat`.
+    Heartbeat,
 }
 
 /// The `worker` of what is decided while the graph is built, before any worker runs
@@ -206,47 +218,5 @@ impl Events {
 impl std::fmt::Debug for Events {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Events({} sinks)", self.sinks.len())
-    }
-}
-
-/// Appends events as JSON lines to a file (`--events FILE`). Each line is written with one
-/// `write` on an append-mode file, so several processes can share one file.
-pub struct JsonLinesSink {
-    file: Mutex<File>,
-    path: PathBuf,
-}
-
-impl JsonLinesSink {
-    /// Opens (creating) `path` for appending.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io("cannot create directory for events file", dir, e))?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open events file", &path, e))?;
-        Ok(JsonLinesSink {
-            file: Mutex::new(file),
-            path,
-        })
-    }
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl EventSink for JsonLinesSink {
-    fn handle(&self, event: &Event) {
-        let mut line = serde_json::to_vec(event).expect("events always serialize");
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = file.write_all(&line) {
-            tracing::warn!("cannot append to events file {}: {e}", self.path.display());
-        }
     }
 }

@@ -1,0 +1,354 @@
+//! The events every worker shares: each process appends its run's events, tagged with the
+//! run, to one log every other process (and `<bin> events`) can read. With Redis that log is a
+//! Redis Stream (`<prefix>:events`, trimmed to about `stream_max_len` entries); without it, a
+//! directory of JSON-lines files, one per run, under the workspace's `.kart/events/` (for an
+//! object-storage workspace, under this machine's state directory for it).
+//!
+//! A background thread writes in batches, so a slow or stalled Redis never slows a task: the
+//! run hands each event to a bounded queue, and what does not fit is counted and reported
+//! when the run ends, never waited for.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Event, EventSink};
+use crate::error::{Error, Result};
+use crate::keys::RedisKeys;
+use crate::redis::pool::RedisPool;
+
+/// Entries a Redis stream keeps by default (about; Redis trims whole nodes).
+pub const DEFAULT_STREAM_MAX_LEN: usize = 1_000_000;
+/// Events waiting for the writer before new ones are dropped (and counted).
+const QUEUE: usize = 65_536;
+/// Events written in one round trip or one `write`.
+const BATCH: usize = 512;
+/// How long the end of a run waits for the writer to drain its queue.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The shared log.
+#[derive(Clone)]
+pub struct SharedLog(Place);
+
+/// Where it lives.
+#[derive(Clone)]
+enum Place {
+    /// A Redis Stream.
+    Redis {
+        /// The server.
+        redis: Arc<RedisPool>,
+        /// The stream's key.
+        key: String,
+        /// About how many entries it keeps.
+        max_len: usize,
+    },
+    /// One JSON-lines file per run in this directory.
+    Dir(PathBuf),
+}
+
+impl std::fmt::Debug for SharedLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// The name of a run: when it started (UTC), the host and the process, so names sort by
+/// start and two workers never share one.
+pub fn new_run_id() -> String {
+    let host: String = crate::host::name()
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    format!(
+        "{}-{host}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id()
+    )
+}
+
+impl SharedLog {
+    /// The stream `<prefix>:events` on the Redis at `endpoint`.
+    pub fn redis(
+        endpoint: &crate::redis::RedisEndpoint,
+        prefix: &str,
+        max_len: usize,
+    ) -> Result<Self> {
+        Ok(SharedLog(Place::Redis {
+            redis: Arc::new(RedisPool::new(endpoint)?),
+            key: RedisKeys::new(prefix).events(),
+            max_len,
+        }))
+    }
+
+    /// The workspace's event log: `.kart/events/` in its state directory, beside the file
+    /// locks.
+    pub fn dir(state_dir: &Path) -> Self {
+        SharedLog(Place::Dir(state_dir.join(".kart").join("events")))
+    }
+
+    /// Where it is, for messages (never a password).
+    pub fn describe(&self) -> String {
+        match &self.0 {
+            Place::Redis { redis, key, .. } => {
+                format!("the Redis stream {key} at {}", redis.addr())
+            }
+            Place::Dir(dir) => format!("the event log {}", dir.display()),
+        }
+    }
+
+    /// Appends `lines` (JSON objects) of the run `run`.
+    fn append(&self, run: &str, lines: &[Vec<u8>], file: &mut Option<File>) -> Result<()> {
+        match &self.0 {
+            Place::Redis {
+                redis,
+                key,
+                max_len,
+            } => redis.with(|c| {
+                let mut pipe = redis::pipe();
+                for line in lines {
+                    pipe.cmd("XADD")
+                        .arg(key)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(*max_len)
+                        .arg("*")
+                        .arg("e")
+                        .arg(line.as_slice())
+                        .ignore();
+                }
+                pipe.query::<()>(c)
+            }),
+            Place::Dir(dir) => {
+                let path = dir.join(format!("{run}.jsonl"));
+                if file.is_none() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Error::io("cannot create the event log", dir, e))?;
+                    let opened = OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .map_err(|e| Error::io("cannot open the event log", &path, e))?;
+                    *file = Some(opened);
+                }
+                let mut all = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+                for line in lines {
+                    all.extend_from_slice(line);
+                    all.push(b'\n');
+                }
+                // One `write` of whole lines: a reader never sees half of one.
+                file.as_mut()
+                    .expect("opened above")
+                    .write_all(&all)
+                    .map_err(|e| Error::io("cannot append to the event log", &path, e))
+            }
+        }
+    }
+
+    /// The events after `cursor`, oldest first (at most about `limit`), moving the cursor on.
+    pub fn read(&self, cursor: &mut Cursor, limit: usize) -> Result<Vec<Value>> {
+        match &self.0 {
+            Place::Redis { redis, key, .. } => {
+                let start = match &cursor.stream {
+                    Some(id) => format!("({id}"),
+                    None => "-".to_string(),
+                };
+                let entries: Vec<StreamEntry> = redis.with(|c| {
+                    redis::cmd("XRANGE")
+                        .arg(key)
+                        .arg(&start)
+                        .arg("+")
+                        .arg("COUNT")
+                        .arg(limit)
+                        .query(c)
+                })?;
+                let mut out = Vec::with_capacity(entries.len());
+                for (id, fields) in entries {
+                    for (_, data) in fields {
+                        if let Ok(value) = serde_json::from_slice(&data) {
+                            out.push(value);
+                        }
+                    }
+                    cursor.stream = Some(id);
+                }
+                Ok(out)
+            }
+            Place::Dir(dir) => {
+                let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
+                    Ok(entries) => entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                        .collect(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(e) => return Err(Error::io("cannot read the event log", dir, e)),
+                };
+                names.sort();
+                let mut out = Vec::new();
+                for path in names {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let offset = cursor.files.entry(path.clone()).or_insert(0);
+                    let mut file = File::open(&path)
+                        .map_err(|e| Error::io("cannot read the event log", &path, e))?;
+                    file.seek(SeekFrom::Start(*offset))
+                        .map_err(|e| Error::io("cannot read the event log", &path, e))?;
+                    let mut data = Vec::new();
+                    file.read_to_end(&mut data)
+                        .map_err(|e| Error::io("cannot read the event log", &path, e))?;
+                    // Whole lines only: the last may still be on its way.
+                    let whole = data.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                    for line in data[..whole].split(|b| *b == b'\n') {
+                        if let Ok(value) = serde_json::from_slice(line) {
+                            out.push(value);
+                        }
+                    }
+                    *offset += whole as u64;
+                }
+                // Runs side by side interleave by time.
+                out.sort_by(|a: &Value, b: &Value| {
+                    a["ts"]
+                        .as_str()
+                        .unwrap_or("")
+                        .cmp(b["ts"].as_str().unwrap_or(""))
+                });
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// One entry of a stream as `XRANGE` answers it: its id and its fields.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
+/// How far a reader has read the shared log.
+#[derive(Debug, Clone, Default)]
+pub struct Cursor {
+    stream: Option<String>,
+    files: BTreeMap<PathBuf, u64>,
+}
+
+/// Sends a run's events to the shared log.
+pub struct SharedSink {
+    /// `{"run":"<id>",`: what every line starts with.
+    head: Vec<u8>,
+    queue: Mutex<Option<SyncSender<Vec<u8>>>>,
+    dropped: Arc<AtomicU64>,
+    writer: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
+    log: SharedLog,
+}
+
+impl SharedSink {
+    /// Starts writing events of the run `run` to `log`.
+    pub fn start(log: SharedLog, run: &str) -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = {
+            let log = log.clone();
+            let run = run.to_string();
+            let dropped = dropped.clone();
+            std::thread::Builder::new()
+                .name("kart-events".into())
+                .spawn(move || {
+                    write_batches(&log, &run, &rx, &dropped);
+                    let _ = done_tx.send(());
+                })
+                .expect("the events thread starts")
+        };
+        let mut head = br#"{"run":"#.to_vec();
+        head.extend(serde_json::to_vec(run).expect("a string serializes"));
+        head.push(b',');
+        Arc::new(SharedSink {
+            head,
+            queue: Mutex::new(Some(tx)),
+            dropped,
+            writer: Mutex::new(Some((writer, done_rx))),
+            log,
+        })
+    }
+
+    /// Writes what is queued and stops (waiting at most a few seconds, for a Redis that
+    /// stopped answering). Returns how many events could not be shared.
+    pub fn close(&self) -> u64 {
+        drop(self.queue.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some((writer, done)) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            match done.recv_timeout(DRAIN) {
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                    let _ = writer.join();
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    tracing::warn!(
+                        "gave up waiting for {} after {} s",
+                        self.log.describe(),
+                        DRAIN.as_secs()
+                    );
+                }
+            }
+        }
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Where the events go.
+    pub fn log(&self) -> &SharedLog {
+        &self.log
+    }
+}
+
+impl Drop for SharedSink {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl EventSink for SharedSink {
+    fn handle(&self, event: &Event) {
+        let body = serde_json::to_vec(event).expect("events always serialize");
+        let mut line = Vec::with_capacity(self.head.len() + body.len());
+        line.extend_from_slice(&self.head);
+        // The event's own object, after its opening brace.
+        line.extend_from_slice(&body[1..]);
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = queue.as_ref() {
+            if let Err(TrySendError::Full(_)) = queue.try_send(line) {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The writer: whatever is queued, a batch at a time, until the queue closes. A batch that
+/// cannot be written is counted as dropped, said once per outage, and the writer goes on.
+fn write_batches(log: &SharedLog, run: &str, rx: &Receiver<Vec<u8>>, dropped: &AtomicU64) {
+    let mut file = None;
+    let mut failing = false;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(line) => batch.push(line),
+                Err(_) => break,
+            }
+        }
+        match log.append(run, &batch, &mut file) {
+            Ok(()) => failing = false,
+            Err(e) => {
+                dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                if !failing {
+                    tracing::warn!("events not shared: {e}");
+                }
+                failing = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The events every worker shares: in the workspace's event log on one machine, in a Redis
+//! stream when Redis coordinates. Real processes, counted from their own events files: the
+//! shared log holds every event each of them had, tagged with its run; a worker killed with
+//! `kill -9` leaves its start and its last heartbeat, and no end.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kart_tests::redis_server::RedisServer;
+use serde_json::Value;
+use support::{read_events, spawn, text};
+
+/// `fixture events --workspace ws extra...`: the shared events, parsed.
+fn shared(ws: &Path, extra: &[String]) -> Vec<Value> {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .arg("events")
+        .arg("--workspace")
+        .arg(ws)
+        .args(extra)
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// Two processes on one workspace share 20 tasks; every event each wrote to its own events
+/// file is in the shared log under its run, and each task started once.
+fn two_workers_share_every_event(extra: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let mut args: Vec<String> = ["--workers", "2", "--heartbeat", "100ms"]
+        .map(String::from)
+        .to_vec();
+    args.extend(extra.iter().cloned());
+    let task = ["SleepyFanin", "--n", "20", "--millis", "50"];
+    let a = spawn(&ws, "a", &task, &args);
+    let b = spawn(&ws, "b", &task, &args);
+    let mut own: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+    for proc in [a, b] {
+        let (out, events) = proc.finish();
+        assert!(out.status.success(), "{}", text(&out).1);
+        own.insert(events[0]["pid"].as_u64().unwrap(), events);
+    }
+    let all = shared(&ws, extra);
+    let runs: BTreeSet<&str> = all.iter().map(|e| e["run"].as_str().unwrap()).collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for (pid, events) in &own {
+        // A process's run is named by its start (other events may carry another pid: the
+        // holder of a claim).
+        let start = all
+            .iter()
+            .find(|e| e["event"] == "run_started" && e["pid"] == *pid)
+            .unwrap_or_else(|| panic!("no run_started of {pid}"));
+        let run = start["run"].as_str().unwrap();
+        assert!(run.ends_with(&format!("-{pid}")), "{run}");
+        let theirs: Vec<&Value> = all.iter().filter(|e| e["run"] == run).collect();
+        // The same events (workers emit side by side, so each sink may see them in its
+        // own order), and the shared log's own: the run's start, end and heartbeats.
+        let own_kinds = ["run_started", "run_finished", "heartbeat"];
+        let kinds = |es: &mut dyn Iterator<Item = &Value>| -> Vec<String> {
+            let mut kinds: Vec<String> = es
+                .map(|e| format!("{} {} {}", e["event"], e["task_id"], e["ts"]))
+                .collect();
+            kinds.sort();
+            kinds
+        };
+        assert_eq!(
+            kinds(
+                &mut theirs
+                    .iter()
+                    .copied()
+                    .filter(|e| !own_kinds.iter().any(|k| e["event"] == *k))
+            ),
+            kinds(&mut events.iter()),
+            "process {pid}"
+        );
+        assert!(events
+            .iter()
+            .all(|e| !own_kinds.iter().any(|k| e["event"] == *k)));
+        let theirs: Vec<Value> = theirs.into_iter().cloned().collect();
+        assert_eq!(of_kind(&theirs, "run_started").len(), 1);
+        let finished = of_kind(&theirs, "run_finished");
+        assert_eq!(finished.len(), 1);
+        assert_eq!(finished[0]["success"], true);
+    }
+    let mut started: Vec<&str> = of_kind(&all, "started")
+        .iter()
+        .filter(|e| e["family"] == "Sleepy")
+        .map(|e| e["task_id"].as_str().unwrap())
+        .collect();
+    started.sort();
+    let before = started.len();
+    started.dedup();
+    assert_eq!((before, started.len()), (20, 20), "each task started once");
+    assert!(
+        of_kind(&all, "heartbeat")
+            .iter()
+            .any(|h| h["running"].as_array().is_some_and(|r| !r.is_empty())),
+        "a heartbeat names what runs"
+    );
+    // Filters: one run's end.
+    let mut filter = vec!["--run".to_string(), runs.first().unwrap().to_string()];
+    filter.extend(["--event".into(), "run_finished".into()]);
+    filter.extend(extra.iter().cloned());
+    let ends = shared(&ws, &filter);
+    assert_eq!(ends.len(), 1, "{ends:?}");
+}
+
+#[test]
+fn two_workers_on_one_machine_share_their_events_in_the_workspace_log() {
+    two_workers_share_every_event(&[]);
+}
+
+#[test]
+fn workers_sharing_redis_share_their_events_in_one_stream() {
+    let redis = RedisServer::start();
+    let flags = [
+        redis.flags().to_vec(),
+        vec!["--redis-prefix".into(), "shared".into()],
+    ]
+    .concat();
+    two_workers_share_every_event(&flags);
+    // The stream is where they went: nothing in the workspace.
+    let mut c = redis.connection().unwrap();
+    let len: usize = redis::cmd("XLEN")
+        .arg("shared:events")
+        .query(&mut c)
+        .unwrap();
+    assert!(len > 100, "{len}");
+}
+
+/// Polls the shared log until `check` holds.
+fn wait_for_shared(ws: &Path, what: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let all = shared(ws, &[]);
+        if check(&all) {
+            return all;
+        }
+        assert!(Instant::now() < deadline, "{what} within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_killed_worker_leaves_its_start_and_last_heartbeat_and_no_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let mut worker = spawn(
+        &ws,
+        "a",
+        &["SleepyFanin", "--n", "1", "--millis", "60000"],
+        &["--heartbeat".into(), "100ms".into()],
+    );
+    let running = |all: &[Value]| {
+        of_kind(all, "heartbeat").iter().any(|h| {
+            h["running"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|t| t["family"] == "Sleepy"))
+        })
+    };
+    wait_for_shared(&ws, "a heartbeat naming the running task", running);
+    worker.child.kill().unwrap();
+    worker.child.wait().unwrap();
+    let all = shared(&ws, &[]);
+    assert_eq!(of_kind(&all, "run_started").len(), 1);
+    assert!(of_kind(&all, "run_finished").is_empty(), "{all:?}");
+    let last = of_kind(&all, "heartbeat").pop().unwrap().clone();
+    assert_eq!(last["running"][0]["family"], "Sleepy", "{last}");
+    assert!(
+        read_events(&worker.events)
+            .iter()
+            .all(|e| e["event"] != "run_finished"),
+        "its own file agrees"
+    );
+}
+
+#[test]
+fn a_run_without_shared_events_shares_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["SleepyFanin", "--n", "3", "--millis", "0"],
+        &["--no-shared-events".into()],
+    )
+    .finish();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(!events.is_empty());
+    assert!(shared(&ws, &[]).is_empty());
+    assert!(!ws.join(".kart/events").exists());
+}
+
+#[test]
+fn events_follow_prints_other_workers_events_as_they_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let mut follower = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["events", "--follow", "--workspace"])
+        .arg(&ws)
+        .env_remove("KART_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (out, _) = spawn(&ws, "a", &["SleepyFanin", "--n", "3", "--millis", "0"], &[]).finish();
+    assert!(out.status.success(), "{}", text(&out).1);
+    // The follower prints the run's events through to its end, then keeps waiting.
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let end = event["event"] == "run_finished";
+        seen.push(event);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(seen[0]["event"], "run_started");
+    assert_eq!(
+        of_kind(&seen, "succeeded").len(),
+        4,
+        "3 leaves and the fan-in"
+    );
+    assert!(
+        follower.try_wait().unwrap().is_none(),
+        "--follow keeps going"
+    );
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+}
