@@ -6,14 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-3}
-command -v redis-server >/dev/null || { echo "install redis-server (apt-get install -y redis-server)"; exit 1; }
 cargo build --release -q -p kart-bench --bin lock_bench
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null &
-pid=$!
-trap 'kill $pid; rm -rf "$dir"' EXIT
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+. bench/lib.sh
+start_redis
+port=$redis_port pid=$redis_pid
+trap 'kill $pid' EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 setrps() { redis-benchmark -p "$port" -t set -c "$1" -n "$2" -q 2>/dev/null | tr '\r' '\n' | sed -n 's/^SET: \([0-9.]*\) requests.*/\1/p'; }

@@ -11,13 +11,11 @@ n=${N:-10000}
 runs=${RUNS:-5}
 cargo build --release -q -p kart-bench
 bin=target/release/kart-bench
-command -v redis-server >/dev/null || { echo "redis-server is needed" >&2; exit 2; }
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
-redis=$!
+. bench/lib.sh
+start_redis
+port=$redis_port redis=$redis_pid
 tmp=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 trap 'kill $redis; rm -rf "$tmp"' EXIT
-sleep 0.5
 redis_flags=(--redis-host 127.0.0.1 --redis-port "$port" --redis-prefix bench)
 
 # label, then kart's flags: the median wall time, and the events the shared log holds.

@@ -13,12 +13,11 @@ procs_list=${PROCS:-"1 2 4"}
 . bench/luigi_venv.sh
 cargo build --release -q -p kart-bench
 kart=$PWD/target/release/kart-bench
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 work=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
-rport=$(free_port)
+start_redis
+rport=$redis_port redis=$redis_pid
 lport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
-redis=$!
 luigid=
 trap 'kill $redis $luigid 2>/dev/null; rm -rf "$work"' EXIT
 

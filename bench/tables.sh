@@ -18,7 +18,8 @@ if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; as_pg=(runuser -u postgres --
 cleanup() { "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
 "${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U bench --auth trust >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. bench/lib.sh
+port=$(free_port)
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
   -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir" start >/dev/null
 echo "machine: $(nproc) cores, $(uname -sr); PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), SQLite bundled; disk: $(df --output=fstype "$dir" | tail -1)"
