@@ -353,7 +353,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
     let mut cmd = Command::new(bin.to_string())
         .about("Runs a task of this pipeline and everything it requires")
         .override_usage(format!(
-            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--families] [--dot | --svg FILE]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} events [--follow] [--run RUN] [--event KIND]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]\n       {bin} completions bash|zsh|fish"
+            "{bin} <TASK> [--PARAM VALUE ...] [RUN OPTIONS]\n       {bin} <TASK> --help\n       {bin} list\n       {bin} deps <TASK> [--PARAM VALUE ...] [--families] [--dot | --svg FILE]\n       {bin} show <TASK> [--PARAM VALUE ...]\n       {bin} invalidate <TASK> [--PARAM VALUE ...] [--family FAMILY] [--downstream] [--dry-run]\n       {bin} locks list|clear\n       {bin} gc [--older-than 30d] [--dry-run]\n       {bin} events [--follow] [--run RUN] [--event KIND]\n       {bin} ui [--bind 127.0.0.1:8082]\n       {bin} message <TASK_ID> <TEXT> | --list\n       {bin} enable <TASK> [--PARAM VALUE ...]\n       {bin} completions bash|zsh|fish"
         ))
         .subcommand_help_heading("Tasks and commands")
         .subcommand(Command::new("list").about("List the registered tasks with their parameters"))
@@ -366,6 +366,7 @@ pub fn top_command(bin: &str, registry: &Registry) -> Command {
         .subcommand(Command::new("locks").about("List held locks, or clear stale ones (`locks --help`)"))
         .subcommand(Command::new("gc").about("Remove old intermediate outputs (`gc --help`)"))
         .subcommand(Command::new("events").about("Print the events every worker shared, or follow them live (`events --help`)"))
+        .subcommand(Command::new("ui").about("Serve a live view of every worker's runs, families and tasks (`ui --help`)"))
         .subcommand(
             Command::new("enable")
                 .about("Lift the disabling of a task that failed too often (`enable <TASK> --PARAM VALUE ...`)"),
@@ -444,6 +445,19 @@ pub struct EventsCommand {
     /// Only events of this kind, e.g. failed (repeatable)
     #[arg(long, value_name = "KIND")]
     pub event: Vec<String>,
+    #[command(flatten)]
+    pub backend: BackendFlags,
+}
+
+/// `ui`: a live view of every worker's shared events.
+#[derive(Debug, clap::Parser)]
+#[command(
+    about = "Serve a live, read-only view of every worker's runs, families, tasks and heartbeats (from the shared events)"
+)]
+pub struct UiCommand {
+    /// Address to listen on (loopback unless told otherwise)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8082")]
+    pub bind: std::net::SocketAddr,
     #[command(flatten)]
     pub backend: BackendFlags,
 }

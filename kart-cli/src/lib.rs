@@ -17,6 +17,7 @@ mod notify;
 mod out;
 mod progress;
 mod signals;
+mod ui;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -71,6 +72,7 @@ const COMMANDS: &[&str] = &[
     "locks",
     "gc",
     "events",
+    "ui",
     "message",
     "completions",
     "help",
@@ -112,6 +114,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
         Some("events") => commands::events::events_command(bin, &args[1..]),
+        Some("ui") => ui::ui_command(bin, &args[1..]),
         Some("message") => message_command(bin, &args[1..]),
         Some("completions") => commands::completions::completions(bin, registry, &args[1..]),
         Some(command @ ("deps" | "show" | "invalidate" | "enable")) => {

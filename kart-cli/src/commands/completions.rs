@@ -6,7 +6,7 @@ use kart_core::registry::Registry;
 use kart_core::TaskEntry;
 
 use crate::command::{
-    self, CompletionsCommand, EventsCommand, GcCommand, LocksCommand, MessageCommand,
+    self, CompletionsCommand, EventsCommand, GcCommand, LocksCommand, MessageCommand, UiCommand,
 };
 use crate::exit::{codes, Failure};
 use crate::out::say_raw;
@@ -47,6 +47,7 @@ fn complete_tree(bin: &str, registry: &Registry) -> Command {
         .subcommand(LocksCommand::command().name("locks"))
         .subcommand(GcCommand::command().name("gc"))
         .subcommand(EventsCommand::command().name("events"))
+        .subcommand(UiCommand::command().name("ui"))
         .subcommand(MessageCommand::command().name("message"))
         .subcommand(CompletionsCommand::command().name("completions"));
     for entry in registry.iter() {

@@ -155,7 +155,10 @@ pub(crate) fn run_task(
         });
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
-        // Every worker's events in one log others can read (`events`), with a heartbeat.
+        // The lock backend first: an unreachable Redis is one error line, before anything
+        // is shared with it.
+        let locks = open_locks(&settings)?;
+        // Every worker's events in one log others can read (`events`, `ui`), with a heartbeat.
         let started = std::time::Instant::now();
         let shared = (settings.share_events && !flags.dry_run)
             .then(|| settings.shared_events())
@@ -172,7 +175,7 @@ pub(crate) fn run_task(
             );
             Heartbeat::start(&mut events, sink.clone(), settings.heartbeat.as_std())
         });
-        let locks = open_locks(&settings)?.with_events(events.clone());
+        let locks = locks.with_events(events.clone());
         kart_core::lock::install(locks.clone());
         let mut options = RunOptions::from(&settings);
         options.family_priorities = crate::command::family_priorities(registry, &matches);

@@ -1,0 +1,256 @@
+//! What the shared events say, folded: the runs (one per process), the tasks and their
+//! states, the families' counts, and the workers alive from their heartbeats.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::Value;
+
+/// Events kept per task for its page (a hundred thousand tasks keep a few each).
+const TASK_EVENTS: usize = 20;
+
+/// Where a task stands, from the last event about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TaskState {
+    Pending,
+    Running,
+    Complete,
+    Failed,
+    NotRun,
+}
+
+impl TaskState {
+    pub(crate) const ALL: [TaskState; 5] = [
+        TaskState::Complete,
+        TaskState::Running,
+        TaskState::Pending,
+        TaskState::Failed,
+        TaskState::NotRun,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete",
+            TaskState::Failed => "failed",
+            TaskState::NotRun => "not run",
+        }
+    }
+
+    /// The state an event leaves its task in, if it changes it.
+    fn after(event: &str) -> Option<Self> {
+        Some(match event {
+            "scheduled" => TaskState::Pending,
+            "started" | "batch_running" => TaskState::Running,
+            "already_complete" | "succeeded" | "already_committed" => TaskState::Complete,
+            "failed" | "missing_data" => TaskState::Failed,
+            "skipped" => TaskState::NotRun,
+            _ => return None,
+        })
+    }
+}
+
+/// Counts of tasks per state.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Counts(BTreeMap<TaskState, usize>);
+
+impl Counts {
+    pub(crate) fn get(&self, state: TaskState) -> usize {
+        self.0.get(&state).copied().unwrap_or(0)
+    }
+    fn add(&mut self, state: TaskState) {
+        *self.0.entry(state).or_default() += 1;
+    }
+    pub(crate) fn total(&self) -> usize {
+        self.0.values().sum()
+    }
+}
+
+/// One process's run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Run {
+    pub(crate) id: String,
+    pub(crate) root: String,
+    pub(crate) host: String,
+    pub(crate) pid: u64,
+    pub(crate) workers: u64,
+    pub(crate) started: String,
+    /// `(when, success, seconds)` once it ended.
+    pub(crate) finished: Option<(String, bool, f64)>,
+    /// The time of its last event.
+    pub(crate) last_seen: String,
+    /// What its last heartbeat said it runs.
+    pub(crate) running: Vec<Value>,
+    /// Tasks that started, succeeded and failed in it.
+    pub(crate) started_tasks: usize,
+    pub(crate) succeeded: usize,
+    pub(crate) failed: usize,
+}
+
+/// One task, from every run that saw it.
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) family: String,
+    pub(crate) params: Value,
+    pub(crate) state: TaskState,
+    pub(crate) attempts: u64,
+    pub(crate) error: Option<String>,
+    /// The run and worker that last ran it.
+    pub(crate) worker: Option<(String, String)>,
+    pub(crate) events: VecDeque<Value>,
+}
+
+/// Everything read so far.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) runs: BTreeMap<String, Run>,
+    pub(crate) tasks: HashMap<String, Task>,
+    pub(crate) events: usize,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_default()
+}
+
+impl State {
+    /// Takes in one shared event.
+    pub(crate) fn apply(&mut self, e: &Value) {
+        self.events += 1;
+        let kind = e["event"].as_str().unwrap_or("");
+        let ts = text(&e["ts"]);
+        if let Some(run_id) = e["run"].as_str() {
+            let run = self.runs.entry(run_id.to_string()).or_insert_with(|| Run {
+                id: run_id.to_string(),
+                started: ts.clone(),
+                ..Run::default()
+            });
+            run.last_seen = ts.clone();
+            match kind {
+                "run_started" => {
+                    run.root = text(&e["root"]);
+                    run.host = text(&e["host"]);
+                    run.pid = e["pid"].as_u64().unwrap_or(0);
+                    run.workers = e["workers"].as_u64().unwrap_or(0);
+                    run.started = ts.clone();
+                }
+                "run_finished" => {
+                    run.finished = Some((
+                        ts.clone(),
+                        e["success"].as_bool().unwrap_or(false),
+                        e["seconds"].as_f64().unwrap_or(0.0),
+                    ));
+                    run.running.clear();
+                }
+                "heartbeat" => {
+                    run.host = text(&e["host"]);
+                    run.running = e["running"].as_array().cloned().unwrap_or_default();
+                }
+                "started" => run.started_tasks += 1,
+                "succeeded" => run.succeeded += 1,
+                "failed" => run.failed += 1,
+                _ => {}
+            }
+        }
+        let Some(id) = e["task_id"].as_str() else {
+            return;
+        };
+        let task = self.tasks.entry(id.to_string()).or_insert_with(|| Task {
+            id: id.to_string(),
+            family: text(&e["family"]),
+            params: e["params"].clone(),
+            state: TaskState::Pending,
+            attempts: 0,
+            error: None,
+            worker: None,
+            events: VecDeque::new(),
+        });
+        if let Some(next) = TaskState::after(kind) {
+            // What another run already found complete stays complete: a later run only
+            // schedules it again if its output went away, which `scheduled` then says.
+            if !(task.state == TaskState::Complete && next == TaskState::NotRun) {
+                task.state = next;
+            }
+        }
+        match kind {
+            "started" => {
+                task.attempts += 1;
+                task.worker = Some((text(&e["run"]), text(&e["worker"])));
+            }
+            "failed" => task.error = e["error"].as_str().map(str::to_string),
+            "succeeded" | "already_complete" | "already_committed" => task.error = None,
+            _ => {}
+        }
+        if task.events.len() == TASK_EVENTS {
+            task.events.pop_front();
+        }
+        task.events.push_back(e.clone());
+    }
+
+    /// Counts per family, by family name.
+    pub(crate) fn families(&self) -> BTreeMap<&str, Counts> {
+        let mut out: BTreeMap<&str, Counts> = BTreeMap::new();
+        for task in self.tasks.values() {
+            out.entry(task.family.as_str()).or_default().add(task.state);
+        }
+        out
+    }
+
+    /// The tasks of `family`: failed first, then running, pending, not run and complete,
+    /// each by id.
+    pub(crate) fn family(&self, family: &str) -> Vec<&Task> {
+        let rank = |s: TaskState| match s {
+            TaskState::Failed => 0,
+            TaskState::Running => 1,
+            TaskState::Pending => 2,
+            TaskState::NotRun => 3,
+            TaskState::Complete => 4,
+        };
+        let mut tasks: Vec<&Task> = self.tasks.values().filter(|t| t.family == family).collect();
+        tasks.sort_by(|a, b| (rank(a.state), &a.id).cmp(&(rank(b.state), &b.id)));
+        tasks
+    }
+
+    /// Whether `run` still goes: not finished, and heard from within `silence` of `now`.
+    pub(crate) fn alive(
+        run: &Run,
+        now: chrono::DateTime<chrono::Utc>,
+        silence: chrono::Duration,
+    ) -> bool {
+        run.finished.is_none()
+            && chrono::DateTime::parse_from_rfc3339(&run.last_seen)
+                .is_ok_and(|seen| now.signed_duration_since(seen) <= silence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_task_goes_from_scheduled_to_running_to_complete_and_its_family_counts_it() {
+        let mut s = State::default();
+        for (event, extra) in [
+            ("scheduled", json!({})),
+            ("started", json!({"worker": "worker-1"})),
+            ("failed", json!({"error": "boom"})),
+            ("started", json!({"worker": "worker-2"})),
+            ("succeeded", json!({})),
+        ] {
+            let mut e = json!({"ts": "2026-11-30T00:00:00.000Z", "event": event, "run": "r1",
+                "task_id": "A_1", "family": "A", "params": {"n": 1}});
+            e.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            s.apply(&e);
+        }
+        let task = &s.tasks["A_1"];
+        assert_eq!(task.state, TaskState::Complete);
+        assert_eq!(task.attempts, 2);
+        assert_eq!(task.error, None);
+        assert_eq!(task.worker, Some(("r1".into(), "worker-2".into())));
+        assert_eq!(s.families()["A"].get(TaskState::Complete), 1);
+        assert_eq!(s.runs["r1"].failed, 1);
+    }
+}

@@ -1,0 +1,196 @@
+//! `<bin> ui` against real runs: its pages show what the workers shared (the workspace's
+//! event log, or the Redis stream), change while a run goes on, and show user data as text.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kart_tests::object_server::http::{request, Response};
+use kart_tests::redis_server::{free_port, RedisServer};
+use support::{spawn, text, Run};
+
+/// `fixture ui` on a free port, killed when dropped.
+struct Ui {
+    child: Child,
+    port: u16,
+}
+
+impl Ui {
+    fn start(ws: &std::path::Path, extra: &[String]) -> Self {
+        let port = free_port();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+            .args(["ui", "--bind", &format!("127.0.0.1:{port}"), "--workspace"])
+            .arg(ws)
+            .args(extra)
+            .env_remove("KART_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ui = Ui { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while request(port, "GET", "/", &[], b"").is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the ui did not answer within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ui
+    }
+
+    fn get(&self, path: &str) -> Response {
+        request(self.port, "GET", path, &[], b"").unwrap()
+    }
+
+    /// The page at `path` once `check` holds for it.
+    fn wait_for(&self, path: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = self.get(path).text();
+            if check(&page) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "{what} within 30 s:\n{page}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The row of `family` in the families table: its cells' numbers.
+fn family_row(page: &str, family: &str) -> Vec<usize> {
+    let start = page
+        .find(&format!("<a href=\"/family/{family}\">{family}</a>"))
+        .unwrap_or_else(|| panic!("no row for {family}:\n{page}"));
+    let row = &page[start
+        ..page[start..]
+            .find("</tr>")
+            .map_or(page.len(), |e| start + e)];
+    row.split("<td class=\"n")
+        .skip(1)
+        .filter_map(|cell| cell.split('>').nth(1)?.split('<').next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn the_pages_show_runs_families_and_tasks_from_the_workspace_log_and_escape_user_data() {
+    let run = Run::new();
+    run.fixture(&["SleepyFanin", "--n", "5", "--millis", "0"])
+        .assert()
+        .success();
+    let evil = "<script>alert(1)";
+    let out = run
+        .fixture(&["Doomed", "--name", evil, "--secs", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let doomed = run.events_of("failed")[0]["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ui = Ui::start(&run.workspace(), &[]);
+
+    let home = ui.get("/");
+    assert_eq!(home.status, 200);
+    let page = home.text();
+    // complete, running, pending, failed, not run, total
+    assert_eq!(family_row(&page, "Sleepy"), [5, 0, 0, 0, 0, 5], "{page}");
+    assert_eq!(family_row(&page, "Doomed"), [0, 0, 0, 1, 0, 1], "{page}");
+    assert!(page.contains("Runs (2)"), "{page}");
+    assert!(page.contains("Workers alive (0)"), "{page}");
+
+    let family = ui.get("/family/Sleepy").text();
+    assert_eq!(
+        family.matches("<a href=\"/task/Sleepy_").count(),
+        5,
+        "{family}"
+    );
+
+    let task = ui.get(&format!("/task/{doomed}"));
+    assert_eq!(task.status, 200);
+    let task = task.text();
+    assert!(
+        !task.contains(evil),
+        "user data must not become markup:\n{task}"
+    );
+    assert!(task.contains("&lt;script&gt;alert(1)"), "{task}");
+    assert!(
+        task.contains("&lt;script&gt;alert(1) is doomed"),
+        "the error: {task}"
+    );
+    assert!(task.contains(">failed<"), "{task}");
+
+    // The live view fetches only a page's <main>.
+    let partial = request(
+        ui.port,
+        "GET",
+        "/",
+        &[("x-kart-partial", "1".to_string())],
+        b"",
+    )
+    .unwrap()
+    .text();
+    assert!(!partial.contains("<html"), "{partial}");
+    assert!(partial.contains("Runs (2)"), "{partial}");
+
+    assert_eq!(ui.get("/task/Nope_1").status, 404);
+    assert_eq!(ui.get("/run/nope").status, 404);
+}
+
+#[test]
+fn the_pages_follow_a_live_run_through_redis() {
+    let redis = RedisServer::start();
+    let flags = redis.flags().to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let ui = Ui::start(&ws, &flags);
+    assert!(ui.get("/").text().contains("Runs (0)"));
+    let mut worker_flags = flags.clone();
+    worker_flags.extend(["--heartbeat".into(), "100ms".into()]);
+    let worker = spawn(
+        &ws,
+        "a",
+        &["LongClaim", "--name", "live", "--secs", "3"],
+        &worker_flags,
+    );
+    // While it runs: one worker alive, naming its task, the family counting it running.
+    let page = ui.wait_for("/", "a live worker running LongClaim", |p| {
+        p.contains("Workers alive (1)") && p.contains("<a href=\"/task/LongClaim_")
+    });
+    assert_eq!(family_row(&page, "LongClaim"), [0, 1, 0, 0, 0, 1], "{page}");
+    let (out, _) = worker.finish();
+    assert!(out.status.success(), "{}", text(&out).1);
+    // Then: no worker, the run succeeded, the task complete.
+    let page = ui.wait_for("/", "the run's end", |p| {
+        p.contains("Workers alive (0)") && p.contains(">succeeded<")
+    });
+    assert_eq!(family_row(&page, "LongClaim"), [1, 0, 0, 0, 0, 1], "{page}");
+}
+
+#[test]
+fn an_address_in_use_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args(["ui", "--bind", &addr.to_string(), "--workspace"])
+        .arg(dir.path().join("ws"))
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
