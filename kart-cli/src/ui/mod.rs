@@ -139,23 +139,28 @@ async fn family(
     pages::page(&name, partial(&headers), pages::family(&s, &name))
 }
 
+/// A page about one thing, or a 404 saying it is not in the events.
+fn found(title: &str, partial: bool, main: Option<Markup>, what: &str) -> (StatusCode, Markup) {
+    match main {
+        Some(main) => (StatusCode::OK, pages::page(title, partial, main)),
+        None => (
+            StatusCode::NOT_FOUND,
+            pages::page(
+                title,
+                partial,
+                pages::not_found(&format!("no {what} {title} in the events")),
+            ),
+        ),
+    }
+}
+
 async fn task(
     Extract(state): Extract<Shared>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> (StatusCode, Markup) {
     let s = state.read().unwrap_or_else(|p| p.into_inner());
-    match pages::task(&s, &id) {
-        Some(main) => (StatusCode::OK, pages::page(&id, partial(&headers), main)),
-        None => (
-            StatusCode::NOT_FOUND,
-            pages::page(
-                &id,
-                partial(&headers),
-                pages::not_found(&format!("no task {id} in the events")),
-            ),
-        ),
-    }
+    found(&id, partial(&headers), pages::task(&s, &id), "task")
 }
 
 async fn run(
@@ -164,15 +169,5 @@ async fn run(
     headers: HeaderMap,
 ) -> (StatusCode, Markup) {
     let s = state.read().unwrap_or_else(|p| p.into_inner());
-    match pages::run(&s, &id, now()) {
-        Some(main) => (StatusCode::OK, pages::page(&id, partial(&headers), main)),
-        None => (
-            StatusCode::NOT_FOUND,
-            pages::page(
-                &id,
-                partial(&headers),
-                pages::not_found(&format!("no run {id} in the events")),
-            ),
-        ),
-    }
+    found(&id, partial(&headers), pages::run(&s, &id, now()), "run")
 }
