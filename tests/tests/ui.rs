@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -193,4 +194,90 @@ fn an_address_in_use_is_one_line_and_exit_2() {
         stderr.contains(&format!("cannot listen on {addr}")),
         "{stderr}"
     );
+}
+
+/// Where `.ci/run` installs playwright-core, which drives Debian's Chromium.
+const CI_PLAYWRIGHT: &str = "/opt/kart-playwright";
+
+#[test]
+fn a_real_browser_watches_a_run_of_several_workers_live() {
+    let playwright = std::env::var("KART_PLAYWRIGHT").unwrap_or_else(|_| CI_PLAYWRIGHT.into());
+    assert!(
+        std::path::Path::new(&playwright)
+            .join("node_modules/playwright-core")
+            .exists(),
+        "playwright-core is not in {playwright}: `npm install --prefix /opt/kart-playwright playwright-core@1.65.1` (bash .ci/run does), or set KART_PLAYWRIGHT"
+    );
+    let chromium = std::env::var("KART_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: `apt-get install -y chromium` (bash .ci/run does), or set KART_CHROMIUM"
+    );
+    let redis = RedisServer::start();
+    let flags = redis.flags().to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    // A failed task whose parameter is markup that would run if it were not escaped.
+    let evil = "<img src=x onerror=window.kartXss=1>";
+    let (out, events) = spawn(
+        &ws,
+        "evil",
+        &["Doomed", "--name", evil, "--secs", "0"],
+        &flags,
+    )
+    .finish();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let evil_id = events
+        .iter()
+        .find(|e| e["event"] == "failed")
+        .and_then(|e| e["task_id"].as_str())
+        .unwrap()
+        .to_string();
+
+    let ui = Ui::start(&ws, &flags);
+    let shots = std::env::var("KART_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("shots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/live_view.js");
+    let mut browser = Command::new("node")
+        .arg(&script)
+        .arg(&playwright)
+        .arg(format!("http://127.0.0.1:{}/", ui.port))
+        .arg(&shots)
+        .arg(&evil_id)
+        .env("KART_CHROMIUM", &chromium)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs (apt-get install -y nodejs)");
+    let mut said = BufReader::new(browser.stdout.take().unwrap()).lines();
+    let mut next = || said.next().map(|l| l.unwrap()).unwrap_or_default();
+    assert_eq!(next(), "loaded \"Workers alive (0)\"");
+
+    // Two processes of two workers each share one run while the page stays open.
+    let mut worker_flags = flags.clone();
+    worker_flags.extend(["--workers", "2", "--heartbeat", "100ms"].map(String::from));
+    let args = ["SleepyFanin", "--n", "24", "--millis", "500"];
+    let workers = [
+        spawn(&ws, "a", &args, &worker_flags),
+        spawn(&ws, "b", &args, &worker_flags),
+    ];
+    // The page, never reloaded, shows both alive, then the end.
+    assert_eq!(next(), "live: Workers alive (2)");
+    for w in workers {
+        let (out, _) = w.finish();
+        assert!(out.status.success(), "{}", text(&out).1);
+    }
+    assert_eq!(next(), "ended: Workers alive (0)");
+    let task = next();
+    assert!(task.starts_with("task: xss=none "), "{task}");
+    assert!(
+        task.contains(&serde_json::to_string(evil).unwrap()[1..evil.len()]),
+        "{task}"
+    );
+    assert!(browser.wait().unwrap().success());
+    for name in ["ui-live.png", "ui-runs.png", "ui-task.png"] {
+        let png = std::fs::read(shots.join(name)).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}");
+    }
 }

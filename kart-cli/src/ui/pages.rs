@@ -106,7 +106,7 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
         (families_table(state))
         h2 { "Runs (" (state.runs.len()) ")" }
         table id="runs" {
-            tr { th { "run" } th { "asked for" } th { "host" } th class="n" { "pid" } th { "started" } th { "state" } th class="n" { "seconds" } th class="n" { "ran" } th class="n" { "failed" } }
+            tr { th { "run" } th { "asked for" } th { "host" } th class="n" { "pid" } th { "started" } th { "state" } th class="n" { "seconds" } th class="n" { "succeeded" } th class="n" { "failed" } }
             @for run in state.runs.values().rev() {
                 tr {
                     td { a href={"/run/" (run.id)} { (run.id) } }

@@ -1,0 +1,45 @@
+// Drives Debian's Chromium through playwright-core for tests/tests/ui.rs: opens kart's ui
+// before a run starts, waits (without reloading) until the page shows the run's workers alive
+// and then its end, checks that a task parameter with markup shows as text and never runs,
+// and saves screenshots. Prints one line per step; the Rust test reads them.
+//
+//   node live_view.js PLAYWRIGHT_DIR URL SCREENSHOT_DIR EVIL_TASK_ID
+
+const [dir, url, shots, evilTask] = process.argv.slice(2);
+const { chromium } = require(`${dir}/node_modules/playwright-core`);
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.KART_CHROMIUM || '/usr/bin/chromium',
+    // This machine's network is closed: no background traffic, no sandbox as root.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const main = () => page.evaluate(() => document.querySelector('main').textContent);
+    const waitFor = (text, timeout) => page.waitForFunction(
+      (t) => t.every((s) => document.querySelector('main').textContent.includes(s)),
+      text, { timeout, polling: 100 });
+
+    await page.goto(url);
+    console.log(`loaded ${JSON.stringify((await main()).match(/Workers alive \(\d+\)/)[0])}`);
+    await waitFor(['Workers alive (2)'], 60000);
+    console.log('live: Workers alive (2)');
+    await page.screenshot({ path: `${shots}/ui-live.png`, fullPage: true });
+    await waitFor(['Workers alive (0)', 'succeeded'], 120000);
+    console.log('ended: Workers alive (0)');
+    await page.screenshot({ path: `${shots}/ui-runs.png`, fullPage: true });
+
+    await page.goto(`${url}task/${evilTask}`);
+    const xss = await page.evaluate(() => window.kartXss);
+    const shown = await page.evaluate(() => document.querySelector('#task').textContent);
+    console.log(`task: xss=${xss === undefined ? 'none' : xss} text=${JSON.stringify(shown)}`);
+    await page.screenshot({ path: `${shots}/ui-task.png`, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => {
+  console.log(`error: ${e.message.split('\n')[0]}`);
+  process.exit(1);
+});
