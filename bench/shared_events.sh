@@ -18,29 +18,37 @@ tmp=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 trap 'kill $redis; rm -rf "$tmp"' EXIT
 redis_flags=(--redis-host 127.0.0.1 --redis-port "$port" --redis-prefix bench)
 
-# label, then kart's flags: the median wall time, and the events the shared log holds.
-measure() {
+# One run of Fanin with kart's flags: prints "<wall s> <events in the shared log>".
+once() {
+  rm -rf "$tmp/ws"
+  redis-cli -p "$port" flushall >/dev/null
+  local start end
+  start=$(date +%s.%N)
+  "$bin" Fanin --n "$n" --no-fsync --workspace "$tmp/ws" "$@" >/dev/null 2>&1
+  end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc) $(( $(cat "$tmp"/ws/.kart/events/*.jsonl 2>/dev/null | wc -l) + $(redis-cli -p "$port" xlen bench:events) ))"
+}
+median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
+
+# A backend, off and on in turn (the machine drifts; alternating keeps the pair comparable):
+# the median of each, the overhead of the medians, and the events shared.
+pair() {
   local label=$1
   shift
-  local times=() shared=0
+  : >"$tmp/off"
+  : >"$tmp/on"
   for _ in $(seq "$runs"); do
-    rm -rf "$tmp/ws"
-    redis-cli -p "$port" flushall >/dev/null
-    local start end
-    start=$(date +%s.%N)
-    "$bin" Fanin --n "$n" --no-fsync --workspace "$tmp/ws" "$@" >/dev/null 2>&1
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc)")
-    shared=$(( $(cat "$tmp"/ws/.kart/events/*.jsonl 2>/dev/null | wc -l) + $(redis-cli -p "$port" xlen bench:events) ))
+    once "$@" --no-shared-events >>"$tmp/off"
+    once "$@" >>"$tmp/on"
   done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-  printf '%-36s %10.3f %14s\n' "$label" "$median" "$shared"
+  local off on
+  off=$(cut -d' ' -f1 "$tmp/off" | median)
+  on=$(cut -d' ' -f1 "$tmp/on" | median)
+  printf '%-28s %10.3f %10.3f %+9.1f%% %14s\n' "$label" "$off" "$on" \
+    "$(echo "($on - $off) * 100 / $off" | bc -l)" "$(tail -1 "$tmp/on" | cut -d' ' -f2)"
 }
 
-echo "Fanin($n), one process, $(nproc) cores, median of $runs runs"
-printf '%-36s %10s %14s\n' "setup" "wall s" "events shared"
-measure "file locks, not shared" --no-shared-events
-measure "file locks, workspace event log"
-measure "redis, not shared" "${redis_flags[@]}" --no-shared-events
-measure "redis, Redis stream" "${redis_flags[@]}"
+echo "Fanin($n), one process, $(nproc) cores, median of $runs runs each, off and on alternating"
+printf '%-28s %10s %10s %10s %14s\n' "where events are shared" "off s" "on s" "overhead" "events shared"
+pair "workspace event log"
+pair "Redis stream" "${redis_flags[@]}"

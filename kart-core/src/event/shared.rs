@@ -33,6 +33,9 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 512;
 /// How long the end of a run waits for the writer to drain its queue.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long the writer lets events gather after a write: a run's thousands of events a second
+/// go in a few writes, not one wake-up and one write each.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// The shared log.
 #[derive(Clone)]
@@ -349,6 +352,9 @@ fn write_batches(log: &SharedLog, run: &str, rx: &Receiver<Vec<u8>>, dropped: &A
                 }
                 failing = true;
             }
+        }
+        if batch.len() < BATCH {
+            std::thread::sleep(GATHER);
         }
     }
 }
