@@ -13,6 +13,7 @@
 mod command;
 mod commands;
 mod exit;
+mod logging;
 mod notify;
 mod out;
 mod progress;

@@ -46,6 +46,16 @@ pub fn flaky(
     Ok(attempts)
 }
 
+/// Logs `lines` lines through `tracing` (the last a warning), then writes how many.
+#[task(output = "chatty/{name}-{lines}.json")]
+pub fn chatty(name: String, lines: u32) -> Result<u32> {
+    for i in 1..lines {
+        tracing::info!(line = i, "{name} says {i}");
+    }
+    tracing::warn!("{name} is done talking");
+    Ok(lines)
+}
+
 /// Always fails.
 #[task(output = "boom/{n}.json")]
 pub fn boom(n: i64) -> Result<i64> {

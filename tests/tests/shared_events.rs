@@ -244,3 +244,38 @@ fn events_follow_prints_other_workers_events_as_they_come() {
     follower.kill().unwrap();
     follower.wait().unwrap();
 }
+
+#[test]
+fn what_a_task_logs_reaches_the_shared_log_as_its_log_events_whatever_the_stderr_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    // `-q` keeps stderr to errors; the task's lines are shared all the same.
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["Chatty", "--name", "hi", "--lines", "4"],
+        &["-q".into()],
+    )
+    .finish();
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("hi says"), "{stderr}");
+    let logs = shared(&ws, &["--event".into(), "log".into()]);
+    let lines: Vec<(&str, &str)> = logs
+        .iter()
+        .map(|e| (e["level"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("INFO", "hi says 1 line=1"),
+            ("INFO", "hi says 2 line=2"),
+            ("INFO", "hi says 3 line=3"),
+            ("WARN", "hi is done talking"),
+        ]
+    );
+    let task = of_kind(&events, "started")[0]["task_id"].clone();
+    assert!(logs
+        .iter()
+        .all(|e| e["task_id"] == task && e["family"] == "Chatty"));
+}

@@ -97,6 +97,17 @@ fn the_pages_show_runs_families_and_tasks_from_the_workspace_log_and_escape_user
         .as_str()
         .unwrap()
         .to_string();
+    run.fixture(&["Chatty", "--name", "<b>loud", "--lines", "2"])
+        .assert()
+        .success();
+    let chatty = run
+        .events_of("started")
+        .iter()
+        .find(|e| e["family"] == "Chatty")
+        .unwrap()["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let ui = Ui::start(&run.workspace(), &[]);
 
     let home = ui.get("/");
@@ -105,7 +116,7 @@ fn the_pages_show_runs_families_and_tasks_from_the_workspace_log_and_escape_user
     // complete, running, pending, failed, not run, total
     assert_eq!(family_row(&page, "Sleepy"), [5, 0, 0, 0, 0, 5], "{page}");
     assert_eq!(family_row(&page, "Doomed"), [0, 0, 0, 1, 0, 1], "{page}");
-    assert!(page.contains("Runs (2)"), "{page}");
+    assert!(page.contains("Runs (3)"), "{page}");
     assert!(page.contains("Workers alive (0)"), "{page}");
 
     let family = ui.get("/family/Sleepy").text();
@@ -140,7 +151,14 @@ fn the_pages_show_runs_families_and_tasks_from_the_workspace_log_and_escape_user
     .unwrap()
     .text();
     assert!(!partial.contains("<html"), "{partial}");
-    assert!(partial.contains("Runs (2)"), "{partial}");
+    assert!(partial.contains("Runs (3)"), "{partial}");
+
+    // What a task logged, as text.
+    let log = ui.get(&format!("/task/{chatty}")).text();
+    assert!(log.contains("Log (2 lines)"), "{log}");
+    assert!(log.contains("&lt;b&gt;loud says 1 line=1"), "{log}");
+    assert!(log.contains("&lt;b&gt;loud is done talking"), "{log}");
+    assert!(!log.contains("<b>loud"), "{log}");
 
     assert_eq!(ui.get("/task/Nope_1").status, 404);
     assert_eq!(ui.get("/run/nope").status, 404);

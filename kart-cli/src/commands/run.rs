@@ -24,25 +24,6 @@ use crate::out::{say, say_raw, tell, tell_raw};
 use crate::signals::watch_signals;
 use crate::{notify, progress};
 
-fn init_logging(flags: &RunFlags) {
-    let default = match (flags.quiet, flags.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        // Its own report of a failed write is an `eprintln!`, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .try_init();
-}
-
 pub(crate) fn run_task(
     bin: &str,
     entry: &'static kart_core::TaskEntry,
@@ -73,7 +54,7 @@ pub(crate) fn run_task(
     };
     let flags =
         RunFlags::from_arg_matches(&matches).map_err(|e| clap_failure(bin, entry.name(), e))?;
-    init_logging(&flags);
+    crate::logging::init(flags.quiet, flags.verbose);
 
     let config = Arc::new(Config::discover(flags.backend.config.as_deref())?);
     let codes = config.retcodes();

@@ -187,6 +187,13 @@ pub(crate) fn task(state: &State, id: &str) -> Option<Markup> {
                 tr { th { "error" } td { pre class="failed" { (e) } } }
             }
         }
+        h3 { "Log (" (t.log.len()) " lines)" }
+        table id="log" {
+            tr { th { "time" } th { "level" } th { "message" } }
+            @for (ts, level, message) in &t.log {
+                tr { td { (ts) } td { (level) } td { pre { (message) } } }
+            }
+        }
         h3 { "Events (last " (t.events.len()) ")" }
         table id="events" {
             tr { th { "time" } th { "event" } th { "run" } th { "details" } }

@@ -7,6 +7,8 @@ use serde_json::Value;
 
 /// Events kept per task for its page (a hundred thousand tasks keep a few each).
 const TASK_EVENTS: usize = 20;
+/// Lines a task logged, kept for its page.
+const TASK_LOG: usize = 200;
 
 /// Where a task stands, from the last event about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,6 +101,8 @@ pub(crate) struct Task {
     /// The run and worker that last ran it.
     pub(crate) worker: Option<(String, String)>,
     pub(crate) events: VecDeque<Value>,
+    /// What it logged: `(time, level, message)`, the last [`TASK_LOG`] lines.
+    pub(crate) log: VecDeque<(String, String, String)>,
 }
 
 /// Everything read so far.
@@ -164,7 +168,16 @@ impl State {
             error: None,
             worker: None,
             events: VecDeque::new(),
+            log: VecDeque::new(),
         });
+        if kind == "log" {
+            if task.log.len() == TASK_LOG {
+                task.log.pop_front();
+            }
+            task.log
+                .push_back((ts, text(&e["level"]), text(&e["message"])));
+            return;
+        }
         if let Some(next) = TaskState::after(kind) {
             // What another run already found complete stays complete: a later run only
             // schedules it again if its output went away, which `scheduled` then says.

@@ -87,6 +87,8 @@ pub enum EventKind {
     RunStarted,
     /// A process's run ended (carries `success` and `seconds`).
     RunFinished,
+    /// A line a running task logged through `tracing` (carries `level` and `message`).
+    Log,
     /// A running process is alive (carries `host` and `running`: its tasks with their family
     /// and worker), every `[events] heartbeat`.
     Heartbeat,

@@ -236,8 +236,10 @@ pub(super) fn attempt_task(
         inbox: inbox.as_ref(),
         already_committed: AtomicBool::new(false),
     };
+    let running = crate::task::current::Running::start(id, family, worker, env.events);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| task.execute(&ctx)))
         .unwrap_or_else(|panic| Err(Error::msg(format!("panicked: {}", panic_message(&*panic)))));
+    drop(running);
     // Why a cancelled task failed: its timeout or a shutdown, not the error it returned.
     let interrupted = env.opts.shutdown.is_cancelling();
     let corrupt_input = match &result {

@@ -3,6 +3,7 @@
 //! while the graph is built and while it runs (`context`).
 
 pub mod context;
+pub mod current;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod spec;
