@@ -83,6 +83,8 @@ pub(crate) struct Run {
     pub(crate) last_seen: String,
     /// What its last heartbeat said it runs.
     pub(crate) running: Vec<Value>,
+    /// How often it said it sends a heartbeat, in milliseconds.
+    pub(crate) heartbeat_ms: u64,
     /// Tasks that started, succeeded and failed in it.
     pub(crate) started_tasks: usize,
     pub(crate) succeeded: usize,
@@ -149,6 +151,7 @@ impl State {
                 "heartbeat" => {
                     run.host = text(&e["host"]);
                     run.running = e["running"].as_array().cloned().unwrap_or_default();
+                    run.heartbeat_ms = e["every_ms"].as_u64().unwrap_or(0);
                 }
                 "started" => run.started_tasks += 1,
                 "succeeded" => run.succeeded += 1,
@@ -224,12 +227,15 @@ impl State {
         tasks
     }
 
-    /// Whether `run` still goes: not finished, and heard from within `silence` of `now`.
+    /// Whether `run` still goes: not finished, and heard from within `silence` of `now`, or
+    /// four of its heartbeats if they are further apart.
     pub(crate) fn alive(
         run: &Run,
         now: chrono::DateTime<chrono::Utc>,
         silence: chrono::Duration,
     ) -> bool {
+        let beats = i64::try_from(run.heartbeat_ms.saturating_mul(4)).unwrap_or(i64::MAX);
+        let silence = silence.max(chrono::Duration::milliseconds(beats));
         run.finished.is_none()
             && chrono::DateTime::parse_from_rfc3339(&run.last_seen)
                 .is_ok_and(|seen| now.signed_duration_since(seen) <= silence)

@@ -72,6 +72,7 @@ impl Heartbeat {
                     to.handle(
                         &Event::new(EventKind::Heartbeat)
                             .with("host", crate::host::name())
+                            .with("every_ms", every.as_millis() as u64)
                             .with("running", running.snapshot()),
                     );
                     let (lock, wake) = &*stop;

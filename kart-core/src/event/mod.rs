@@ -89,8 +89,8 @@ pub enum EventKind {
     RunFinished,
     /// A line a running task logged through `tracing` (carries `level` and `message`).
     Log,
-    /// A running process is alive (carries `host` and `running`: its tasks with their family
-    /// and worker), every `[events] heartbeat`.
+    /// A running process is alive (carries `host`, `every_ms`, and `running`: its tasks with
+    /// their family and worker), every `[events] heartbeat`.
     Heartbeat,
 }
 

@@ -25,8 +25,6 @@ use crate::error::{Error, Result};
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
 
-/// Entries a Redis stream keeps by default (about; Redis trims whole nodes).
-pub const DEFAULT_STREAM_MAX_LEN: usize = 1_000_000;
 /// Events waiting for the writer before new ones are dropped (and counted).
 const QUEUE: usize = 65_536;
 /// Events written in one round trip or one `write`.

@@ -49,9 +49,10 @@ impl Drop for Running {
 }
 
 /// Reports a line the running task logged (`level`: `ERROR`, `WARN`, `INFO`, ...) as a `log`
-/// event of that task. Nothing on a thread that runs no task; returns whether it reported.
+/// event of that task. Nothing on a thread that runs no task (or is being torn down); returns
+/// whether it reported.
 pub fn log(level: &str, message: &str) -> bool {
-    let taken = CURRENT.with(|c| {
+    let taken = CURRENT.try_with(|c| {
         let mut c = c.borrow_mut();
         let current = c.as_mut().filter(|cur| !cur.reporting)?;
         current.reporting = true;
@@ -64,11 +65,11 @@ pub fn log(level: &str, message: &str) -> bool {
                 .with("message", message),
         ))
     });
-    let Some((events, event)) = taken else {
+    let Ok(Some((events, event))) = taken else {
         return false;
     };
     events.emit(event);
-    CURRENT.with(|c| {
+    let _ = CURRENT.try_with(|c| {
         if let Some(cur) = c.borrow_mut().as_mut() {
             cur.reporting = false;
         }
