@@ -299,3 +299,55 @@ fn a_real_browser_watches_a_run_of_several_workers_live() {
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}");
     }
 }
+
+#[test]
+fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran() {
+    let run = Run::new();
+    // 20 of 31 days already there.
+    let dir = run.workspace().join("daily/eu");
+    std::fs::create_dir_all(&dir).unwrap();
+    for day in 1..=20 {
+        std::fs::write(dir.join(format!("2020-01-{day:02}.json")), "\"x\"").unwrap();
+    }
+    let range = [
+        "RangeDaily",
+        "--of",
+        "Daily",
+        "--start",
+        "2020-01-01",
+        "--stop",
+        "2020-02-01",
+        "--now",
+        "2020-02-01T00:00:00",
+        "--days-back",
+        "100",
+    ];
+    let decide: Vec<&str> = range.iter().copied().chain(["--task-limit", "0"]).collect();
+    run.fixture(&decide).assert().success();
+    let count = |page: &str, state: &str| page.matches(&format!("class=\"day {state}\"")).count();
+    {
+        let ui = Ui::start(&run.workspace(), &[]);
+        assert!(ui
+            .get("/")
+            .text()
+            .contains("<a href=\"/calendar/Daily\">calendar</a>"));
+        let cal = ui.get("/calendar/Daily").text();
+        assert_eq!(
+            (count(&cal, "complete"), count(&cal, "missing")),
+            (20, 11),
+            "{cal}"
+        );
+        assert!(cal.contains("20 of 31 days complete"), "{cal}");
+        assert!(cal.contains("title=\"2020-01-31\""), "{cal}");
+        assert_eq!(ui.get("/calendar/Nope").status, 404);
+    }
+    // The range runs the missing days: the calendar fills.
+    run.fixture(&range).assert().success();
+    let ui = Ui::start(&run.workspace(), &[]);
+    let cal = ui.get("/calendar/Daily").text();
+    assert_eq!(
+        (count(&cal, "complete"), count(&cal, "missing")),
+        (31, 0),
+        "{cal}"
+    );
+}

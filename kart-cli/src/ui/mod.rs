@@ -91,6 +91,7 @@ pub(crate) fn ui_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
         .route("/family/{name}", get(family))
         .route("/task/{id}", get(task))
         .route("/run/{id}", get(run))
+        .route("/calendar/{family}", get(calendar))
         .with_state(state);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -161,6 +162,20 @@ async fn task(
 ) -> (StatusCode, Markup) {
     let s = state.read().unwrap_or_else(|p| p.into_inner());
     found(&id, partial(&headers), pages::task(&s, &id), "task")
+}
+
+async fn calendar(
+    Extract(state): Extract<Shared>,
+    Path(family): Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, Markup) {
+    let s = state.read().unwrap_or_else(|p| p.into_inner());
+    found(
+        &family,
+        partial(&headers),
+        pages::calendar(&s, &family),
+        "range over",
+    )
 }
 
 async fn run(

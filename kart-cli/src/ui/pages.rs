@@ -18,7 +18,10 @@ td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-ali
 .n{text-align:right;font-variant-numeric:tabular-nums}
 .complete{color:#17803d}.running{color:#1d4ed8}.pending{color:#6b7280}
 .failed{color:#b91c1c}.notrun{color:#a16207}.lost{color:#b91c1c}.live{color:#1d4ed8}
-pre{white-space:pre-wrap;margin:0}code{font-size:13px}";
+pre{white-space:pre-wrap;margin:0}code{font-size:13px}
+table.cal td{width:22px;padding:2px;text-align:center;font-size:11px;border:1px solid #fff}
+td.day.complete{background:#bbf7d0}td.day.missing{background:#fecaca}td.day.running{background:#bfdbfe}
+td.day.failed{background:#f87171}td.day.pending{background:#e5e7eb}td.day.notrun{background:#fde68a}";
 
 /// Fetches this page's `<main>` again every second: the live view.
 const LIVE: &str = "setInterval(async()=>{try{const r=await fetch(location.href,\
@@ -126,12 +129,13 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
 fn families_table(state: &State) -> Markup {
     html! {
         table id="families" {
-            tr { th { "family" } (counts_head()) th class="n" { "total" } }
+            tr { th { "family" } (counts_head()) th class="n" { "total" } th { "range" } }
             @for (family, counts) in state.families() {
                 tr {
                     td { a href={"/family/" (family)} { (family) } }
                     (counts_cells(&counts))
                     td class="n" { (counts.total()) }
+                    td { @if state.ranges.contains_key(family) { a href={"/calendar/" (family)} { "calendar" } } }
                 }
             }
         }
@@ -242,6 +246,69 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
             tr { th { "task" } th { "state" } }
             @for t in mine {
                 tr { td { a href={"/task/" (t.id)} { (t.id) } } td class=(class(t.state)) { (t.state.name()) } }
+            }
+        }
+    })
+}
+
+/// `/calendar/FAMILY`: the days of the last range over the family, month by month: complete
+/// (found complete by the range, or run since), missing, and the state of those that ran.
+pub(crate) fn calendar(state: &State, family: &str) -> Option<Markup> {
+    use chrono::{Datelike, NaiveDate};
+    let range = state.ranges.get(family)?;
+    let day = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
+    let (Some(from), Some(to)) = (day(&range.from), day(&range.to)) else {
+        return Some(
+            html! { h2 { "Calendar of " code { (family) } } p { "The range's grid cannot be drawn: " (range.from) " to " (range.to) "." } },
+        );
+    };
+    if range.unit != "day" {
+        return Some(
+            html! { h2 { "Calendar of " code { (family) } } p { "The calendar draws daily ranges; this one steps by " (range.unit) "." } },
+        );
+    }
+    // The state of each instance that appeared in the events, by its date.
+    let ran: std::collections::HashMap<&str, TaskState> = state
+        .family(family)
+        .into_iter()
+        .filter_map(|t| Some((t.params[range.param.as_str()].as_str()?, t.state)))
+        .collect();
+    let of_day = |d: NaiveDate| -> &'static str {
+        let key = d.format("%Y-%m-%d").to_string();
+        match ran.get(key.as_str()) {
+            Some(s) => class(*s),
+            None if range.missing.contains(&key) => "missing",
+            None => "complete",
+        }
+    };
+    let mut months: Vec<NaiveDate> = Vec::new();
+    let mut m = from.with_day(1).expect("day 1");
+    while m <= to {
+        months.push(m);
+        m = m
+            .checked_add_months(chrono::Months::new(1))
+            .expect("a later month");
+    }
+    let days = (to - from).num_days() + 1;
+    let complete = from
+        .iter_days()
+        .take(days as usize)
+        .filter(|d| of_day(*d) == "complete")
+        .count();
+    Some(html! {
+        h2 { "Calendar of " code { (family) } }
+        p { (complete) " of " (days) " days complete, " (range.from) " to " (range.to) " (the last range's check)." }
+        table class="cal" id="calendar" {
+            @for month in &months {
+                tr {
+                    th { (month.format("%Y-%m").to_string()) }
+                    @for d in 1..=31u32 {
+                        @match month.with_day(d).filter(|d| *d >= from && *d <= to) {
+                            Some(date) => td class={"day " (of_day(date))} title=(date.format("%Y-%m-%d").to_string()) { (d) },
+                            None => td {},
+                        }
+                    }
+                }
             }
         }
     })

@@ -1,7 +1,7 @@
 //! What the shared events say, folded: the runs (one per process), the tasks and their
 //! states, the families' counts, and the workers alive from their heartbeats.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde_json::Value;
 
@@ -107,11 +107,25 @@ pub(crate) struct Task {
     pub(crate) log: VecDeque<(String, String, String)>,
 }
 
+/// What the last range over a family decided: its grid, the span it checked, the gaps.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RangeView {
+    /// The family's parameter the range steps.
+    pub(crate) param: String,
+    /// `day`, `hour`, `month` or `instance`.
+    pub(crate) unit: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) missing: BTreeSet<String>,
+}
+
 /// Everything read so far.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) runs: BTreeMap<String, Run>,
     pub(crate) tasks: HashMap<String, Task>,
+    /// The last range decision over each family, by the family's name.
+    pub(crate) ranges: BTreeMap<String, RangeView>,
     pub(crate) events: usize,
 }
 
@@ -159,6 +173,25 @@ impl State {
                 _ => {}
             }
         }
+        if kind == "range_checked" {
+            if let (Some(of), Some(from), Some(to)) = (
+                e["of"].as_str(),
+                e["checked_from"].as_str(),
+                e["checked_to"].as_str(),
+            ) {
+                let missing = e["missing_at"].as_array().into_iter().flatten();
+                self.ranges.insert(
+                    of.to_string(),
+                    RangeView {
+                        param: text(&e["param"]),
+                        unit: text(&e["unit"]),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        missing: missing.map(text).collect(),
+                    },
+                );
+            }
+        }
         let Some(id) = e["task_id"].as_str() else {
             return;
         };
@@ -203,11 +236,15 @@ impl State {
         task.events.push_back(e.clone());
     }
 
-    /// Counts per family, by family name.
+    /// Counts per family, by family name (with the families ranges checked).
     pub(crate) fn families(&self) -> BTreeMap<&str, Counts> {
         let mut out: BTreeMap<&str, Counts> = BTreeMap::new();
         for task in self.tasks.values() {
             out.entry(task.family.as_str()).or_default().add(task.state);
+        }
+        // A family a range looked at, though none of its tasks ran yet.
+        for family in self.ranges.keys() {
+            out.entry(family.as_str()).or_default();
         }
         out
     }

@@ -52,7 +52,9 @@ pub enum EventKind {
     RangeCompleteFraction,
     /// What a range checked and decided, before anything runs (carries `of`, `checked`,
     /// `missing`, `required`, `assumed_complete`, `task_limit`, and `message`: the plain
-    /// explanation, a `warning` when nothing lay inside the checked window).
+    /// explanation, a `warning` when nothing lay inside the checked window; for a calendar,
+    /// `param`, `unit` (`day`, `hour`, `month`, or `instance` for minutes), `checked_from`,
+    /// `checked_to` and `missing_at`).
     RangeChecked,
     /// A lock was acquired.
     LockAcquired,

@@ -183,6 +183,31 @@ impl DynTask for RangeTask {
                 .with("required", evaluation.required.len())
                 .with("assumed_complete", evaluation.unchecked_before)
                 .with("task_limit", self.window.task_limit)
+                // What a calendar of the range needs: the grid, the checked span and the gaps.
+                .with("param", self.param.name)
+                .with("unit", self.window.unit.name())
+                .with(
+                    "checked_from",
+                    evaluation
+                        .checked
+                        .first()
+                        .map(|t| self.window.unit.format(*t)),
+                )
+                .with(
+                    "checked_to",
+                    evaluation
+                        .checked
+                        .last()
+                        .map(|t| self.window.unit.format(*t)),
+                )
+                .with(
+                    "missing_at",
+                    evaluation
+                        .missing
+                        .iter()
+                        .map(|t| self.window.unit.format(*t))
+                        .collect::<Vec<_>>(),
+                )
                 .with("warning", explanation.warning)
                 .with("message", explanation.lines.join("\n")),
         );
