@@ -241,23 +241,10 @@ fn a_range_decides_what_is_missing_from_one_listing(provider: Provider) {
         );
     }
     let url = server.url("days", "ws");
-    let range = [
-        "RangeDaily",
-        "--of",
-        "Daily",
-        "--start",
-        "2020-01-01",
-        "--stop",
-        "2020-02-01",
-        "--now",
-        "2020-02-01T00:00:00",
-        "--days-back",
-        "100",
-    ];
+    let range = support::JANUARY_2020;
     // Deciding alone (a task limit of 0 runs nothing): the opening check and one listing of
     // daily/eu/ find the 11 missing days; not 31 HEADs.
-    let decide: Vec<&str> = range.iter().copied().chain(["--task-limit", "0"]).collect();
-    fixture(&run, &server, &url, &decide);
+    fixture(&run, &server, &url, &support::decide_only(&range));
     let checked = &run.events_of("range_checked")[0];
     assert_eq!(checked["missing"], 11, "{checked}");
     let counts = &requests(&run)[0];

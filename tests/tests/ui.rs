@@ -309,21 +309,10 @@ fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran()
     for day in 1..=20 {
         std::fs::write(dir.join(format!("2020-01-{day:02}.json")), "\"x\"").unwrap();
     }
-    let range = [
-        "RangeDaily",
-        "--of",
-        "Daily",
-        "--start",
-        "2020-01-01",
-        "--stop",
-        "2020-02-01",
-        "--now",
-        "2020-02-01T00:00:00",
-        "--days-back",
-        "100",
-    ];
-    let decide: Vec<&str> = range.iter().copied().chain(["--task-limit", "0"]).collect();
-    run.fixture(&decide).assert().success();
+    let range = support::JANUARY_2020;
+    run.fixture(&support::decide_only(&range))
+        .assert()
+        .success();
     let count = |page: &str, state: &str| page.matches(&format!("class=\"day {state}\"")).count();
     {
         let ui = Ui::start(&run.workspace(), &[]);

@@ -30,12 +30,13 @@ impl Running {
 }
 
 impl EventSink for Running {
+    /// Locks only for the events that change what runs: every event passes here.
     fn handle(&self, event: &Event) {
         let Some(id) = &event.task_id else { return };
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let tasks = || self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         match event.event {
             EventKind::Started => {
-                tasks.insert(
+                tasks().insert(
                     id.clone(),
                     (
                         event.family.clone().unwrap_or_default(),
@@ -44,7 +45,7 @@ impl EventSink for Running {
                 );
             }
             EventKind::Succeeded | EventKind::Failed | EventKind::AlreadyCommitted => {
-                tasks.remove(id);
+                tasks().remove(id);
             }
             _ => {}
         }

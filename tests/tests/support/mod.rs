@@ -101,6 +101,26 @@ impl Run {
     }
 }
 
+/// `RangeDaily` of `Daily` over January 2020 (31 days), all inside its window.
+pub const JANUARY_2020: [&str; 11] = [
+    "RangeDaily",
+    "--of",
+    "Daily",
+    "--start",
+    "2020-01-01",
+    "--stop",
+    "2020-02-01",
+    "--now",
+    "2020-02-01T00:00:00",
+    "--days-back",
+    "100",
+];
+
+/// A range's arguments with a task limit of 0: it decides what is missing and runs nothing.
+pub fn decide_only<'a>(range: &[&'a str]) -> Vec<&'a str> {
+    range.iter().copied().chain(["--task-limit", "0"]).collect()
+}
+
 /// The complete events in `path`: a line still being written by a running process (no
 /// newline yet) is left for the next read.
 pub fn read_events(path: &Path) -> Vec<Value> {
