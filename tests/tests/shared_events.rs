@@ -69,8 +69,8 @@ fn two_workers_share_every_event(extra: &[String]) {
         assert!(run.ends_with(&format!("-{pid}")), "{run}");
         let theirs: Vec<&Value> = all.iter().filter(|e| e["run"] == run).collect();
         // The same events (workers emit side by side, so each sink may see them in its
-        // own order), and the shared log's own: the run's start, end and heartbeats.
-        let own_kinds = ["run_started", "run_finished", "heartbeat"];
+        // own order), and the shared log's own: the run's start, graph, end and heartbeats.
+        let own_kinds = ["run_started", "run_graph", "run_finished", "heartbeat"];
         let kinds = |es: &mut dyn Iterator<Item = &Value>| -> Vec<String> {
             let mut kinds: Vec<String> = es
                 .map(|e| format!("{} {} {}", e["event"], e["task_id"], e["ts"]))
@@ -93,6 +93,7 @@ fn two_workers_share_every_event(extra: &[String]) {
             .all(|e| !own_kinds.iter().any(|k| e["event"] == *k)));
         let theirs: Vec<Value> = theirs.into_iter().cloned().collect();
         assert_eq!(of_kind(&theirs, "run_started").len(), 1);
+        assert_eq!(of_kind(&theirs, "run_graph").len(), 1);
         let finished = of_kind(&theirs, "run_finished");
         assert_eq!(finished.len(), 1);
         assert_eq!(finished[0]["success"], true);

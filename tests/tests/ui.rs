@@ -340,3 +340,68 @@ fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran()
         "{cal}"
     );
 }
+
+/// The box of `family` in a run's graph: its counts per state, as `(state, count)`.
+fn graph_box(page: &str, family: &str) -> Vec<(String, usize)> {
+    let start = page
+        .find(&format!("data-family=\"{family}\""))
+        .unwrap_or_else(|| panic!("no box for {family}:\n{page}"));
+    let g = &page[start..start + page[start..].find("</g>").unwrap()];
+    g.split("data-state=\"")
+        .skip(1)
+        .map(|s| {
+            let state = s.split('"').next().unwrap().to_string();
+            let n = s.split('>').nth(1).unwrap().split(' ').next().unwrap();
+            (state, n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_runs_graph_shows_each_family_with_its_counts_and_the_families_it_requires() {
+    let run = Run::new();
+    // Mixed(3) requires Boom(3), which fails, and Chain(3) .. Chain(0), which complete.
+    let out = run.fixture(&["Mixed", "--n", "3"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let ui = Ui::start(&run.workspace(), &[]);
+    let home = ui.get("/").text();
+    let run_id = home
+        .split("<a href=\"/run/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no run:\n{home}"));
+    let page = ui.get(&format!("/run/{run_id}")).text();
+    assert_eq!(graph_box(&page, "Mixed"), [("notrun".into(), 1)], "{page}");
+    assert_eq!(
+        graph_box(&page, "Chain"),
+        [("complete".into(), 4)],
+        "{page}"
+    );
+    assert_eq!(graph_box(&page, "Boom"), [("failed".into(), 1)], "{page}");
+    // Mixed → Boom and Mixed → Chain; Chain's edges to itself are not drawn.
+    assert_eq!(page.matches("<line class=\"edge\"").count(), 2, "{page}");
+    assert!(page.contains("<a href=\"/family/Boom\">"), "{page}");
+    // Drilled to the instance: its error and the worker that saw it.
+    let boom = ui.get("/family/Boom").text();
+    assert!(boom.contains("boom 3"), "{boom}");
+    assert!(boom.contains(", worker-"), "{boom}");
+
+    // A second run's graph counts its own tasks: Chain(5) and Chain(4), which run, and
+    // Chain(3), found complete (so what it requires is not in the graph).
+    run.fixture(&["Chain", "--n", "5"]).assert().success();
+    let home = ui.wait_for("/", "the second run", |p| p.contains("Runs (2)"));
+    let second = home
+        .split("<a href=\"/run/")
+        .skip(1)
+        .find(|s| !s.starts_with(run_id))
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let page = ui.get(&format!("/run/{second}")).text();
+    assert_eq!(
+        graph_box(&page, "Chain"),
+        [("complete".into(), 3)],
+        "{page}"
+    );
+    assert!(!page.contains("data-family=\"Boom\""), "{page}");
+    assert_eq!(page.matches("<line class=\"edge\"").count(), 0, "{page}");
+}

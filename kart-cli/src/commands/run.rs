@@ -174,6 +174,10 @@ pub(crate) fn run_task(
             &options.shutdown,
         )?;
 
+        if let (Some(sink), false) = (&shared, graph.interrupted()) {
+            sink.handle(&graph.families().event());
+        }
+
         if flags.dry_run && !graph.interrupted() {
             let plan = graph.plan();
             let mut out = std::io::stdout().lock();

@@ -3,6 +3,7 @@
 //! event log), folds it into runs, families, tasks and workers, and renders pages on the
 //! server. It listens on loopback unless told otherwise.
 
+mod graph;
 mod pages;
 mod state;
 

@@ -21,14 +21,20 @@ td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-ali
 pre{white-space:pre-wrap;margin:0}code{font-size:13px}
 table.cal td{width:22px;padding:2px;text-align:center;font-size:11px;border:1px solid #fff}
 td.day.complete{background:#bbf7d0}td.day.missing{background:#fecaca}td.day.running{background:#bfdbfe}
-td.day.failed{background:#f87171}td.day.pending{background:#e5e7eb}td.day.notrun{background:#fde68a}";
+td.day.failed{background:#f87171}td.day.pending{background:#e5e7eb}td.day.notrun{background:#fde68a}
+svg text{font:12px system-ui,sans-serif}svg text.name{font-weight:600;fill:#222}
+rect.box{fill:#fff;stroke-width:2}rect.complete{stroke:#17803d}rect.running{stroke:#1d4ed8}
+rect.pending{stroke:#9ca3af}rect.failed{stroke:#b91c1c;fill:#fef2f2}
+tspan.complete{fill:#17803d}tspan.running{fill:#1d4ed8}tspan.pending{fill:#6b7280}
+tspan.failed{fill:#b91c1c}tspan.notrun{fill:#a16207}";
 
 /// Fetches this page's `<main>` again every second: the live view.
 const LIVE: &str = "setInterval(async()=>{try{const r=await fetch(location.href,\
 {headers:{'x-kart-partial':'1'}});if(r.ok){document.querySelector('main').innerHTML=await r.text();}}\
 catch(e){}},1000);";
 
-fn class(state: TaskState) -> &'static str {
+/// A state's CSS class.
+pub(crate) fn class(state: TaskState) -> &'static str {
     match state {
         TaskState::NotRun => "notrun",
         other => other.name(),
@@ -160,13 +166,16 @@ pub(crate) fn family(state: &State, name: &str) -> Markup {
             p class="pending" { "The first " (shown) " of " (tasks.len()) ": failed, running, pending and not run before complete." }
         }
         table id="tasks" {
-            tr { th { "task" } th { "parameters" } th { "state" } th class="n" { "attempts" } th { "error" } }
+            tr { th { "task" } th { "parameters" } th { "state" } th class="n" { "attempts" } th { "last ran on" } th { "error" } }
             @for t in &tasks[..shown] {
                 tr {
                     td { a href={"/task/" (t.id)} { (t.id) } }
                     td { code { (t.params.to_string()) } }
                     td class=(class(t.state)) { (t.state.name()) }
                     td class="n" { (t.attempts) }
+                    td { @if let Some((run, worker)) = &t.worker {
+                        a href={"/run/" (run)} { (state.runs.get(run).map_or("?", |r| r.host.as_str())) } ", " (worker)
+                    } }
                     td { @if let Some(e) = &t.error { pre { (e) } } }
                 }
             }
@@ -240,6 +249,11 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
             tr { th { "state" } td { (run_state(r, now)) } }
             tr { th { "last heard" } td { (r.last_seen) } }
             tr { th { "tasks run, succeeded, failed" } td { (r.started_tasks) ", " (r.succeeded) ", " (r.failed) } }
+        }
+        @if let Some(graph) = &r.graph {
+            h3 { "Its graph, by family" }
+            p class="pending" { "Each family's tasks in this run's graph, as every worker left them; a box opens the family's instances." }
+            (super::graph::svg(graph, &state.run_families(r)))
         }
         h3 { "Tasks it ran (" (mine.len()) ")" }
         table id="tasks" {

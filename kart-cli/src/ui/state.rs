@@ -85,10 +85,39 @@ pub(crate) struct Run {
     pub(crate) running: Vec<Value>,
     /// How often it said it sends a heartbeat, in milliseconds.
     pub(crate) heartbeat_ms: u64,
+    /// Its graph at family level, once built.
+    pub(crate) graph: Option<FamilyGraph>,
+    /// Its number in [`State::run_numbers`], which tasks name it by.
+    pub(crate) number: u32,
     /// Tasks that started, succeeded and failed in it.
     pub(crate) started_tasks: usize,
     pub(crate) succeeded: usize,
     pub(crate) failed: usize,
+}
+
+/// A run's graph at family level, from its `run_graph` event.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FamilyGraph {
+    /// `(family, instances)`, by name.
+    pub(crate) families: Vec<(String, u64)>,
+    /// `(family, family it requires)`.
+    pub(crate) edges: Vec<(String, String)>,
+}
+
+impl FamilyGraph {
+    fn from_event(e: &Value) -> Self {
+        let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
+        FamilyGraph {
+            families: list("families")
+                .iter()
+                .map(|f| (text(&f["family"]), f["instances"].as_u64().unwrap_or(0)))
+                .collect(),
+            edges: list("edges")
+                .iter()
+                .map(|f| (text(&f["family"]), text(&f["requires"])))
+                .collect(),
+        }
+    }
 }
 
 /// One task, from every run that saw it.
@@ -105,6 +134,8 @@ pub(crate) struct Task {
     pub(crate) events: VecDeque<Value>,
     /// What it logged: `(time, level, message)`, the last [`TASK_LOG`] lines.
     pub(crate) log: VecDeque<(String, String, String)>,
+    /// The runs whose events named it, by [`Run::number`]: the runs whose graphs hold it.
+    pub(crate) runs: Vec<u32>,
 }
 
 /// What the last range over a family decided: its grid, the span it checked, the gaps.
@@ -127,6 +158,8 @@ pub(crate) struct State {
     /// The last range decision over each family, by the family's name.
     pub(crate) ranges: BTreeMap<String, RangeView>,
     pub(crate) events: usize,
+    /// Each run's number, by id, in the order they were first heard of.
+    run_numbers: HashMap<String, u32>,
 }
 
 fn text(v: &Value) -> String {
@@ -139,10 +172,15 @@ impl State {
         self.events += 1;
         let kind = e["event"].as_str().unwrap_or("");
         let ts = text(&e["ts"]);
+        let mut run_number = None;
         if let Some(run_id) = e["run"].as_str() {
+            let next = self.run_numbers.len() as u32;
+            let number = *self.run_numbers.entry(run_id.to_string()).or_insert(next);
+            run_number = Some(number);
             let run = self.runs.entry(run_id.to_string()).or_insert_with(|| Run {
                 id: run_id.to_string(),
                 started: ts.clone(),
+                number,
                 ..Run::default()
             });
             run.last_seen = ts.clone();
@@ -167,6 +205,7 @@ impl State {
                     run.running = e["running"].as_array().cloned().unwrap_or_default();
                     run.heartbeat_ms = e["every_ms"].as_u64().unwrap_or(0);
                 }
+                "run_graph" => run.graph = Some(FamilyGraph::from_event(e)),
                 "started" => run.started_tasks += 1,
                 "succeeded" => run.succeeded += 1,
                 "failed" => run.failed += 1,
@@ -205,7 +244,11 @@ impl State {
             worker: None,
             events: VecDeque::new(),
             log: VecDeque::new(),
+            runs: Vec::new(),
         });
+        if let Some(n) = run_number.filter(|n| !task.runs.contains(n)) {
+            task.runs.push(n);
+        }
         if kind == "log" {
             if task.log.len() == TASK_LOG {
                 task.log.pop_front();
@@ -245,6 +288,15 @@ impl State {
         // A family a range looked at, though none of its tasks ran yet.
         for family in self.ranges.keys() {
             out.entry(family.as_str()).or_default();
+        }
+        out
+    }
+
+    /// Counts per family of the tasks in `run`'s graph, by family name.
+    pub(crate) fn run_families(&self, run: &Run) -> HashMap<&str, Counts> {
+        let mut out: HashMap<&str, Counts> = HashMap::new();
+        for task in self.tasks.values().filter(|t| t.runs.contains(&run.number)) {
+            out.entry(task.family.as_str()).or_default().add(task.state);
         }
         out
     }

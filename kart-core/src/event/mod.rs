@@ -87,6 +87,10 @@ pub enum EventKind {
     /// A process started a run (carries `root`, the task it was asked for, `host`, `workers`).
     /// In the shared log only, as are the two below.
     RunStarted,
+    /// A process's run built its graph: at family level, each family's `instances` and how
+    /// many were `complete`, and `edges` (`family` requires `requires`, over `edges` instance
+    /// edges).
+    RunGraph,
     /// A process's run ended (carries `success` and `seconds`).
     RunFinished,
     /// A line a running task logged through `tracing` (carries `level` and `message`).

@@ -1,7 +1,7 @@
 //! The dependency graph of one run: built from the requested tasks, checking each task's
 //! completeness once; unique jobs locked from scheduling take their locks here.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::Result;
 use crate::event::{Event, EventKind, Events};
@@ -55,6 +55,38 @@ pub(super) struct Node {
     pub(super) elsewhere: Option<String>,
     /// Its effective priority: its own, raised to that of every pending task needing it.
     pub(super) priority: i64,
+}
+
+/// A run's graph at family level ([`Graph::families`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyGraph {
+    /// `(family, instances, found complete)`.
+    pub families: Vec<(&'static str, usize, usize)>,
+    /// `(family, family it requires, instance edges)`.
+    pub edges: Vec<(&'static str, &'static str, usize)>,
+}
+
+impl FamilyGraph {
+    /// As the `run_graph` event carries it.
+    pub fn event(&self) -> Event {
+        let families: Vec<serde_json::Value> = self
+            .families
+            .iter()
+            .map(|(family, instances, complete)| {
+                serde_json::json!({ "family": family, "instances": instances, "complete": complete })
+            })
+            .collect();
+        let edges: Vec<serde_json::Value> = self
+            .edges
+            .iter()
+            .map(|(family, requires, n)| {
+                serde_json::json!({ "family": family, "requires": requires, "edges": n })
+            })
+            .collect();
+        Event::new(EventKind::RunGraph)
+            .with("families", families)
+            .with("edges", edges)
+    }
 }
 
 /// The dependency graph of one run.
@@ -279,6 +311,34 @@ impl Graph {
             .filter(|&&i| self.nodes[i].state == State::Pending)
             .map(|&i| self.nodes[i].task.display())
             .collect()
+    }
+
+    /// The graph at family level: each family's instances and how many were found complete,
+    /// and which families require which (with how many instance edges), each sorted by name.
+    pub fn families(&self) -> FamilyGraph {
+        let mut families: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+        let mut edges: BTreeMap<(&'static str, &'static str), usize> = BTreeMap::new();
+        for node in &self.nodes {
+            let family = node.task.family();
+            let counts = families.entry(family).or_default();
+            counts.0 += 1;
+            counts.1 += usize::from(node.state == State::AlreadyComplete);
+            for &d in &node.deps {
+                *edges
+                    .entry((family, self.nodes[d].task.family()))
+                    .or_default() += 1;
+            }
+        }
+        FamilyGraph {
+            families: families
+                .into_iter()
+                .map(|(name, (instances, complete))| (name, instances, complete))
+                .collect(),
+            edges: edges
+                .into_iter()
+                .map(|((from, to), n)| (from, to, n))
+                .collect(),
+        }
     }
 
     /// Whether building was stopped early (SIGINT/SIGTERM): the graph is partial.

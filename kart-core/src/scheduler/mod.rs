@@ -14,7 +14,7 @@ mod pool;
 mod report;
 mod shared;
 
-pub use graph::Graph;
+pub use graph::{FamilyGraph, Graph};
 pub use options::RunOptions;
 
 use std::collections::{BinaryHeap, HashMap, VecDeque};
