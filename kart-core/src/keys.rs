@@ -72,6 +72,12 @@ pub fn resource_slot(name: &str, slot: u32) -> String {
     format!("res:{name}:{slot}")
 }
 
+/// The resource a unit's lock key belongs to, if `key` is one ([`resource_slot`]).
+pub fn resource_of(key: &str) -> Option<&str> {
+    let (name, slot) = key.strip_prefix("res:")?.rsplit_once(':')?;
+    slot.parse::<u32>().is_ok().then_some(name)
+}
+
 /// The prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "kart";
 
@@ -181,6 +187,14 @@ pub(crate) fn lock_file_name(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resource_units_key_names_its_resource_and_nothing_else_does() {
+        assert_eq!(resource_of(&resource_slot("db:eu", 3)), Some("db:eu"));
+        assert_eq!(resource_of("res:db"), None);
+        assert_eq!(resource_of("res:db:x"), None);
+        assert_eq!(resource_of("run:res:db:1"), None);
+    }
 
     #[test]
     fn redis_names_round_trip_to_their_keys() {

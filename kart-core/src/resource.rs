@@ -46,6 +46,12 @@ impl ResourceLimits {
     pub fn get(&self, name: &str) -> u32 {
         self.limits.get(name).copied().unwrap_or(1)
     }
+    /// The configured limits, by name.
+    pub fn configured(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.limits
+            .iter()
+            .map(|(name, limit)| (name.as_str(), *limit))
+    }
     /// Sets a limit.
     pub fn set(&mut self, name: &str, limit: u32) {
         self.limits.insert(name.to_string(), limit);

@@ -405,3 +405,77 @@ fn a_runs_graph_shows_each_family_with_its_counts_and_the_families_it_requires()
     assert!(!page.contains("data-family=\"Boom\""), "{page}");
     assert_eq!(page.matches("<line class=\"edge\"").count(), 0, "{page}");
 }
+
+/// The cell of `class` in the workers table's row of the process `pid`.
+fn worker_cell(page: &str, pid: u32, class: &str) -> String {
+    let start = page
+        .find(&format!("<td class=\"n\">{pid}</td>"))
+        .unwrap_or_else(|| panic!("no worker {pid}:\n{page}"));
+    let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    let cell = &row[row
+        .find(&format!("class=\"{class}\""))
+        .unwrap_or_else(|| panic!("no {class} in {row}"))..];
+    cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()].to_string()
+}
+
+#[test]
+fn the_workers_alive_show_the_locks_claims_and_resources_they_hold_against_the_limits() {
+    let redis = RedisServer::start();
+    let mut flags = redis.flags().to_vec();
+    flags.extend(["--heartbeat".into(), "100ms".into()]);
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let ui = Ui::start(&ws, &redis.flags());
+    // Four warehouse loads on four workers, but two units of the resource: two run at a time.
+    let loads = spawn(
+        &ws,
+        "loads",
+        &[
+            "WarehouseLoad",
+            "--n",
+            "4",
+            "--millis",
+            "1500",
+            "--workers",
+            "4",
+            "--resource",
+            "warehouse_db=2",
+        ],
+        &flags,
+    );
+    let holder = spawn(
+        &ws,
+        "holder",
+        &["HoldLock", "--name", "ui", "--secs", "2"],
+        &flags,
+    );
+    let page = ui.wait_for("/", "both workers holding what they hold", |p| {
+        p.contains("Workers alive (2)")
+            && p.contains("<code>run:HoldLock_")
+            && p.contains("<td class=\"n\">2</td><td class=\"n\">2</td>")
+    });
+    // The resource is used to its limit, by the loads' process alone.
+    assert!(page.contains("Resources in use"), "{page}");
+    let (loads_pid, holder_pid) = (loads.child.id(), holder.child.id());
+    assert_eq!(
+        worker_cell(&page, loads_pid, "resources"),
+        "<code>warehouse_db</code> 2<br>",
+        "{page}"
+    );
+    // Each running task holds its claim; the lock holder's run lock is a plain lock, and
+    // serves it as its claim.
+    assert_eq!(worker_cell(&page, loads_pid, "n claims"), "2", "{page}");
+    assert_eq!(worker_cell(&page, loads_pid, "locks"), "", "{page}");
+    assert!(
+        worker_cell(&page, holder_pid, "locks").starts_with("<code>run:HoldLock_"),
+        "{page}"
+    );
+    assert_eq!(worker_cell(&page, holder_pid, "n claims"), "0", "{page}");
+    assert_eq!(worker_cell(&page, holder_pid, "resources"), "", "{page}");
+    for worker in [loads, holder] {
+        let (out, _) = worker.finish();
+        assert!(out.status.success(), "{}", text(&out).1);
+    }
+    let page = ui.wait_for("/", "both runs' ends", |p| p.contains("Workers alive (0)"));
+    assert!(!page.contains("Resources in use"), "{page}");
+}

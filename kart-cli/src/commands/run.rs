@@ -136,6 +136,17 @@ pub(crate) fn run_task(
         });
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
+        let mut options = RunOptions::from(&settings);
+        options.family_priorities = crate::command::family_priorities(registry, &matches);
+        for (name, limit) in config.resources() {
+            let limit = u32::try_from(*limit).map_err(|_| {
+                config.error("resources", name, format!("limit {limit} is too large"))
+            })?;
+            options.resource_limits.set(name, limit);
+        }
+        for (name, limit) in &flags.resources {
+            options.resource_limits.set(name, *limit);
+        }
         // The lock backend first: an unreachable Redis is one error line, before anything
         // is shared with it.
         let locks = open_locks(&settings)?;
@@ -154,12 +165,15 @@ pub(crate) fn run_task(
                     .with("host", kart_core::host::name())
                     .with("workers", settings.workers),
             );
-            Heartbeat::start(&mut events, sink.clone(), settings.heartbeat.as_std())
+            Heartbeat::start(
+                &mut events,
+                sink.clone(),
+                settings.heartbeat.as_std(),
+                options.resource_limits.clone(),
+            )
         });
         let locks = locks.with_events(events.clone());
         kart_core::lock::install(locks.clone());
-        let mut options = RunOptions::from(&settings);
-        options.family_priorities = crate::command::family_priorities(registry, &matches);
         // Signals are watched from here on: a stop while the graph is built is a stop too.
         let signals = watch_signals(
             options.shutdown.clone(),
@@ -209,15 +223,6 @@ pub(crate) fn run_task(
             lines.above(bar.clone());
         }
         options.mailboxes = Some(open_mailboxes(&settings)?);
-        for (name, limit) in config.resources() {
-            let limit = u32::try_from(*limit).map_err(|_| {
-                config.error("resources", name, format!("limit {limit} is too large"))
-            })?;
-            options.resource_limits.set(name, limit);
-        }
-        for (name, limit) in &flags.resources {
-            options.resource_limits.set(name, *limit);
-        }
         let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
         if let Some(counts) = workspace.store().remote_requests() {
             let mut event = kart_core::Event::new(kart_core::EventKind::StoreRequests)

@@ -96,7 +96,7 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
     html! {
         h2 { "Workers alive (" (alive.len()) ")" }
         table id="workers" {
-            tr { th { "host" } th class="n" { "pid" } th class="n" { "workers" } th { "running" } th { "run" } }
+            tr { th { "host" } th class="n" { "pid" } th class="n" { "workers" } th { "running" } th { "locks" } th class="n" { "claims" } th { "resources" } th { "run" } }
             @for run in &alive {
                 tr {
                     td { (run.host) } td class="n" { (run.pid) } td class="n" { (run.workers) }
@@ -107,7 +107,29 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
                             span class="pending" { "(" (t["worker"].as_str().unwrap_or("")) ")" } br;
                         }
                     }
+                    td class="locks" {
+                        @for (key, _) in &run.locks { code { (key) } br; }
+                        @if run.locks_more > 0 { span class="pending" { "and " (run.locks_more) " more" } }
+                    }
+                    td class="n claims" { (run.claims) }
+                    td class="resources" {
+                        @for (name, held, _) in run.resources.iter().filter(|r| r.1 > 0) {
+                            code { (name) } " " (held) br;
+                        }
+                    }
                     td { a href={"/run/" (run.id)} { (run.id) } }
+                }
+            }
+        }
+        @let resources = resources_in_use(&alive);
+        @if !resources.is_empty() {
+            h2 { "Resources in use" }
+            table id="resources" {
+                tr { th { "resource" } th class="n" { "in use" } th class="n" { "limit" } }
+                @for (name, (held, limit)) in &resources {
+                    tr class=(if held >= limit { "running" } else { "" }) {
+                        td { code { (name) } } td class="n" { (held) } td class="n" { (limit) }
+                    }
                 }
             }
         }
@@ -130,6 +152,18 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
         }
         p class="pending" { (state.events) " events read." }
     }
+}
+
+/// Each resource's units held by the live workers, with its limit (every process must use
+/// the same limits; the highest said is shown).
+fn resources_in_use<'a>(alive: &[&'a Run]) -> std::collections::BTreeMap<&'a str, (u64, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, held, limit) in alive.iter().flat_map(|r| &r.resources) {
+        let entry: &mut (u64, u64) = out.entry(name.as_str()).or_default();
+        entry.0 += held;
+        entry.1 = entry.1.max(*limit);
+    }
+    out
 }
 
 fn families_table(state: &State) -> Markup {

@@ -83,6 +83,12 @@ pub(crate) struct Run {
     pub(crate) last_seen: String,
     /// What its last heartbeat said it runs.
     pub(crate) running: Vec<Value>,
+    /// What its last heartbeat said it holds: plain locks `(key, task)`, how many more,
+    /// how many claims, and per resource `(name, units held, limit)`.
+    pub(crate) locks: Vec<(String, String)>,
+    pub(crate) locks_more: u64,
+    pub(crate) claims: u64,
+    pub(crate) resources: Vec<(String, u64, u64)>,
     /// How often it said it sends a heartbeat, in milliseconds.
     pub(crate) heartbeat_ms: u64,
     /// Its graph at family level, once built.
@@ -199,11 +205,29 @@ impl State {
                         e["seconds"].as_f64().unwrap_or(0.0),
                     ));
                     run.running.clear();
+                    run.locks.clear();
+                    run.locks_more = 0;
+                    run.claims = 0;
+                    run.resources.clear();
                 }
                 "heartbeat" => {
                     run.host = text(&e["host"]);
                     run.running = e["running"].as_array().cloned().unwrap_or_default();
                     run.heartbeat_ms = e["every_ms"].as_u64().unwrap_or(0);
+                    let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
+                    run.locks = list("locks")
+                        .iter()
+                        .map(|l| (text(&l["key"]), text(&l["task_id"])))
+                        .collect();
+                    run.locks_more = e["locks_more"].as_u64().unwrap_or(0);
+                    run.claims = e["claims"].as_u64().unwrap_or(0);
+                    run.resources = list("resources")
+                        .iter()
+                        .map(|r| {
+                            let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                            (text(&r["name"]), n("held"), n("limit"))
+                        })
+                        .collect();
                 }
                 "run_graph" => run.graph = Some(FamilyGraph::from_event(e)),
                 "started" => run.started_tasks += 1,

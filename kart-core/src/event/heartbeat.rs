@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Event, EventKind, EventSink, Events};
+use crate::resource::ResourceLimits;
 
 /// The tasks this process runs now, from its own events.
 #[derive(Default)]
@@ -52,6 +53,44 @@ impl EventSink for Running {
     }
 }
 
+/// Locks a heartbeat names one by one; past them it counts.
+const LOCKS_NAMED: usize = 50;
+
+/// What this process holds, as a heartbeat carries it: `locks` (its plain locks, the first
+/// [`LOCKS_NAMED`] by key, and `locks_more`), `claims` (how many tasks it has claimed) and
+/// `resources` (each resource's units held, with its limit).
+fn holdings(event: Event, limits: &ResourceLimits) -> Event {
+    let held = crate::lock::held();
+    let mut resources: BTreeMap<&str, u32> =
+        limits.configured().map(|(name, _)| (name, 0)).collect();
+    let mut claims = 0;
+    let mut locks = Vec::new();
+    for h in &held {
+        if let Some(name) = crate::keys::resource_of(&h.key) {
+            *resources.entry(name).or_default() += 1;
+        } else if crate::keys::is_claim(&h.key) {
+            claims += 1;
+        } else {
+            locks.push(h);
+        }
+    }
+    let more = locks.len().saturating_sub(LOCKS_NAMED);
+    let locks: Vec<Value> = locks
+        .into_iter()
+        .take(LOCKS_NAMED)
+        .map(|h| serde_json::json!({ "key": h.key, "fence": h.fence, "task_id": h.task }))
+        .collect();
+    let resources: Vec<Value> = resources
+        .into_iter()
+        .map(|(name, n)| serde_json::json!({ "name": name, "held": n, "limit": limits.get(name) }))
+        .collect();
+    event
+        .with("locks", locks)
+        .with("locks_more", more)
+        .with("claims", claims)
+        .with("resources", resources)
+}
+
 /// Sends `heartbeat` events until dropped.
 pub struct Heartbeat {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -59,9 +98,15 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// One `heartbeat` now and then every `every` to `to` (carrying `host` and `running`),
-    /// watching `events` to see what starts and ends.
-    pub fn start(events: &mut Events, to: Arc<dyn EventSink>, every: Duration) -> Self {
+    /// One `heartbeat` now and then every `every` to `to` (carrying `host`, `running`, and
+    /// the locks, claims and resources held, against `limits`), watching `events` to see what
+    /// starts and ends.
+    pub fn start(
+        events: &mut Events,
+        to: Arc<dyn EventSink>,
+        every: Duration,
+        limits: ResourceLimits,
+    ) -> Self {
         let running = Arc::new(Running::default());
         events.add(running.clone());
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
@@ -70,12 +115,13 @@ impl Heartbeat {
             std::thread::Builder::new()
                 .name("kart-heartbeat".into())
                 .spawn(move || loop {
-                    to.handle(
-                        &Event::new(EventKind::Heartbeat)
+                    to.handle(&holdings(
+                        Event::new(EventKind::Heartbeat)
                             .with("host", crate::host::name())
                             .with("every_ms", every.as_millis() as u64)
                             .with("running", running.snapshot()),
-                    );
+                        &limits,
+                    ));
                     let (lock, wake) = &*stop;
                     let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
                     let (stopped, _) = wake

@@ -95,8 +95,10 @@ pub enum EventKind {
     RunFinished,
     /// A line a running task logged through `tracing` (carries `level` and `message`).
     Log,
-    /// A running process is alive (carries `host`, `every_ms`, and `running`: its tasks with
-    /// their family and worker), every `[events] heartbeat`.
+    /// A running process is alive, every `[events] heartbeat`. It carries `host`, `every_ms`,
+    /// `running` (its tasks with their family and worker), `locks` (its plain locks with key,
+    /// fence and task; `locks_more` past the first 50), `claims` (how many tasks it claimed)
+    /// and `resources` (per resource, the units it holds and the limit).
     Heartbeat,
 }
 

@@ -17,6 +17,7 @@
 //! ```
 
 mod file;
+mod held;
 mod redis;
 
 use std::cmp::Reverse;
@@ -31,6 +32,7 @@ use crate::shutdown::Shutdown;
 use crate::task_id::TaskId;
 
 pub use self::file::FileBackend;
+pub use self::held::{held, Held};
 pub use self::redis::RedisBackend;
 
 /// Default lock TTL: with renewal it only bounds how long a crashed holder blocks others.
@@ -479,6 +481,7 @@ impl LockBuilder<'_> {
             cancel: self.cancel,
             task: self.task,
         });
+        held::taken(&inner);
         renewer().schedule(&inner);
         LockGuard { inner }
     }
@@ -542,6 +545,7 @@ impl GuardInner {
         ) {
             return false;
         }
+        held::given_back(self);
         match self.locks.backend.release(&self.key, &self.lease) {
             Ok(true) => {
                 self.locks.emit(
@@ -755,17 +759,7 @@ impl Drop for LockGuard {
 /// Releases every lock this process holds, now (for a forced exit, where guards would not be
 /// dropped). Returns how many were released.
 pub fn release_all() -> usize {
-    let Some(renewer) = RENEWER.get() else {
-        return 0;
-    };
-    let guards: Vec<Arc<GuardInner>> = renewer
-        .queue
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter_map(|Reverse(s)| s.guard.upgrade())
-        .collect();
-    guards.iter().filter(|g| g.release()).count()
+    held::guards().iter().filter(|g| g.release()).count()
 }
 
 /// A random owner token (32 hex digits).
