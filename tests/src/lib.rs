@@ -46,14 +46,18 @@ pub fn flaky(
     Ok(attempts)
 }
 
-/// Logs `lines` lines through `tracing` (the last a warning), then writes how many.
-#[task(output = "chatty/{name}-{lines}.json")]
-pub fn chatty(name: String, lines: u32) -> Result<u32> {
+/// Logs `lines` lines through `tracing` (the last a warning), then writes how many, or
+/// fails when told to.
+#[task(output = "chatty/{name}-{lines}-{fail}.json")]
+pub fn chatty(name: String, lines: u32, #[param(default = false)] fail: bool) -> Result<u32> {
     for i in 1..lines {
         tracing::info!(line = i, "{name} says {i}");
     }
     tracing::warn!("{name} is done talking");
-    Ok(lines)
+    match fail {
+        true => Err(TaskError::msg(format!("{name} talked itself out"))),
+        false => Ok(lines),
+    }
 }
 
 /// Always fails.

@@ -264,3 +264,52 @@ fn external_data_is_marked_missing_in_the_tree_and_listed_as_external() {
     let listed = run.fixture(&["list"]).output().unwrap();
     assert!(text(&listed).0.contains("RawCounts (external)"));
 }
+
+/// The fixture on `ws` with `extra` flags and no events file.
+fn fixture_on(ws: &std::path::Path, args: &[&str], extra: &[String]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("fixture")
+        .unwrap()
+        .args(args)
+        .args(extra)
+        .arg("--workspace")
+        .arg(ws)
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// Two processes fail `Boom` between them; a third, which wrote no events file, sees it in
+/// the tree from what every worker shared.
+fn the_tree_marks_what_other_workers_shared(extra: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let out = fixture_on(&ws, &["Mixed", "--n", "1"], extra);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let out = fixture_on(&ws, &["Chain", "--n", "3"], extra);
+    assert!(out.status.success(), "{}", text(&out).1);
+
+    let out = fixture_on(&ws, &["deps", "Mixed", "--n", "1"], extra);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let tree = text(&out).0;
+    assert!(tree.starts_with("[NOT RUN] Mixed(n=1)\n"), "{tree}");
+    assert!(tree.contains("├── [FAILED] Boom(n=1)\n"), "{tree}");
+    assert!(tree.contains("└── [complete] Chain(n=1)"), "{tree}");
+
+    // Without the shared events, only what the workspace holds.
+    let mut without = extra.to_vec();
+    without.push("--no-shared-events".into());
+    let tree = text(&fixture_on(&ws, &["deps", "Mixed", "--n", "1"], &without)).0;
+    assert!(tree.starts_with("[PENDING] Mixed(n=1)\n"), "{tree}");
+    assert!(tree.contains("├── [PENDING] Boom(n=1)\n"), "{tree}");
+}
+
+#[test]
+fn without_an_events_file_the_tree_marks_what_every_worker_shared_in_the_workspace_log() {
+    the_tree_marks_what_other_workers_shared(&[]);
+}
+
+#[test]
+fn without_an_events_file_the_tree_marks_what_every_worker_shared_on_redis() {
+    let redis = kart_tests::redis_server::RedisServer::start();
+    the_tree_marks_what_other_workers_shared(&redis.flags());
+}

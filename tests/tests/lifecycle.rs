@@ -370,10 +370,55 @@ fn notifiers_get_each_failure_and_the_success_as_json() {
     assert_eq!(lines[0]["error"], "boom 4");
     assert_eq!(lines[0]["params"]["n"], 4);
     assert!(lines[0]["pid"].as_u64().is_some() && lines[0]["host"].is_string());
+    // The run the failure is in, as `events --run` and the ui name it.
+    let run_id = lines[0]["run"].as_str().unwrap();
+    let shared = Command::new(assert_cmd::cargo::cargo_bin("fixture"))
+        .args([
+            "events",
+            "--run",
+            run_id,
+            "--event",
+            "failed",
+            "--workspace",
+        ])
+        .arg(run.workspace())
+        .env_remove("KART_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        text(&shared).0.contains("\"error\":\"boom 4\""),
+        "{shared:?}"
+    );
     assert!(
         !run.dir.path().join("success.json").exists(),
         "no success to report"
     );
+
+    // What a failing task logged last comes with its failure.
+    run.fixture(&[
+        "Chatty", "--name", "grumpy", "--lines", "3", "--fail", "true",
+    ])
+    .assert()
+    .code(1);
+    let failures = std::fs::read_to_string(run.dir.path().join("failures.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(failures.lines().last().unwrap()).unwrap();
+    assert_eq!(last["error"], "grumpy talked itself out");
+    let log: Vec<(&str, &str)> = last["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["level"].as_str().unwrap(), l["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("INFO", "grumpy says 1 line=1"),
+            ("INFO", "grumpy says 2 line=2"),
+            ("WARN", "grumpy is done talking")
+        ],
+        "{last}"
+    );
+    assert_ne!(last["run"], run_id, "each run is its own");
 
     run.fixture(&["Chain", "--n", "1"]).assert().success();
     let success: Value = serde_json::from_str(
@@ -382,6 +427,7 @@ fn notifiers_get_each_failure_and_the_success_as_json() {
     .unwrap();
     assert_eq!(success["family"], "Chain");
     assert_eq!(success["outcome"], "complete");
+    assert_eq!(success["log"], serde_json::json!([]));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `deps`: a task's dependency graph, per task or per family (`--families`), as text, DOT or
-//! SVG, marked with what `--events` tells of the last run.
+//! SVG, marked with what the last runs said (the shared events, or an `--events` file).
 
 use std::io::Write;
 
@@ -14,13 +14,9 @@ pub(crate) fn show_deps(
     root: &kart_core::AnyTask,
     ws: &Workspace,
     m: &clap::ArgMatches,
-    events: Option<&std::path::Path>,
+    seen: &SeenInRun,
 ) -> Result<u8, Failure> {
-    let seen = match events {
-        Some(path) => SeenInRun::read(path)?,
-        None => SeenInRun::default(),
-    };
-    let tree = DepTree::build(root, ws, &seen)?;
+    let tree = DepTree::build(root, ws, seen)?;
     let families = m.get_flag("families");
     let dot = || match families {
         true => tree.render_families_dot(),

@@ -9,6 +9,7 @@ use clap::error::ErrorKind;
 use clap::FromArgMatches;
 use kart_core::config::Config;
 use kart_core::config::Settings;
+use kart_core::deps::SeenInRun;
 use kart_core::event::shared::{new_run_id, SharedSink};
 use kart_core::event::{Heartbeat, JsonLinesSink};
 use kart_core::param::{RawValue, ValueSource};
@@ -94,7 +95,14 @@ pub(crate) fn run_task(
         let workspace = settings.open_workspace()?;
         match mode {
             Mode::Deps => {
-                return super::deps::show_deps(&root, &workspace, &matches, flags.events.as_deref())
+                // What the last runs said: an events file when named, else what every worker
+                // shared.
+                let seen = match (&flags.events, settings.share_events) {
+                    (Some(path), _) => SeenInRun::read(path)?,
+                    (None, true) => SeenInRun::read_shared(&settings.shared_events()?)?,
+                    (None, false) => SeenInRun::default(),
+                };
+                return super::deps::show_deps(&root, &workspace, &matches, &seen);
             }
             Mode::Show => return super::show::show(&root, &workspace),
             Mode::Invalidate => {
@@ -134,6 +142,12 @@ pub(crate) fn run_task(
             events.add(lines.clone());
             lines
         });
+        // What failed tasks logged last, for their notifier.
+        let log_tails = config.notifications().on_failure.is_some().then(|| {
+            let tails = Arc::new(notify::LogTails::default());
+            events.add(tails.clone());
+            tails
+        });
         let range_metrics = Arc::new(RangeMetrics::default());
         events.add(range_metrics.clone());
         let mut options = RunOptions::from(&settings);
@@ -152,10 +166,11 @@ pub(crate) fn run_task(
         let locks = open_locks(&settings)?;
         // Every worker's events in one log others can read (`events`, `ui`), with a heartbeat.
         let started = std::time::Instant::now();
+        let run_id = new_run_id();
         let shared = (settings.share_events && !flags.dry_run)
             .then(|| settings.shared_events())
             .transpose()?
-            .map(|log| SharedSink::start(log, &new_run_id()));
+            .map(|log| SharedSink::start(log, &run_id));
         // What only the shared log carries: the run's start and end, and its heartbeat.
         let heartbeat = shared.as_ref().map(|sink| {
             events.add(sink.clone());
@@ -259,7 +274,11 @@ pub(crate) fn run_task(
         notify::notify(
             config.notifications(),
             &report,
-            flags.events.as_deref().and_then(|p| p.to_str()),
+            &notify::Sources {
+                events_file: flags.events.as_deref().and_then(|p| p.to_str()),
+                run: shared.is_some().then_some(run_id.as_str()),
+                logs: log_tails.as_deref(),
+            },
         );
         // Each failure was told as it happened; the summary groups them. `-q` says nothing on
         // success and only what did not complete otherwise.

@@ -23,26 +23,17 @@ use state::State;
 
 /// How often new events are read.
 const POLL: Duration = Duration::from_millis(300);
-/// Events read at a time.
-const PAGE: usize = 10_000;
 
 type Shared = Arc<RwLock<State>>;
 
 /// Reads what the log has beyond `cursor` into `state`.
 fn fold(log: &SharedLog, cursor: &mut Cursor, state: &Shared) -> Result<(), kart_core::Error> {
-    loop {
-        let page = log.read(cursor, PAGE)?;
-        if page.is_empty() {
-            return Ok(());
-        }
+    log.read_to_end(cursor, |page| {
         let mut s = state.write().unwrap_or_else(|p| p.into_inner());
         for e in &page {
             s.apply(e);
         }
-        if page.len() < PAGE {
-            return Ok(());
-        }
-    }
+    })
 }
 
 pub(crate) fn ui_command(bin: &str, args: &[String]) -> Result<u8, Failure> {

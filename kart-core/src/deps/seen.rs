@@ -27,33 +27,41 @@ impl SeenInRun {
 
     /// The same, from the file's text.
     pub fn from_lines(text: &str) -> Self {
-        let mut last = HashMap::new();
+        let mut seen = SeenInRun::default();
         for line in text.lines() {
-            let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let (Some(id), Some(kind)) = (e["task_id"].as_str(), e["event"].as_str()) else {
-                continue;
-            };
-            if let Some(upstream) = e["corrupt_input"].as_str() {
-                last.insert(upstream.to_string(), Some(Mark::Corrupt));
+            if let Ok(e) = serde_json::from_str::<serde_json::Value>(line) {
+                seen.take(&e);
             }
-            let mark = match kind {
-                "failed" => Some(Mark::Failed),
-                "skipped" => Some(Mark::NotRun),
-                // Started again, made, found made: what an earlier event said no longer holds.
-                "started" | "succeeded" | "already_committed" | "already_complete"
-                | "recomputed" => None,
-                _ => continue,
-            };
-            last.insert(id.to_string(), mark);
         }
-        SeenInRun {
-            last: last
-                .into_iter()
-                .filter_map(|(id, mark)| Some((id, mark?)))
-                .collect(),
+        seen
+    }
+
+    /// Everything every worker shared ([`crate::event::shared::SharedLog`]), oldest first.
+    pub fn read_shared(log: &crate::event::shared::SharedLog) -> Result<Self> {
+        let mut seen = SeenInRun::default();
+        log.read_to_end(&mut Default::default(), |page| {
+            page.iter().for_each(|e| seen.take(e))
+        })?;
+        Ok(seen)
+    }
+
+    /// Takes in one event: what it says of its task replaces what earlier ones said.
+    fn take(&mut self, e: &serde_json::Value) {
+        let (Some(id), Some(kind)) = (e["task_id"].as_str(), e["event"].as_str()) else {
+            return;
+        };
+        if let Some(upstream) = e["corrupt_input"].as_str() {
+            self.last.insert(upstream.to_string(), Mark::Corrupt);
         }
+        match kind {
+            "failed" => self.last.insert(id.to_string(), Mark::Failed),
+            "skipped" => self.last.insert(id.to_string(), Mark::NotRun),
+            // Started again, made, found made: what an earlier event said no longer holds.
+            "started" | "succeeded" | "already_committed" | "already_complete" | "recomputed" => {
+                self.last.remove(id)
+            }
+            _ => None,
+        };
     }
 
     /// The mark of a task: a corrupt output stays marked though it exists; an output that

@@ -156,6 +156,21 @@ impl SharedLog {
         }
     }
 
+    /// Everything after `cursor`, page by page to `each`, until the log is read to its end.
+    pub fn read_to_end(&self, cursor: &mut Cursor, mut each: impl FnMut(Vec<Value>)) -> Result<()> {
+        const PAGE: usize = 10_000;
+        loop {
+            let page = self.read(cursor, PAGE)?;
+            let more = page.len() >= PAGE;
+            if !page.is_empty() {
+                each(page);
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
     /// The events after `cursor`, oldest first (at most about `limit`), moving the cursor on.
     pub fn read(&self, cursor: &mut Cursor, limit: usize) -> Result<Vec<Value>> {
         match &self.0 {
