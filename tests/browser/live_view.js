@@ -1,7 +1,7 @@
 // Drives Debian's Chromium through playwright-core for tests/tests/ui.rs: opens kart's ui
 // before a run starts, waits (without reloading) until the page shows the run's workers alive
 // and then its end, checks that a task parameter with markup shows as text and never runs,
-// and saves screenshots. Prints one line per step; the Rust test reads them.
+// opens a run's graph and a range's calendar, and saves screenshots. Prints one line per step; the Rust test reads them.
 //
 //   node live_view.js PLAYWRIGHT_DIR URL SCREENSHOT_DIR EVIL_TASK_ID
 
@@ -36,6 +36,22 @@ const { chromium } = require(`${dir}/node_modules/playwright-core`);
     const shown = await page.evaluate(() => document.querySelector('#task').textContent);
     console.log(`task: xss=${xss === undefined ? 'none' : xss} text=${JSON.stringify(shown)}`);
     await page.screenshot({ path: `${shots}/ui-task.png`, fullPage: true });
+
+    // The graph of the run that failed a task, reached from the runs table.
+    await page.goto(url);
+    const run = await page.evaluate(() => [...document.querySelectorAll('#runs tr')]
+      .find((r) => r.textContent.includes('Mixed('))?.querySelector('a')?.getAttribute('href'));
+    await page.goto(`${url}${run.slice(1)}`);
+    const boxes = await page.evaluate(() => [...document.querySelectorAll('#graph g.family')]
+      .map((g) => `${g.dataset.family}:${g.querySelector('rect').getAttribute('class')}`).join(' '));
+    console.log(`graph: ${boxes}`);
+    await page.screenshot({ path: `${shots}/ui-graph.png`, fullPage: true });
+
+    await page.goto(`${url}calendar/Daily`);
+    const days = await page.evaluate(() => ['complete', 'missing']
+      .map((s) => `${s}=${document.querySelectorAll(`td.day.${s}`).length}`).join(' '));
+    console.log(`calendar: ${days}`);
+    await page.screenshot({ path: `${shots}/ui-calendar.png`, fullPage: true });
   } finally {
     await browser.close();
   }

@@ -252,6 +252,25 @@ fn a_real_browser_watches_a_run_of_several_workers_live() {
         .unwrap()
         .to_string();
 
+    // A run with a failure, for its graph, and a range's decision, for its calendar.
+    let (out, _) = spawn(&ws, "mixed", &["Mixed", "--n", "3"], &flags).finish();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let days = ws.join("daily/eu");
+    std::fs::create_dir_all(&days).unwrap();
+    for day in [
+        1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18, 23, 24, 25, 26, 27,
+    ] {
+        std::fs::write(days.join(format!("2020-01-{day:02}.json")), "\"x\"").unwrap();
+    }
+    let (out, _) = spawn(
+        &ws,
+        "range",
+        &support::decide_only(&support::JANUARY_2020),
+        &flags,
+    )
+    .finish();
+    assert!(out.status.success(), "{}", text(&out).1);
+
     let ui = Ui::start(&ws, &flags);
     let shots = std::env::var("KART_SCREENSHOTS")
         .map(std::path::PathBuf::from)
@@ -293,11 +312,27 @@ fn a_real_browser_watches_a_run_of_several_workers_live() {
         task.contains(&serde_json::to_string(evil).unwrap()[1..evil.len()]),
         "{task}"
     );
+    assert_eq!(
+        next(),
+        "graph: Boom:box failed Chain:box complete Mixed:box notrun"
+    );
+    assert_eq!(next(), "calendar: complete=19 missing=12");
     assert!(browser.wait().unwrap().success());
-    for name in ["ui-live.png", "ui-runs.png", "ui-task.png"] {
+    for name in [
+        "ui-live.png",
+        "ui-runs.png",
+        "ui-task.png",
+        "ui-graph.png",
+        "ui-calendar.png",
+    ] {
         let png = std::fs::read(shots.join(name)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}");
     }
+}
+
+/// How many of a calendar's cells are in `state`.
+fn cells(page: &str, state: &str) -> usize {
+    page.matches(&format!("<td class=\"day {state}\"")).count()
 }
 
 #[test]
@@ -313,7 +348,6 @@ fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran()
     run.fixture(&support::decide_only(&range))
         .assert()
         .success();
-    let count = |page: &str, state: &str| page.matches(&format!("class=\"day {state}\"")).count();
     {
         let ui = Ui::start(&run.workspace(), &[]);
         assert!(ui
@@ -322,7 +356,7 @@ fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran()
             .contains("<a href=\"/calendar/Daily\">calendar</a>"));
         let cal = ui.get("/calendar/Daily").text();
         assert_eq!(
-            (count(&cal, "complete"), count(&cal, "missing")),
+            (cells(&cal, "complete"), cells(&cal, "missing")),
             (20, 11),
             "{cal}"
         );
@@ -335,8 +369,87 @@ fn a_range_calendar_shows_the_complete_and_missing_days_then_the_days_that_ran()
     let ui = Ui::start(&run.workspace(), &[]);
     let cal = ui.get("/calendar/Daily").text();
     assert_eq!(
-        (count(&cal, "complete"), count(&cal, "missing")),
+        (cells(&cal, "complete"), cells(&cal, "missing")),
         (31, 0),
+        "{cal}"
+    );
+}
+
+#[test]
+fn a_calendar_draws_hourly_ranges_a_day_per_row_and_monthly_ranges_a_year_per_row() {
+    let run = Run::new();
+    // 30 of 48 hours there: all of 1 January and the first 6 hours of the 2nd.
+    for hour in 0..30 {
+        let dir = run
+            .workspace()
+            .join(format!("TaskA/2020-01-{:02}", 1 + hour / 24));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{:02}", hour % 24)), "\"x\"").unwrap();
+    }
+    // 5 of 12 months there.
+    std::fs::create_dir_all(run.workspace().join("monthly")).unwrap();
+    for month in 1..=5 {
+        let path = format!("monthly/2020-{month:02}.json");
+        std::fs::write(run.workspace().join(path), "\"x\"").unwrap();
+    }
+    let hours = [
+        "RangeHourly",
+        "--of",
+        "TaskA",
+        "--start",
+        "2020-01-01T00",
+        "--stop",
+        "2020-01-03T00",
+        "--hours-back",
+        "100000",
+    ];
+    let months = [
+        "RangeMonthly",
+        "--of",
+        "Monthly",
+        "--start",
+        "2020-01",
+        "--stop",
+        "2021-01",
+        "--months-back",
+        "1000",
+    ];
+    for range in [&hours[..], &months[..]] {
+        run.fixture(&support::decide_only(range)).assert().success();
+    }
+    let ui = Ui::start(&run.workspace(), &[]);
+    let cal = ui.get("/calendar/TaskA").text();
+    assert_eq!(
+        (cells(&cal, "complete"), cells(&cal, "missing")),
+        (30, 18),
+        "{cal}"
+    );
+    assert!(cal.contains("30 of 48 hours complete"), "{cal}");
+    assert!(
+        cal.contains("<th>2020-01-01</th>") && cal.contains("<th>2020-01-02</th>"),
+        "{cal}"
+    );
+    assert!(cal.contains("title=\"2020-01-02T23\""), "{cal}");
+    let cal = ui.get("/calendar/Monthly").text();
+    assert_eq!(
+        (cells(&cal, "complete"), cells(&cal, "missing")),
+        (5, 7),
+        "{cal}"
+    );
+    assert!(cal.contains("5 of 12 months complete"), "{cal}");
+    assert!(
+        cal.contains("<th>2020</th>") && !cal.contains("<th>2021</th>"),
+        "{cal}"
+    );
+    drop(ui);
+
+    // The hours that ran since show as they ended.
+    run.fixture(&hours).assert().success();
+    let ui = Ui::start(&run.workspace(), &[]);
+    let cal = ui.get("/calendar/TaskA").text();
+    assert_eq!(
+        (cells(&cal, "complete"), cells(&cal, "missing")),
+        (48, 0),
         "{cal}"
     );
 }

@@ -55,13 +55,18 @@ fn layers(graph: &FamilyGraph) -> BTreeMap<usize, Vec<&str>> {
     out
 }
 
-/// The box's outline: failed over running over pending; complete when all are.
+/// The box's outline: failed over running over pending over not run; complete when all are.
 fn outline(counts: &Counts) -> &'static str {
-    [TaskState::Failed, TaskState::Running, TaskState::Pending]
-        .into_iter()
-        .find(|&s| counts.get(s) > 0)
-        .map(class)
-        .unwrap_or("complete")
+    [
+        TaskState::Failed,
+        TaskState::Running,
+        TaskState::Pending,
+        TaskState::NotRun,
+    ]
+    .into_iter()
+    .find(|&s| counts.get(s) > 0)
+    .map(class)
+    .unwrap_or("complete")
 }
 
 /// The SVG of `graph`, each family counted from `counts` (the run's tasks, by family).

@@ -3,6 +3,7 @@
 //! event log), folds it into runs, families, tasks and workers, and renders pages on the
 //! server. It listens on loopback unless told otherwise.
 
+mod calendar;
 mod graph;
 mod pages;
 mod state;
@@ -165,7 +166,7 @@ async fn calendar(
     found(
         &family,
         partial(&headers),
-        pages::calendar(&s, &family),
+        calendar::page(&s, &family),
         "range over",
     )
 }

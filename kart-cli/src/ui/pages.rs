@@ -19,12 +19,14 @@ td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-ali
 .complete{color:#17803d}.running{color:#1d4ed8}.pending{color:#6b7280}
 .failed{color:#b91c1c}.notrun{color:#a16207}.lost{color:#b91c1c}.live{color:#1d4ed8}
 pre{white-space:pre-wrap;margin:0}code{font-size:13px}
-table.cal td{width:22px;padding:2px;text-align:center;font-size:11px;border:1px solid #fff}
-td.day.complete{background:#bbf7d0}td.day.missing{background:#fecaca}td.day.running{background:#bfdbfe}
-td.day.failed{background:#f87171}td.day.pending{background:#e5e7eb}td.day.notrun{background:#fde68a}
+table.cal td{width:22px;height:18px;padding:0;border:1px solid #fff}
+table.cal th{padding:2px 4px;font-size:11px;text-align:center}
+.day.complete{background:#bbf7d0}.day.missing{background:#fecaca}.day.running{background:#bfdbfe}
+.day.failed{background:#f87171}.day.pending{background:#e5e7eb}.day.notrun{background:#fde68a}
+span.day{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 svg text{font:12px system-ui,sans-serif}svg text.name{font-weight:600;fill:#222}
 rect.box{fill:#fff;stroke-width:2}rect.complete{stroke:#17803d}rect.running{stroke:#1d4ed8}
-rect.pending{stroke:#9ca3af}rect.failed{stroke:#b91c1c;fill:#fef2f2}
+rect.pending{stroke:#9ca3af}rect.notrun{stroke:#a16207;stroke-dasharray:5 3}rect.failed{stroke:#b91c1c;fill:#fef2f2}
 tspan.complete{fill:#17803d}tspan.running{fill:#1d4ed8}tspan.pending{fill:#6b7280}
 tspan.failed{fill:#b91c1c}tspan.notrun{fill:#a16207}";
 
@@ -268,11 +270,12 @@ fn details(e: &serde_json::Value) -> String {
 /// `/run/ID`: one process's run.
 pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Markup> {
     let r = state.runs.get(id)?;
-    let mine: Vec<&super::state::Task> = state
+    let mut mine: Vec<&super::state::Task> = state
         .tasks
         .values()
         .filter(|t| t.worker.as_ref().is_some_and(|(run, _)| run == id))
         .collect();
+    mine.sort_by(|a, b| a.id.cmp(&b.id));
     Some(html! {
         h2 { "Run " code { (r.id) } }
         table id="run" {
@@ -294,69 +297,6 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
             tr { th { "task" } th { "state" } }
             @for t in mine {
                 tr { td { a href={"/task/" (t.id)} { (t.id) } } td class=(class(t.state)) { (t.state.name()) } }
-            }
-        }
-    })
-}
-
-/// `/calendar/FAMILY`: the days of the last range over the family, month by month: complete
-/// (found complete by the range, or run since), missing, and the state of those that ran.
-pub(crate) fn calendar(state: &State, family: &str) -> Option<Markup> {
-    use chrono::{Datelike, NaiveDate};
-    let range = state.ranges.get(family)?;
-    let day = |s: &str| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok();
-    let (Some(from), Some(to)) = (day(&range.from), day(&range.to)) else {
-        return Some(
-            html! { h2 { "Calendar of " code { (family) } } p { "The range's grid cannot be drawn: " (range.from) " to " (range.to) "." } },
-        );
-    };
-    if range.unit != "day" {
-        return Some(
-            html! { h2 { "Calendar of " code { (family) } } p { "The calendar draws daily ranges; this one steps by " (range.unit) "." } },
-        );
-    }
-    // The state of each instance that appeared in the events, by its date.
-    let ran: std::collections::HashMap<&str, TaskState> = state
-        .family(family)
-        .into_iter()
-        .filter_map(|t| Some((t.params[range.param.as_str()].as_str()?, t.state)))
-        .collect();
-    let of_day = |d: NaiveDate| -> &'static str {
-        let key = d.format("%Y-%m-%d").to_string();
-        match ran.get(key.as_str()) {
-            Some(s) => class(*s),
-            None if range.missing.contains(&key) => "missing",
-            None => "complete",
-        }
-    };
-    let mut months: Vec<NaiveDate> = Vec::new();
-    let mut m = from.with_day(1).expect("day 1");
-    while m <= to {
-        months.push(m);
-        m = m
-            .checked_add_months(chrono::Months::new(1))
-            .expect("a later month");
-    }
-    let days = (to - from).num_days() + 1;
-    let complete = from
-        .iter_days()
-        .take(days as usize)
-        .filter(|d| of_day(*d) == "complete")
-        .count();
-    Some(html! {
-        h2 { "Calendar of " code { (family) } }
-        p { (complete) " of " (days) " days complete, " (range.from) " to " (range.to) " (the last range's check)." }
-        table class="cal" id="calendar" {
-            @for month in &months {
-                tr {
-                    th { (month.format("%Y-%m").to_string()) }
-                    @for d in 1..=31u32 {
-                        @match month.with_day(d).filter(|d| *d >= from && *d <= to) {
-                            Some(date) => td class={"day " (of_day(date))} title=(date.format("%Y-%m-%d").to_string()) { (d) },
-                            None => td {},
-                        }
-                    }
-                }
             }
         }
     })
