@@ -60,6 +60,18 @@ pub fn chatty(name: String, lines: u32, #[param(default = false)] fail: bool) ->
     }
 }
 
+/// Runs `sh -c script` through `RunContext::command`: its output lines become the task's
+/// log; writes what it printed on stdout.
+#[task(output = "shell/{name}.json")]
+pub fn shell(
+    name: String,
+    #[param(significant = false)] script: String,
+    ctx: &RunContext,
+) -> Result<String> {
+    let out = ctx.command(std::process::Command::new("sh").arg("-c").arg(&script))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Always fails.
 #[task(output = "boom/{n}.json")]
 pub fn boom(n: i64) -> Result<i64> {

@@ -280,3 +280,100 @@ fn what_a_task_logs_reaches_the_shared_log_as_its_log_events_whatever_the_stderr
         .iter()
         .all(|e| e["task_id"] == task && e["family"] == "Chatty"));
 }
+
+#[test]
+fn what_a_program_run_by_a_task_writes_reaches_the_shared_log_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let script = "echo one; echo two >&2; printf 'three\\r\\nfour'";
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["Shell", "--name", "ok", "--script", script],
+        &["-q".into()],
+    )
+    .finish();
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("two"), "{stderr}");
+    let logs = shared(&ws, &["--event".into(), "log".into()]);
+    let mut lines: Vec<(&str, &str)> = logs
+        .iter()
+        .map(|e| (e["level"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    // Each stream in its order; the two streams are read side by side.
+    lines.sort_by_key(|(level, _)| *level);
+    assert_eq!(
+        lines,
+        [
+            ("STDERR", "two"),
+            ("STDOUT", "one"),
+            ("STDOUT", "three"),
+            ("STDOUT", "four"),
+        ]
+    );
+    let task = of_kind(&events, "started")[0]["task_id"].clone();
+    assert!(logs.iter().all(|e| e["task_id"] == task));
+    // The same lines in the run's own events file, and what it printed is the output.
+    assert_eq!(of_kind(&events, "log").len(), 4);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("shell/ok.json")).unwrap()).unwrap();
+    assert_eq!(written, "one\nthree\r\nfour");
+}
+
+#[test]
+fn a_program_that_fails_fails_its_task_with_its_status_and_last_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let script = "echo working; echo 'no rows for 2020-01-01' >&2; exit 3";
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["Shell", "--name", "bad", "--script", script],
+        &[],
+    )
+    .finish();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let failed = of_kind(&events, "failed");
+    assert_eq!(
+        failed[0]["error"],
+        "`sh` exited with exit status: 3: no rows for 2020-01-01"
+    );
+    assert!(!ws.join("shell/bad.json").exists());
+}
+
+#[test]
+fn a_cancelled_task_kills_the_program_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let pid_file = dir.path().join("program.pid");
+    // The program, and a process it started, outlive the task's timeout by far unless they
+    // are killed.
+    let script = format!(
+        "sleep 600 > /dev/null 2>&1 & echo $! > {}; wait",
+        pid_file.display()
+    );
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["Shell", "--name", "slow", "--script", &script],
+        &["--task-timeout".into(), "1s".into()],
+    )
+    .finish();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    assert_eq!(of_kind(&events, "failed").len(), 1, "{events:?}");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let proc = Path::new("/proc").join(pid.trim());
+    // Its whole process group is killed (the task reaps the program itself).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while proc.exists()
+        && std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| !s.contains(") Z "))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program's child {} still runs",
+            pid.trim()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -81,6 +81,9 @@ impl Grid {
     }
 }
 
+/// A drawn grid point: its key and how it looks (a state's class, or `missing`).
+type Cell = (String, &'static str);
+
 /// Points a calendar draws at most (a century of days).
 const MAX_POINTS: usize = 40_000;
 
@@ -106,7 +109,7 @@ pub(crate) fn page(state: &State, family: &str) -> Option<Markup> {
         .into_iter()
         .filter_map(|t| Some((t.params[range.param.as_str()].as_str()?, t.state)))
         .collect();
-    let mut rows: Vec<(String, Vec<Option<(String, &'static str)>>)> = Vec::new();
+    let mut rows: Vec<(String, Vec<Option<Cell>>)> = Vec::new();
     let (mut points, mut complete) = (0, 0);
     let mut t = Some(from);
     while let Some(at) = t.filter(|t| *t <= to && points < MAX_POINTS) {

@@ -93,7 +93,9 @@ pub enum EventKind {
     RunGraph,
     /// A process's run ended (carries `success` and `seconds`).
     RunFinished,
-    /// A line a running task logged through `tracing` (carries `level` and `message`).
+    /// A line a running task logged through `tracing`, or a line a program it ran through
+    /// `RunContext::command` wrote (carries `level`: `INFO`, `WARN`, ..., or `STDOUT` /
+    /// `STDERR`, and `message`).
     Log,
     /// A running process is alive, every `[events] heartbeat`. It carries `host`, `every_ms`,
     /// `running` (its tasks with their family and worker), `locks` (its plain locks with key,

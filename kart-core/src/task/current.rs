@@ -58,11 +58,13 @@ pub fn log(level: &str, message: &str) -> bool {
         current.reporting = true;
         Some((
             current.events.clone(),
-            Event::new(EventKind::Log)
-                .task(&current.task_id, current.family)
-                .worker(&current.worker)
-                .with("level", level)
-                .with("message", message),
+            log_event(
+                &current.task_id,
+                current.family,
+                &current.worker,
+                level,
+                message,
+            ),
         ))
     });
     let Ok(Some((events, event))) = taken else {
@@ -75,4 +77,19 @@ pub fn log(level: &str, message: &str) -> bool {
         }
     });
     true
+}
+
+/// The `log` event of a line a task logged or its program wrote.
+pub(crate) fn log_event(
+    task_id: &TaskId,
+    family: &'static str,
+    worker: &str,
+    level: &str,
+    message: &str,
+) -> Event {
+    Event::new(EventKind::Log)
+        .task(task_id, family)
+        .worker(worker)
+        .with("level", level)
+        .with("message", message)
 }

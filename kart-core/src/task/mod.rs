@@ -2,6 +2,7 @@
 //! [`AnyTask`], its [`TaskId`] (`id`), its family's static facts (`spec`), and what it sees
 //! while the graph is built and while it runs (`context`).
 
+mod command;
 pub mod context;
 pub mod current;
 #[cfg(test)]
