@@ -115,7 +115,7 @@ fn dispatch(bin: &str, args: &[String]) -> Result<u8, Failure> {
         Some("locks") => locks_command(bin, &args[1..]),
         Some("gc") => gc_command(bin, registry, &args[1..]),
         Some("events") => commands::events::events_command(bin, &args[1..]),
-        Some("ui") => ui::ui_command(bin, &args[1..]),
+        Some("ui") => ui::ui_command(bin, registry, &args[1..]),
         Some("message") => message_command(bin, &args[1..]),
         Some("completions") => commands::completions::completions(bin, registry, &args[1..]),
         Some(command @ ("deps" | "show" | "invalidate" | "enable")) => {

@@ -66,6 +66,17 @@ impl Drop for Ui {
     }
 }
 
+/// The page of the first task of `family`.
+fn first_task_page(ui: &Ui, family: &str) -> String {
+    let page = ui.get(&format!("/family/{family}")).text();
+    let id = page
+        .split("<a href=\"/task/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no task of {family}:\n{page}"));
+    ui.get(&format!("/task/{id}")).text()
+}
+
 /// The row of `family` in the families table: its cells' numbers.
 fn family_row(page: &str, family: &str) -> Vec<usize> {
     let start = page
@@ -159,6 +170,17 @@ fn the_pages_show_runs_families_and_tasks_from_the_workspace_log_and_escape_user
     assert!(log.contains("&lt;b&gt;loud says 1 line=1"), "{log}");
     assert!(log.contains("&lt;b&gt;loud is done talking"), "{log}");
     assert!(!log.contains("<b>loud"), "{log}");
+    // Where it wrote, from the task this binary builds from the events' parameters.
+    let output = format!(
+        "<th>output</th><td><code>{}/chatty/&lt;b&gt;loud-2-false.json</code>",
+        run.workspace().display()
+    );
+    assert!(log.contains(&output), "{log}");
+    let fanin = first_task_page(&ui, "SleepyFanin");
+    assert!(
+        !fanin.contains("<th>output</th>"),
+        "a wrapper writes nothing:\n{fanin}"
+    );
 
     assert_eq!(ui.get("/task/Nope_1").status, 404);
     assert_eq!(ui.get("/run/nope").status, 404);

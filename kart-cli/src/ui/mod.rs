@@ -5,6 +5,7 @@
 
 mod calendar;
 mod graph;
+mod outputs;
 mod pages;
 mod state;
 
@@ -27,6 +28,13 @@ const POLL: Duration = Duration::from_millis(300);
 
 type Shared = Arc<RwLock<State>>;
 
+/// What the pages read: the folded events, and where outputs are.
+#[derive(Clone)]
+struct App {
+    state: Shared,
+    outputs: Arc<outputs::Outputs>,
+}
+
 /// Reads what the log has beyond `cursor` into `state`.
 fn fold(log: &SharedLog, cursor: &mut Cursor, state: &Shared) -> Result<(), kart_core::Error> {
     log.read_to_end(cursor, |page| {
@@ -37,11 +45,23 @@ fn fold(log: &SharedLog, cursor: &mut Cursor, state: &Shared) -> Result<(), kart
     })
 }
 
-pub(crate) fn ui_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
+pub(crate) fn ui_command(
+    bin: &str,
+    registry: &'static kart_core::registry::Registry,
+    args: &[String],
+) -> Result<u8, Failure> {
     let Some(cmd) = crate::commands::parse::<crate::command::UiCommand>(bin, "ui", args)? else {
         return Ok(codes::SUCCESS);
     };
-    let settings = crate::commands::settings(&cmd.backend)?;
+    let config = Arc::new(kart_core::config::Config::discover(
+        cmd.backend.config.as_deref(),
+    )?);
+    let settings = kart_core::config::Settings::resolve(&cmd.backend.settings.overrides, &config)?;
+    let outputs = outputs::Outputs::new(
+        registry,
+        kart_core::registry::ParamDefaults::new(config),
+        settings.workspace.display().to_string(),
+    );
     let log = settings.shared_events()?;
     let state: Shared = Arc::default();
     let mut cursor = Cursor::default();
@@ -85,7 +105,10 @@ pub(crate) fn ui_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
         .route("/task/{id}", get(task))
         .route("/run/{id}", get(run))
         .route("/calendar/{family}", get(calendar))
-        .with_state(state);
+        .with_state(App {
+            state,
+            outputs: Arc::new(outputs),
+        });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -114,22 +137,22 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-async fn runs(Extract(state): Extract<Shared>, headers: HeaderMap) -> Markup {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
+async fn runs(Extract(app): Extract<App>, headers: HeaderMap) -> Markup {
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
     pages::page("runs", partial(&headers), pages::runs(&s, now()))
 }
 
-async fn families(Extract(state): Extract<Shared>, headers: HeaderMap) -> Markup {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
+async fn families(Extract(app): Extract<App>, headers: HeaderMap) -> Markup {
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
     pages::page("families", partial(&headers), pages::families(&s))
 }
 
 async fn family(
-    Extract(state): Extract<Shared>,
+    Extract(app): Extract<App>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Markup {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
     pages::page(&name, partial(&headers), pages::family(&s, &name))
 }
 
@@ -149,20 +172,25 @@ fn found(title: &str, partial: bool, main: Option<Markup>, what: &str) -> (Statu
 }
 
 async fn task(
-    Extract(state): Extract<Shared>,
+    Extract(app): Extract<App>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> (StatusCode, Markup) {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
-    found(&id, partial(&headers), pages::task(&s, &id), "task")
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
+    found(
+        &id,
+        partial(&headers),
+        pages::task(&s, &id, &app.outputs),
+        "task",
+    )
 }
 
 async fn calendar(
-    Extract(state): Extract<Shared>,
+    Extract(app): Extract<App>,
     Path(family): Path<String>,
     headers: HeaderMap,
 ) -> (StatusCode, Markup) {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
     found(
         &family,
         partial(&headers),
@@ -172,10 +200,10 @@ async fn calendar(
 }
 
 async fn run(
-    Extract(state): Extract<Shared>,
+    Extract(app): Extract<App>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> (StatusCode, Markup) {
-    let s = state.read().unwrap_or_else(|p| p.into_inner());
+    let s = app.state.read().unwrap_or_else(|p| p.into_inner());
     found(&id, partial(&headers), pages::run(&s, &id, now()), "run")
 }

@@ -220,13 +220,17 @@ pub(crate) fn family(state: &State, name: &str) -> Markup {
 }
 
 /// `/task/ID`: what is known of one task.
-pub(crate) fn task(state: &State, id: &str) -> Option<Markup> {
+pub(crate) fn task(state: &State, id: &str, outputs: &super::outputs::Outputs) -> Option<Markup> {
     let t = state.tasks.get(id)?;
+    let output = outputs.of(&t.id, &t.family, &t.params);
     Some(html! {
         h2 { "Task " code { (t.id) } }
         table id="task" {
             tr { th { "family" } td { a href={"/family/" (t.family)} { (t.family) } } }
             tr { th { "parameters" } td { code { (t.params.to_string()) } } }
+            @if let Some(output) = &output {
+                tr { th { "output" } td { code { (output) } } }
+            }
             tr { th { "state" } td class=(class(t.state)) { (t.state.name()) } }
             tr { th { "attempts" } td { (t.attempts) } }
             @if let Some((run, worker)) = &t.worker {
