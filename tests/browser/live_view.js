@@ -24,11 +24,14 @@ const { chromium } = require(`${dir}/node_modules/playwright-core`);
 
     await page.goto(url);
     console.log(`loaded ${JSON.stringify((await main()).match(/Workers alive \(\d+\)/)[0])}`);
+    // The Sleepy family's complete count, as the page shows it now.
+    const sleepyComplete = () => page.evaluate(() => [...document.querySelectorAll('#families tr')]
+      .find((r) => r.querySelector('a')?.textContent === 'Sleepy')?.querySelectorAll('td')[1]?.textContent);
     await waitFor(['Workers alive (2)'], 60000);
-    console.log('live: Workers alive (2)');
+    console.log(`live: Workers alive (2), Sleepy complete ${await sleepyComplete()}`);
     await page.screenshot({ path: `${shots}/ui-live.png`, fullPage: true });
     await waitFor(['Workers alive (0)', 'succeeded'], 120000);
-    console.log('ended: Workers alive (0)');
+    console.log(`ended: Workers alive (0), Sleepy complete ${await sleepyComplete()}`);
     await page.screenshot({ path: `${shots}/ui-runs.png`, fullPage: true });
 
     await page.goto(`${url}task/${evilTask}`);

@@ -321,13 +321,28 @@ fn a_real_browser_watches_a_run_of_several_workers_live() {
         spawn(&ws, "a", &args, &worker_flags),
         spawn(&ws, "b", &args, &worker_flags),
     ];
-    // The page, never reloaded, shows both alive, then the end.
-    assert_eq!(next(), "live: Workers alive (2)");
+    // The page, never reloaded, shows both alive with part of the work done, then the end
+    // with all of it.
+    let live = next();
+    let done = |line: &str, prefix: &str| -> usize {
+        let n = line
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line}"));
+        n.parse().unwrap_or_else(|_| panic!("{line}"))
+    };
+    assert!(
+        done(&live, "live: Workers alive (2), Sleepy complete ") < 24,
+        "{live}"
+    );
     for w in workers {
         let (out, _) = w.finish();
         assert!(out.status.success(), "{}", text(&out).1);
     }
-    assert_eq!(next(), "ended: Workers alive (0)");
+    let ended = next();
+    assert_eq!(
+        done(&ended, "ended: Workers alive (0), Sleepy complete "),
+        24
+    );
     let task = next();
     assert!(task.starts_with("task: xss=none "), "{task}");
     assert!(

@@ -287,6 +287,9 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
             tr { th { "host, pid" } td { (r.host) ", " (r.pid) } }
             tr { th { "workers" } td { (r.workers) } }
             tr { th { "started" } td { (r.started) } }
+            @if let Some((ended, _, seconds)) = &r.finished {
+                tr { th { "ended" } td { (ended) " (" (format!("{seconds:.1}")) " s)" } }
+            }
             tr { th { "state" } td { (run_state(r, now)) } }
             tr { th { "last heard" } td { (r.last_seen) } }
             tr { th { "tasks run, succeeded, failed" } td { (r.started_tasks) ", " (r.succeeded) ", " (r.failed) } }
