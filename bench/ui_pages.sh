@@ -26,12 +26,13 @@ until curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.05; done
 ready=$(echo "$(date +%s.%N) - $start" | bc)
 task=$(grep -m1 -oh '"task_id":"Leaf_[^"]*"' "$tmp"/ws/.kart/events/*.jsonl | cut -d'"' -f4)
 family=${task%%_*}
+run=$(basename "$(ls "$tmp"/ws/.kart/events/*.jsonl | head -1)" .jsonl)
 
 median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
 echo "Fanin($n): $events events in the log; the ui answered $(printf '%.2f' "$ready") s after it started; $(nproc) cores"
-printf '%-34s %10s %12s\n' "page (median of $runs)" "ms" "bytes"
-for path in / /families "/family/$family" "/task/$task"; do
+printf '%-48s %10s %12s\n' "page (median of $runs)" "ms" "bytes"
+for path in / /families "/family/$family" "/task/$task" "/run/$run"; do
   ms=$(for _ in $(seq "$runs"); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port$path"; done | median)
   bytes=$(curl -s "http://127.0.0.1:$port$path" | wc -c)
-  printf '%-34s %10.1f %12s\n' "$path" "$(echo "$ms * 1000" | bc -l)" "$bytes"
+  printf '%-48s %10.1f %12s\n' "$path" "$(echo "$ms * 1000" | bc -l)" "$bytes"
 done

@@ -189,13 +189,13 @@ pub(crate) fn families(state: &State) -> Markup {
     html! { h2 { "Families" } (families_table(state)) }
 }
 
-/// Rows a family page shows: a page stays quick for a family of a hundred thousand.
-const FAMILY_ROWS: usize = 500;
+/// Rows a family's or a run's page shows: a page stays quick for a hundred thousand tasks.
+const ROWS: usize = 500;
 
 /// `/family/NAME`: its instances, the ones needing attention first.
 pub(crate) fn family(state: &State, name: &str) -> Markup {
     let tasks = state.family(name);
-    let shown = tasks.len().min(FAMILY_ROWS);
+    let shown = tasks.len().min(ROWS);
     html! {
         h2 { "Family " code { (name) } " (" (tasks.len()) ")" }
         @if shown < tasks.len() {
@@ -274,12 +274,8 @@ fn details(e: &serde_json::Value) -> String {
 /// `/run/ID`: one process's run.
 pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Markup> {
     let r = state.runs.get(id)?;
-    let mut mine: Vec<&super::state::Task> = state
-        .tasks
-        .values()
-        .filter(|t| t.worker.as_ref().is_some_and(|(run, _)| run == id))
-        .collect();
-    mine.sort_by(|a, b| a.id.cmp(&b.id));
+    let mine = state.ran_in(id);
+    let shown = mine.len().min(ROWS);
     Some(html! {
         h2 { "Run " code { (r.id) } }
         table id="run" {
@@ -300,9 +296,12 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
             (super::graph::svg(graph, &state.run_families(r)))
         }
         h3 { "Tasks it ran (" (mine.len()) ")" }
+        @if shown < mine.len() {
+            p class="pending" { "The first " (shown) " of " (mine.len()) ": failed and running before complete." }
+        }
         table id="tasks" {
             tr { th { "task" } th { "state" } }
-            @for t in mine {
+            @for t in &mine[..shown] {
                 tr { td { a href={"/task/" (t.id)} { (t.id) } } td class=(class(t.state)) { (t.state.name()) } }
             }
         }

@@ -328,16 +328,17 @@ impl State {
     /// The tasks of `family`: failed first, then running, pending, not run and complete,
     /// each by id.
     pub(crate) fn family(&self, family: &str) -> Vec<&Task> {
-        let rank = |s: TaskState| match s {
-            TaskState::Failed => 0,
-            TaskState::Running => 1,
-            TaskState::Pending => 2,
-            TaskState::NotRun => 3,
-            TaskState::Complete => 4,
-        };
-        let mut tasks: Vec<&Task> = self.tasks.values().filter(|t| t.family == family).collect();
-        tasks.sort_by(|a, b| (rank(a.state), &a.id).cmp(&(rank(b.state), &b.id)));
-        tasks
+        by_attention(self.tasks.values().filter(|t| t.family == family).collect())
+    }
+
+    /// The tasks `run` ran, in the same order.
+    pub(crate) fn ran_in(&self, run: &str) -> Vec<&Task> {
+        by_attention(
+            self.tasks
+                .values()
+                .filter(|t| t.worker.as_ref().is_some_and(|(r, _)| r == run))
+                .collect(),
+        )
     }
 
     /// Whether `run` still goes: not finished, and heard from within `silence` of `now`, or
@@ -353,6 +354,19 @@ impl State {
             && chrono::DateTime::parse_from_rfc3339(&run.last_seen)
                 .is_ok_and(|seen| now.signed_duration_since(seen) <= silence)
     }
+}
+
+/// Failed first, then running, pending, not run and complete, each by id.
+fn by_attention(mut tasks: Vec<&Task>) -> Vec<&Task> {
+    let rank = |s: TaskState| match s {
+        TaskState::Failed => 0,
+        TaskState::Running => 1,
+        TaskState::Pending => 2,
+        TaskState::NotRun => 3,
+        TaskState::Complete => 4,
+    };
+    tasks.sort_by(|a, b| (rank(a.state), &a.id).cmp(&(rank(b.state), &b.id)));
+    tasks
 }
 
 #[cfg(test)]
