@@ -789,7 +789,9 @@ fn a_kill_while_a_file_lock_counts_its_fence_never_resets_the_fencing_tokens() {
         assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], n + 1);
         std::fs::remove_file(ws.join("held/f.json")).unwrap();
     }
-    // The third is killed in the middle of counting its fence.
+    // The third is killed in the middle of writing its record (and fence 3) over the last
+    // one, before the file is cut to its length: what a longer record before it leaves
+    // behind follows it.
     let third = spawn_with_env(
         &ws,
         "three",
@@ -800,9 +802,29 @@ fn a_kill_while_a_file_lock_counts_its_fence_never_resets_the_fencing_tokens() {
     wait_until_stopped(third.child.id());
     send_signal(third.child.id(), "KILL");
     let _ = third.finish();
-    // The counter still says 2: the next holder gets 3, and its commit is not refused as stale.
+    let lock_file = std::fs::read_dir(ws.join(".kart/locks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".lock") && p.to_string_lossy().contains("run"))
+        .expect("the run lock's file");
+    let mut bytes = std::fs::read(&lock_file).unwrap();
+    bytes.extend_from_slice(br#"ld":"tail of a longer record","fence":1}"#);
+    std::fs::write(&lock_file, bytes).unwrap();
+    // The tokens go on from the killed holder's: the next holder gets 4, and its commit is
+    // not refused as stale.
     let (out, events) = spawn(&ws, "four", &args, &[]).finish();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
-    assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], 3);
+    assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], 4);
     assert_eq!(of_kind(&events, "succeeded").len(), 1);
+    // No counter file beside the lock's: only the output's commit keeps one.
+    let names: Vec<String> = std::fs::read_dir(ws.join(".kart/locks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.ends_with(".fence") || n.starts_with("committed_")),
+        "{names:?}"
+    );
 }

@@ -285,6 +285,21 @@ fn a_file_lock_cleared_from_under_its_holder_is_noticed() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(of_kind(&events, "lock_lost").len(), 1);
     assert!(!ws.join("held/lost.json").exists());
+    // The cleared lock's tokens go on: the next holder's is newer than the lost one's, and
+    // its commit stands.
+    let (out, events) = spawn(
+        &ws,
+        "b",
+        &["HoldLock", "--name", "lost", "--secs", "0"],
+        &[],
+    )
+    .finish();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        of_kind(&events, "lock_acquired")[0]["fence"],
+        acquired["fence"].as_u64().unwrap() + 1
+    );
+    assert!(ws.join("held/lost.json").exists());
 }
 
 #[test]

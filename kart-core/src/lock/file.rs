@@ -1,7 +1,12 @@
 //! File locks (`flock`) under `<workspace>/.kart/locks`: the embedded default, for processes
 //! on one machine. The kernel releases a lock when its process dies, so a `kill -9` never
 //! leaves one behind. Lock files are never removed on release (a waiter may hold the file
-//! open); a holder notices when its file was removed or replaced (`locks clear`).
+//! open); a holder notices when its file was replaced (`locks clear`).
+//!
+//! A lock file holds its last holder's record, fencing token included, so counting the next
+//! token costs no file of its own: a holder reads the last token and writes its record over
+//! it. (Workspaces from before kept the counter in a `.fence` file beside; it is read when a
+//! lock file has no record.)
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -38,6 +43,14 @@ fn only_readers(path: &Path) -> bool {
     File::open(path).is_ok_and(|probe| probe.try_lock_shared().is_ok())
 }
 
+/// The first record in a lock file's bytes, whatever follows it.
+fn first_record(bytes: &[u8]) -> Option<Record> {
+    serde_json::Deserializer::from_slice(bytes)
+        .into_iter::<Record>()
+        .next()?
+        .ok()
+}
+
 /// The number in a counter file, if it holds one.
 fn read_counter(path: &Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
@@ -70,12 +83,32 @@ impl FileBackend {
         Error::io("lock file", path, e)
     }
 
-    /// Increments the key's fencing counter (called with the lock held).
-    fn next_fence(&self, key: &str) -> Result<u64> {
-        let path = self.path(key, "fence");
-        let next = read_counter(&path).unwrap_or(0) + 1;
-        self.write_counter(&path, next)?;
-        Ok(next)
+    /// The next fencing token of `key`, whose lock file `file` this process holds: one more
+    /// than its last holder's.
+    fn next_fence(&self, key: &str, file: &mut File) -> Result<u64> {
+        let mut text = Vec::new();
+        file.read_to_end(&mut text)
+            .map_err(|e| self.io(&self.path(key, "lock"), e))?;
+        let last = match first_record(&text) {
+            Some(r) => r.fence,
+            // A new lock file, or one from before records kept the counter.
+            None => read_counter(&self.path(key, "fence")).unwrap_or(0),
+        };
+        Ok(last + 1)
+    }
+
+    /// Writes `record` over the lock file's last one. One `write` from the start, then the
+    /// file cut to its length: a holder killed between the two leaves its whole record first,
+    /// and [`first_record`] reads past what is left of the longer one before.
+    fn write_record(&self, file: &mut File, record: &Record) -> Result<()> {
+        let path = self.path(&record.key, "lock");
+        let bytes = serde_json::to_vec(record).expect("records serialize");
+        file.rewind()
+            .and_then(|()| file.write_all(&bytes))
+            .map_err(|e| self.io(&path, e))?;
+        crate::failpoint::hit("fence-written");
+        file.set_len(bytes.len() as u64)
+            .map_err(|e| self.io(&path, e))
     }
 
     /// Replaces a counter file whole: a `kill -9` mid-write must never leave it empty, which
@@ -98,17 +131,17 @@ impl FileBackend {
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(self.io(path, e)),
         }
-        let mut text = String::new();
-        let _ = file.read_to_string(&mut text);
-        Ok(match serde_json::from_str::<Record>(&text) {
-            Ok(r) => Some(LockInfo {
+        let mut text = Vec::new();
+        let _ = file.read_to_end(&mut text);
+        Ok(match first_record(&text) {
+            Some(r) => Some(LockInfo {
                 key: r.key,
                 holder: Some(r.holder),
                 age: Some(Duration::from_millis(now_ms().saturating_sub(r.since_ms))),
                 ttl: None,
                 fence: Some(r.fence),
             }),
-            Err(_) => key.map(|key| LockInfo {
+            None => key.map(|key| LockInfo {
                 key: key.to_string(),
                 holder: None,
                 age: None,
@@ -162,18 +195,14 @@ impl LockBackend for FileBackend {
             if !same_file(&file, &path) {
                 continue;
             }
-            let fence = self.next_fence(key)?;
+            let fence = self.next_fence(key, &mut file)?;
             let record = Record {
                 key: key.to_string(),
                 holder: holder.clone(),
                 since_ms: now_ms(),
                 fence,
             };
-            file.set_len(0)
-                .and_then(|()| file.rewind())
-                .map_err(|e| self.io(&path, e))?;
-            file.write_all(&serde_json::to_vec(&record).expect("records serialize"))
-                .map_err(|e| self.io(&path, e))?;
+            self.write_record(&mut file, &record)?;
             let token = super::new_token();
             self.held
                 .lock()
@@ -247,13 +276,21 @@ impl LockBackend for FileBackend {
         self.read_held(&self.path(key, "lock"), Some(key))
     }
 
+    /// Replaces the lock file with a free one carrying the same last record (so the fencing
+    /// tokens go on from it); its holder, if any, finds its file replaced and the lock lost.
     fn clear(&self, key: &str) -> Result<bool> {
         let path = self.path(key, "lock");
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(self.io(&path, e)),
-        }
+        let last = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.io(&path, e)),
+        };
+        let kept = match first_record(&last) {
+            Some(record) => serde_json::to_vec(&record).expect("records serialize"),
+            None => Vec::new(),
+        };
+        crate::atomic_file::replace(&path, &kept, "lock-cleared").map_err(|e| self.io(&path, e))?;
+        Ok(true)
     }
 
     fn note(&self, key: &str, text: &str, _ttl: Duration) -> Result<()> {
@@ -269,5 +306,35 @@ impl LockBackend for FileBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io(&path, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder() -> Holder {
+        Holder::this_process(None)
+    }
+
+    #[test]
+    fn tokens_go_on_from_the_last_record_and_from_a_counter_file_of_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = FileBackend::new(dir.path().to_path_buf()).unwrap();
+        let ttl = Duration::from_secs(10);
+        let take = |key: &str| {
+            let lease = locks.try_acquire(key, ttl, &holder()).unwrap().unwrap();
+            locks.release(key, &lease).unwrap();
+            lease.fence
+        };
+        assert_eq!((take("a"), take("a"), take("a")), (1, 2, 3));
+        // A workspace from before: an empty lock file, the counter beside it.
+        std::fs::write(locks.path("b", "lock"), "").unwrap();
+        std::fs::write(locks.path("b", "fence"), "7").unwrap();
+        assert_eq!((take("b"), take("b")), (8, 9));
+        // Cleared: the tokens go on.
+        assert!(locks.clear("a").unwrap());
+        assert_eq!(take("a"), 4);
+        assert!(!locks.clear("never-taken").unwrap());
     }
 }
