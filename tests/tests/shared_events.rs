@@ -377,3 +377,88 @@ fn a_cancelled_task_kills_the_program_it_runs() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `Shell` printing `lines` lines once the file `go` exists (having made `ready`), on Redis,
+/// with room for only 8 events waiting to be shared.
+fn burst(redis: &RedisServer, dir: &Path, lines: u32) -> support::Proc {
+    let script = format!(
+        "touch {ready}; while [ ! -f {go} ]; do sleep 0.05; done; seq {lines}",
+        ready = dir.join("ready").display(),
+        go = dir.join("go").display(),
+    );
+    support::spawn_with_env(
+        &dir.join("ws"),
+        "burst",
+        &["Shell", "--name", "burst", "--script", &script],
+        &redis.flags(),
+        &[("KART_EVENTS_QUEUE", "8")],
+    )
+}
+
+/// The `log` events shared on `redis` for the workspace `ws`.
+fn shared_logs(redis: &RedisServer, ws: &Path) -> Vec<Value> {
+    let mut flags = redis.flags().to_vec();
+    flags.extend(["--event".into(), "log".into()]);
+    shared(ws, &flags)
+}
+
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} within 30 s", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_burst_bigger_than_the_queue_is_shared_whole_while_the_log_keeps_up() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = burst(&redis, dir.path(), 3000);
+    wait_for_file(&dir.path().join("ready"));
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let (out, _) = run.finish();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains("could not be shared"), "{stdout}");
+    let logs = shared_logs(&redis, &dir.path().join("ws"));
+    assert_eq!(logs.len(), 3000);
+    assert_eq!(logs[2999]["message"], "3000");
+}
+
+#[test]
+fn a_stalled_log_drops_and_counts_what_does_not_fit_instead_of_stalling_the_task() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = burst(&redis, dir.path(), 3000);
+    wait_for_file(&dir.path().join("ready"));
+    // Redis takes no writes for 4 s: the writer's first batch waits; the program's lines
+    // wait for room at most a second, then are dropped.
+    let mut c = redis.connection().unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(4000)
+        .arg("WRITE")
+        .query(&mut c)
+        .unwrap();
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let (out, events) = run.finish();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let dropped: u64 = stdout
+        .lines()
+        .find_map(|l| l.split_once(" event(s) could not be shared"))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count of events not shared:\n{stdout}"));
+    assert!(dropped > 0 && dropped <= 3000, "{stdout}");
+    // The run's own events file has every line.
+    assert_eq!(of_kind(&events, "log").len(), 3000);
+    let logs = shared_logs(&redis, &dir.path().join("ws"));
+    // What was shared and what was dropped make up every line (and perhaps other events).
+    assert!(logs.len() < 3000, "{}", logs.len());
+    assert!(
+        logs.len() as u64 + dropped >= 3000,
+        "{} + {dropped}",
+        logs.len()
+    );
+}

@@ -170,7 +170,7 @@ pub(crate) fn run_task(
         let shared = (settings.share_events && !flags.dry_run)
             .then(|| settings.shared_events())
             .transpose()?
-            .map(|log| SharedSink::start(log, &run_id));
+            .map(|log| SharedSink::start(log, &run_id, settings.events_queue));
         // What only the shared log carries: the run's start and end, and its heartbeat.
         let heartbeat = shared.as_ref().map(|sink| {
             events.add(sink.clone());

@@ -183,6 +183,8 @@ settings! {
     SHARE_EVENTS: bool = ["events"] "share", "KART_SHARE_EVENTS", Flag::Switch("no-shared-events", "false"), Run, Some("true"), "BOOL";
     /// About how many events the Redis stream keeps (older ones are trimmed)
     EVENTS_STREAM_MAX_LEN: usize = ["events"] "stream_max_len", "KART_EVENTS_STREAM_MAX_LEN", Flag::None, Backend, Some("1000000"), "N";
+    /// How many events may wait to be shared; while the log keeps up a run waits for room, once it stalls what does not fit is dropped and counted
+    EVENTS_QUEUE: usize = ["events"] "queue", "KART_EVENTS_QUEUE", Flag::None, Run, Some("65536"), "N";
     /// How often a running process says it is alive, and what it runs, in the shared events, e.g. 5s
     HEARTBEAT: Duration = ["events"] "heartbeat", "KART_HEARTBEAT", Flag::Value("heartbeat"), Run, Some("5s"), "DURATION";
     /// A #[run_with_lock] task held elsewhere fails fast and is retried later, instead of waiting
@@ -406,6 +408,8 @@ pub struct Settings {
     pub share_events: bool,
     /// About how many entries the Redis event stream keeps ([`EVENTS_STREAM_MAX_LEN`]).
     pub events_stream_max_len: usize,
+    /// How many events may wait to be shared ([`EVENTS_QUEUE`]).
+    pub events_queue: usize,
     /// How often a running process sends a heartbeat ([`HEARTBEAT`]).
     pub heartbeat: Duration,
 }
@@ -477,6 +481,7 @@ impl Settings {
             claim_ttl: src.get(&CLAIM_TTL)?,
             share_events: src.get(&SHARE_EVENTS)?,
             events_stream_max_len: src.get(&EVENTS_STREAM_MAX_LEN)?,
+            events_queue: src.get(&EVENTS_QUEUE)?,
             heartbeat: src.get(&HEARTBEAT)?,
         })
     }

@@ -4,15 +4,17 @@
 //! directory of JSON-lines files, one per run, under the workspace's `.kart/events/` (for an
 //! object-storage workspace, under this machine's state directory for it).
 //!
-//! A background thread writes in batches, so a slow or stalled Redis never slows a task: the
-//! run hands each event to a bounded queue, and what does not fit is counted and reported
-//! when the run ends, never waited for.
+//! A background thread writes in batches, so a stalled Redis never stalls a task: the run
+//! hands each event to a bounded queue. While the writer keeps up, a burst bigger than the
+//! queue (a rerun finding a million tasks complete) waits for room; once a write has failed
+//! or taken longer than [`STALLED`], what does not fit is counted and reported when the run
+//! ends, never waited for.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -25,12 +27,33 @@ use crate::error::{Error, Result};
 use crate::keys::RedisKeys;
 use crate::redis::pool::RedisPool;
 
-/// Events waiting for the writer before new ones are dropped (and counted).
-const QUEUE: usize = 65_536;
 /// Events written in one round trip or one `write`.
 const BATCH: usize = 512;
 /// How long the end of a run waits for the writer to drain its queue.
 const DRAIN: Duration = Duration::from_secs(10);
+/// A write taking longer than this means the log has stalled: events no longer wait for room.
+const STALLED: Duration = Duration::from_secs(1);
+/// Longest one event waits for room in the queue.
+const WAIT_FOR_ROOM: Duration = Duration::from_secs(2);
+
+/// Whether the writer keeps up, as the run's threads see it.
+#[derive(Default)]
+struct Health {
+    /// When the write under way started (milliseconds since the epoch), 0 between writes.
+    writing_since_ms: AtomicU64,
+    /// The last write failed.
+    failing: AtomicBool,
+}
+
+impl Health {
+    fn keeping_up(&self) -> bool {
+        let since = self.writing_since_ms.load(Ordering::Relaxed);
+        !self.failing.load(Ordering::Relaxed)
+            && (since == 0
+                || crate::lock::now_ms().saturating_sub(since) < STALLED.as_millis() as u64)
+    }
+}
+
 /// How long the writer lets events gather after a write: a run's thousands of events a second
 /// go in a few writes, not one wake-up and one write each.
 const GATHER: Duration = Duration::from_millis(20);
@@ -260,24 +283,27 @@ pub struct SharedSink {
     head: Vec<u8>,
     queue: Mutex<Option<SyncSender<Vec<u8>>>>,
     dropped: Arc<AtomicU64>,
+    health: Arc<Health>,
     writer: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
     log: SharedLog,
 }
 
 impl SharedSink {
-    /// Starts writing events of the run `run` to `log`.
-    pub fn start(log: SharedLog, run: &str) -> Arc<Self> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    /// Starts writing events of the run `run` to `log`, with room for `queue` events waiting
+    /// for the writer (`[events] queue`).
+    pub fn start(log: SharedLog, run: &str, queue: usize) -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(queue.max(1));
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let dropped = Arc::new(AtomicU64::new(0));
+        let health = Arc::new(Health::default());
         let writer = {
             let log = log.clone();
             let run = run.to_string();
-            let dropped = dropped.clone();
+            let (dropped, health) = (dropped.clone(), health.clone());
             std::thread::Builder::new()
                 .name("kart-events".into())
                 .spawn(move || {
-                    write_batches(&log, &run, &rx, &dropped);
+                    write_batches(&log, &run, &rx, &dropped, &health);
                     let _ = done_tx.send(());
                 })
                 .expect("the events thread starts")
@@ -289,6 +315,7 @@ impl SharedSink {
             head,
             queue: Mutex::new(Some(tx)),
             dropped,
+            health,
             writer: Mutex::new(Some((writer, done_rx))),
             log,
         })
@@ -335,9 +362,20 @@ impl EventSink for SharedSink {
         // The event's own object, after its opening brace.
         line.extend_from_slice(&body[1..]);
         let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(queue) = queue.as_ref() {
-            if let Err(TrySendError::Full(_)) = queue.try_send(line) {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+        let Some(queue) = queue.as_ref() else { return };
+        let mut waited = Duration::ZERO;
+        loop {
+            match queue.try_send(line) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    if waited >= WAIT_FOR_ROOM || !self.health.keeping_up() {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    line = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                    waited += Duration::from_millis(1);
+                }
             }
         }
     }
@@ -345,7 +383,13 @@ impl EventSink for SharedSink {
 
 /// The writer: whatever is queued, a batch at a time, until the queue closes. A batch that
 /// cannot be written is counted as dropped, said once per outage, and the writer goes on.
-fn write_batches(log: &SharedLog, run: &str, rx: &Receiver<Vec<u8>>, dropped: &AtomicU64) {
+fn write_batches(
+    log: &SharedLog,
+    run: &str,
+    rx: &Receiver<Vec<u8>>,
+    dropped: &AtomicU64,
+    health: &Health,
+) {
     let mut file = None;
     let mut failing = false;
     while let Ok(first) = rx.recv() {
@@ -356,7 +400,13 @@ fn write_batches(log: &SharedLog, run: &str, rx: &Receiver<Vec<u8>>, dropped: &A
                 Err(_) => break,
             }
         }
-        match log.append(run, &batch, &mut file) {
+        health
+            .writing_since_ms
+            .store(crate::lock::now_ms(), Ordering::Relaxed);
+        let written = log.append(run, &batch, &mut file);
+        health.writing_since_ms.store(0, Ordering::Relaxed);
+        health.failing.store(written.is_err(), Ordering::Relaxed);
+        match written {
             Ok(()) => failing = false,
             Err(e) => {
                 dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
