@@ -462,3 +462,28 @@ fn a_stalled_log_drops_and_counts_what_does_not_fit_instead_of_stalling_the_task
         logs.len()
     );
 }
+
+#[test]
+fn a_cancelled_task_kills_what_its_program_left_writing_to_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let survived = dir.path().join("survived");
+    // The shell ends at once; what it started keeps its stdout open, and would mark that it
+    // lived to its end.
+    let script = format!("(sleep 30; touch {}) & echo started", survived.display());
+    let (out, events) = spawn(
+        &ws,
+        "a",
+        &["Shell", "--name", "orphan", "--script", &script],
+        &["--task-timeout".into(), "1s".into()],
+    )
+    .finish();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let failed = of_kind(&events, "failed");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("timed out"),
+        "{failed:?}"
+    );
+    assert_eq!(of_kind(&events, "log")[0]["message"], "started");
+    assert!(!survived.exists(), "what the program started lived on");
+}

@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::current::log_event;
 use super::RunContext;
@@ -13,6 +14,8 @@ use crate::error::{Error, Result};
 
 /// How often a waiting task looks whether it was cancelled.
 const POLL: Duration = Duration::from_millis(50);
+/// How long a cancelled task waits for a killed program's pipes to close.
+const KILL_GRACE: Duration = Duration::from_secs(5);
 
 impl RunContext<'_> {
     /// Runs `cmd` to its end with its stdout and stderr captured: each line is logged as the
@@ -33,28 +36,42 @@ impl RunContext<'_> {
             .spawn()
             .map_err(|e| Error::msg(format!("cannot start `{program}`: {e}")))?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
-        let (status, stdout, stderr) = std::thread::scope(|s| {
-            let stdout = s.spawn(|| self.capture(out, "STDOUT"));
-            let stderr = s.spawn(|| self.capture(err, "STDERR"));
-            let status = loop {
+        let stdout = self.capture(out, "STDOUT");
+        let stderr = self.capture(err, "STDERR");
+        // Until the program has exited and its pipes are closed: what it started may still
+        // write to them after it is gone, and is waited for as it is.
+        let mut status = None;
+        let mut killed_at = None;
+        let status = loop {
+            if status.is_none() {
                 match child.try_wait() {
-                    Ok(Some(status)) => break Ok(status),
-                    Ok(None) if self.is_cancelled() => {
+                    Ok(exited) => status = exited,
+                    Err(e) => {
                         kill_group(&mut child);
-                        let _ = child.wait();
-                        break Err(Error::Cancelled(format!(
-                            "`{program}` was killed: the task was cancelled"
-                        )));
+                        break Err(Error::msg(format!("waiting for `{program}`: {e}")));
                     }
-                    Ok(None) => std::thread::sleep(POLL),
-                    Err(e) => break Err(Error::msg(format!("waiting for `{program}`: {e}"))),
                 }
-            };
-            let joined =
-                |h: std::thread::ScopedJoinHandle<'_, Vec<u8>>| h.join().unwrap_or_default();
-            (status, joined(stdout), joined(stderr))
-        });
+            }
+            let closed = stdout.is_finished() && stderr.is_finished();
+            match (status, killed_at) {
+                (Some(_), Some(_)) if closed => break Err(cancelled(&program)),
+                (Some(status), None) if closed => break Ok(status),
+                // Killed, but something outside its group keeps a pipe open: the task
+                // stops waiting for it.
+                (_, Some(at)) if Instant::now() >= at + KILL_GRACE => {
+                    let _ = child.wait();
+                    break Err(cancelled(&program));
+                }
+                (_, None) if self.is_cancelled() => {
+                    kill_group(&mut child);
+                    killed_at = Some(Instant::now());
+                }
+                _ => std::thread::sleep(POLL),
+            }
+        };
         let status = status?;
+        let joined = |h: JoinHandle<Vec<u8>>| h.join().unwrap_or_default();
+        let (stdout, stderr) = (joined(stdout), joined(stderr));
         if !status.success() {
             let last = String::from_utf8_lossy(&stderr)
                 .lines()
@@ -73,27 +90,38 @@ impl RunContext<'_> {
         })
     }
 
-    /// Reads one of the program's streams to its end, logging each line; returns it all.
-    fn capture(&self, stream: Option<impl Read>, level: &str) -> Vec<u8> {
-        let mut all = Vec::new();
-        let Some(stream) = stream else { return all };
-        let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches(['\n', '\r']);
-            tracing::debug!("{} {level}: {text}", self.task_id);
-            self.events.emit(log_event(
-                &self.task_id,
-                self.family,
-                &self.worker,
-                level,
-                text,
-            ));
-            all.append(&mut line);
-        }
-        all
+    /// Reads one of the program's streams to its end on a thread of its own, logging each
+    /// line; the thread returns it all.
+    fn capture(
+        &self,
+        stream: Option<impl Read + Send + 'static>,
+        level: &'static str,
+    ) -> JoinHandle<Vec<u8>> {
+        let (events, id, family, worker) = (
+            self.events.clone(),
+            self.task_id.clone(),
+            self.family,
+            self.worker.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let Some(stream) = stream else { return all };
+            let mut reader = BufReader::new(stream);
+            let mut line = Vec::new();
+            while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                tracing::debug!("{id} {level}: {text}");
+                events.emit(log_event(&id, family, &worker, level, text));
+                all.append(&mut line);
+            }
+            all
+        })
     }
+}
+
+fn cancelled(program: &str) -> Error {
+    Error::Cancelled(format!("`{program}` was killed: the task was cancelled"))
 }
 
 /// Kills the program and every process in its group.
