@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, Timelike};
 use maud::{html, Markup};
 
-use super::pages::class;
 use super::state::{State, TaskState};
 
 /// How a range's unit is drawn.
@@ -115,7 +114,7 @@ pub(crate) fn page(state: &State, family: &str) -> Option<Markup> {
     while let Some(at) = t.filter(|t| *t <= to && points < MAX_POINTS) {
         let key = grid.key(at);
         let look = match ran.get(key.as_str()) {
-            Some(s) => class(*s),
+            Some(s) => s.class(),
             None if range.missing.contains(&key) => "missing",
             None => "complete",
         };

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use maud::{html, Markup};
 
-use super::pages::class;
 use super::state::{Counts, FamilyGraph, TaskState};
 
 const WIDTH: usize = 250;
@@ -65,7 +64,7 @@ fn outline(counts: &Counts) -> &'static str {
     ]
     .into_iter()
     .find(|&s| counts.get(s) > 0)
-    .map(class)
+    .map(TaskState::class)
     .unwrap_or("complete")
 }
 
@@ -118,7 +117,7 @@ pub(crate) fn svg(graph: &FamilyGraph, counts: &HashMap<&str, Counts>) -> Markup
                         }
                         text x=(x + 10) y=(y + 40) class="counts" {
                             @for state in TaskState::ALL.into_iter().filter(|&s| c.get(s) > 0) {
-                                tspan class=(class(state)) data-state=(class(state)) { (c.get(state)) " " (state.name()) }
+                                tspan class=(state.class()) data-state=(state.class()) { (c.get(state)) " " (state.name()) }
                                 "  "
                             }
                         }

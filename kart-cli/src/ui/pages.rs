@@ -35,14 +35,6 @@ const LIVE: &str = "setInterval(async()=>{try{const r=await fetch(location.href,
 {headers:{'x-kart-partial':'1'}});if(r.ok){document.querySelector('main').innerHTML=await r.text();}}\
 catch(e){}},1000);";
 
-/// A state's CSS class.
-pub(crate) fn class(state: TaskState) -> &'static str {
-    match state {
-        TaskState::NotRun => "notrun",
-        other => other.name(),
-    }
-}
-
 /// A whole page, or only its `<main>` when `partial`.
 pub(crate) fn page(title: &str, partial: bool, main: Markup) -> Markup {
     if partial {
@@ -68,7 +60,7 @@ pub(crate) fn page(title: &str, partial: bool, main: Markup) -> Markup {
 fn counts_cells(counts: &super::state::Counts) -> Markup {
     html! {
         @for state in TaskState::ALL {
-            td class={"n " (class(state))} { (counts.get(state)) }
+            td class={"n " (state.class())} { (counts.get(state)) }
         }
     }
 }
@@ -207,7 +199,7 @@ pub(crate) fn family(state: &State, name: &str) -> Markup {
                 tr {
                     td { a href={"/task/" (t.id)} { (t.id) } }
                     td { code { (t.params.to_string()) } }
-                    td class=(class(t.state)) { (t.state.name()) }
+                    td class=(t.state.class()) { (t.state.name()) }
                     td class="n" { (t.attempts) }
                     td { @if let Some((run, worker)) = &t.worker {
                         a href={"/run/" (run)} { (state.runs.get(run).map_or("?", |r| r.host.as_str())) } ", " (worker)
@@ -231,7 +223,7 @@ pub(crate) fn task(state: &State, id: &str, outputs: &super::outputs::Outputs) -
             @if let Some(output) = &output {
                 tr { th { "output" } td { code { (output) } } }
             }
-            tr { th { "state" } td class=(class(t.state)) { (t.state.name()) } }
+            tr { th { "state" } td class=(t.state.class()) { (t.state.name()) } }
             tr { th { "attempts" } td { (t.attempts) } }
             @if let Some((run, worker)) = &t.worker {
                 tr { th { "last ran in" } td { a href={"/run/" (run)} { (run) } ", " (worker) } }
@@ -302,7 +294,7 @@ pub(crate) fn run(state: &State, id: &str, now: chrono::DateTime<chrono::Utc>) -
         table id="tasks" {
             tr { th { "task" } th { "state" } }
             @for t in &mine[..shown] {
-                tr { td { a href={"/task/" (t.id)} { (t.id) } } td class=(class(t.state)) { (t.state.name()) } }
+                tr { td { a href={"/task/" (t.id)} { (t.id) } } td class=(t.state.class()) { (t.state.name()) } }
             }
         }
     })

@@ -39,6 +39,14 @@ impl TaskState {
         }
     }
 
+    /// Its CSS class.
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            TaskState::NotRun => "notrun",
+            other => other.name(),
+        }
+    }
+
     /// The state an event leaves its task in, if it changes it.
     fn after(event: &str) -> Option<Self> {
         Some(match event {
