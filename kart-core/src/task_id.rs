@@ -81,3 +81,19 @@ impl fmt::Debug for TaskId {
         fmt::Debug::fmt(&*self.0, f)
     }
 }
+
+/// How a task is shown to people: `Family(a=1, b=x)` (beside its id, which names it for
+/// machines).
+pub(crate) fn display_task<'a>(
+    family: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> String {
+    let inner: Vec<String> = params
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    format!("{family}({})", inner.join(", "))
+}

@@ -181,7 +181,7 @@ impl Event {
     pub fn display(&self) -> Option<String> {
         let family = self.family.as_deref()?;
         let params = self.params.as_ref().and_then(Value::as_object);
-        Some(crate::task::display_task(
+        Some(crate::task_id::display_task(
             family,
             params.into_iter().flatten().map(|(k, v)| (k.as_str(), v)),
         ))

@@ -9,6 +9,7 @@ pub mod current;
 pub(crate) mod fake;
 pub mod spec;
 
+pub(crate) use crate::task_id::display_task;
 pub use crate::task_id::{TaskId, TASK_ID_HASH_LEN};
 pub use context::{GraphContext, RunContext, CACHE_LOCK_TTL};
 pub use spec::{OnConflict, RunLock, TaskSpec, UniquePhase};
@@ -258,21 +259,6 @@ pub(crate) fn run_lock_builder<'a>(
         .ttl(lock.ttl())
         .timeout(lock.timeout())
         .for_task(id, task.family()))
-}
-
-/// `Family(a=1, b=x)`.
-pub(crate) fn display_task<'a>(
-    family: &str,
-    params: impl IntoIterator<Item = (&'a str, &'a Value)>,
-) -> String {
-    let inner: Vec<String> = params
-        .into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect();
-    format!("{family}({})", inner.join(", "))
 }
 
 /// The default output key of a task without a template: `<Family>/<Family>_<hash><suffix>`
