@@ -104,8 +104,7 @@ pub(crate) fn page(state: &State, family: &str) -> Option<Markup> {
     };
     // The state of each instance that appeared in the events, by its grid point.
     let ran: HashMap<&str, TaskState> = state
-        .family(family)
-        .into_iter()
+        .tasks_of(family)
         .filter_map(|t| Some((t.params[range.param.as_str()].as_str()?, t.state)))
         .collect();
     let mut rows: Vec<(String, Vec<Option<Cell>>)> = Vec::new();

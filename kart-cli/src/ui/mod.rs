@@ -42,7 +42,9 @@ fn fold(log: &SharedLog, cursor: &mut Cursor, state: &Shared) -> Result<(), kart
         for e in &page {
             s.apply(e);
         }
+        std::ops::ControlFlow::Continue(())
     })
+    .map(|_| ())
 }
 
 pub(crate) fn ui_command(

@@ -102,12 +102,12 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
                         }
                     }
                     td class="locks" {
-                        @for (key, _) in &run.locks { code { (key) } br; }
-                        @if run.locks_more > 0 { span class="pending" { "and " (run.locks_more) " more" } }
+                        @for (key, _) in &run.holds.locks { code { (key) } br; }
+                        @if run.holds.locks_more > 0 { span class="pending" { "and " (run.holds.locks_more) " more" } }
                     }
-                    td class="n claims" { (run.claims) }
+                    td class="n claims" { (run.holds.claims) }
                     td class="resources" {
-                        @for (name, held, _) in run.resources.iter().filter(|r| r.1 > 0) {
+                        @for (name, held, _) in run.holds.resources.iter().filter(|r| r.1 > 0) {
                             code { (name) } " " (held) br;
                         }
                     }
@@ -152,7 +152,7 @@ pub(crate) fn runs(state: &State, now: chrono::DateTime<chrono::Utc>) -> Markup 
 /// the same limits; the highest said is shown).
 fn resources_in_use<'a>(alive: &[&'a Run]) -> std::collections::BTreeMap<&'a str, (u64, u64)> {
     let mut out = std::collections::BTreeMap::new();
-    for (name, held, limit) in alive.iter().flat_map(|r| &r.resources) {
+    for (name, held, limit) in alive.iter().flat_map(|r| &r.holds.resources) {
         let entry: &mut (u64, u64) = out.entry(name.as_str()).or_default();
         entry.0 += held;
         entry.1 = entry.1.max(*limit);

@@ -91,12 +91,8 @@ pub(crate) struct Run {
     pub(crate) last_seen: String,
     /// What its last heartbeat said it runs.
     pub(crate) running: Vec<Value>,
-    /// What its last heartbeat said it holds: plain locks `(key, task)`, how many more,
-    /// how many claims, and per resource `(name, units held, limit)`.
-    pub(crate) locks: Vec<(String, String)>,
-    pub(crate) locks_more: u64,
-    pub(crate) claims: u64,
-    pub(crate) resources: Vec<(String, u64, u64)>,
+    /// What its last heartbeat said it holds (nothing once it ended).
+    pub(crate) holds: Holdings,
     /// How often it said it sends a heartbeat, in milliseconds.
     pub(crate) heartbeat_ms: u64,
     /// Its graph at family level, once built.
@@ -107,6 +103,39 @@ pub(crate) struct Run {
     pub(crate) started_tasks: usize,
     pub(crate) succeeded: usize,
     pub(crate) failed: usize,
+}
+
+/// What a process holds, from its heartbeat.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Holdings {
+    /// Plain locks, `(key, task)`, and how many more it did not name.
+    pub(crate) locks: Vec<(String, String)>,
+    pub(crate) locks_more: u64,
+    /// How many tasks it has claimed.
+    pub(crate) claims: u64,
+    /// Per resource, `(name, units held, limit)`.
+    pub(crate) resources: Vec<(String, u64, u64)>,
+}
+
+impl Holdings {
+    fn from_heartbeat(e: &Value) -> Self {
+        let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
+        Holdings {
+            locks: list("locks")
+                .iter()
+                .map(|l| (text(&l["key"]), text(&l["task_id"])))
+                .collect(),
+            locks_more: e["locks_more"].as_u64().unwrap_or(0),
+            claims: e["claims"].as_u64().unwrap_or(0),
+            resources: list("resources")
+                .iter()
+                .map(|r| {
+                    let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                    (text(&r["name"]), n("held"), n("limit"))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A run's graph at family level, from its `run_graph` event.
@@ -213,29 +242,13 @@ impl State {
                         e["seconds"].as_f64().unwrap_or(0.0),
                     ));
                     run.running.clear();
-                    run.locks.clear();
-                    run.locks_more = 0;
-                    run.claims = 0;
-                    run.resources.clear();
+                    run.holds = Holdings::default();
                 }
                 "heartbeat" => {
                     run.host = text(&e["host"]);
                     run.running = e["running"].as_array().cloned().unwrap_or_default();
                     run.heartbeat_ms = e["every_ms"].as_u64().unwrap_or(0);
-                    let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
-                    run.locks = list("locks")
-                        .iter()
-                        .map(|l| (text(&l["key"]), text(&l["task_id"])))
-                        .collect();
-                    run.locks_more = e["locks_more"].as_u64().unwrap_or(0);
-                    run.claims = e["claims"].as_u64().unwrap_or(0);
-                    run.resources = list("resources")
-                        .iter()
-                        .map(|r| {
-                            let n = |k: &str| r[k].as_u64().unwrap_or(0);
-                            (text(&r["name"]), n("held"), n("limit"))
-                        })
-                        .collect();
+                    run.holds = Holdings::from_heartbeat(e);
                 }
                 "run_graph" => run.graph = Some(FamilyGraph::from_event(e)),
                 "started" => run.started_tasks += 1,
@@ -336,7 +349,15 @@ impl State {
     /// The tasks of `family`: failed first, then running, pending, not run and complete,
     /// each by id.
     pub(crate) fn family(&self, family: &str) -> Vec<&Task> {
-        by_attention(self.tasks.values().filter(|t| t.family == family).collect())
+        by_attention(self.tasks_of(family).collect())
+    }
+
+    /// The tasks of `family`, in no order.
+    pub(crate) fn tasks_of<'a, 'f>(
+        &'a self,
+        family: &'f str,
+    ) -> impl Iterator<Item = &'a Task> + use<'a, 'f> {
+        self.tasks.values().filter(move |t| t.family == family)
     }
 
     /// The tasks `run` ran, in the same order.
