@@ -1,6 +1,7 @@
 //! `events`: what every worker shared, as JSON lines, optionally followed live.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use kart_core::event::shared::Cursor;
@@ -9,8 +10,6 @@ use crate::exit::{codes, Failure};
 
 /// How often `--follow` looks for new events.
 const POLL: Duration = Duration::from_millis(200);
-/// Events read at a time.
-const PAGE: usize = 10_000;
 
 pub(crate) fn events_command(bin: &str, args: &[String]) -> Result<u8, Failure> {
     let Some(cmd) = super::parse::<crate::command::EventsCommand>(bin, "events", args)? else {
@@ -25,17 +24,16 @@ pub(crate) fn events_command(bin: &str, args: &[String]) -> Result<u8, Failure> 
     let mut cursor = Cursor::default();
     let mut out = std::io::stdout().lock();
     loop {
-        let page = log.read(&mut cursor, PAGE)?;
-        for event in page.iter().filter(|e| wanted(e)) {
-            // A closed pipe (`| head`) ends the command quietly.
-            if writeln!(out, "{event}").is_err() {
-                return Ok(codes::SUCCESS);
+        let read = log.read_to_end(&mut cursor, |page| {
+            for event in page.iter().filter(|e| wanted(e)) {
+                // A closed pipe (`| head`) ends the command quietly.
+                if writeln!(out, "{event}").is_err() {
+                    return ControlFlow::Break(());
+                }
             }
-        }
-        if page.len() >= PAGE {
-            continue;
-        }
-        if !cmd.follow || out.flush().is_err() {
+            ControlFlow::Continue(())
+        })?;
+        if read.is_break() || !cmd.follow || out.flush().is_err() {
             return Ok(codes::SUCCESS);
         }
         std::thread::sleep(POLL);

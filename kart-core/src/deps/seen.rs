@@ -39,8 +39,10 @@ impl SeenInRun {
     /// Everything every worker shared ([`crate::event::shared::SharedLog`]), oldest first.
     pub fn read_shared(log: &crate::event::shared::SharedLog) -> Result<Self> {
         let mut seen = SeenInRun::default();
-        log.read_to_end(&mut Default::default(), |page| {
-            page.iter().for_each(|e| seen.take(e))
+        // Nothing breaks off: the whole log is read.
+        let _ = log.read_to_end(&mut Default::default(), |page| {
+            page.iter().for_each(|e| seen.take(e));
+            std::ops::ControlFlow::Continue(())
         })?;
         Ok(seen)
     }

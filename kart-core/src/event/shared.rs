@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -179,17 +180,22 @@ impl SharedLog {
         }
     }
 
-    /// Everything after `cursor`, page by page to `each`, until the log is read to its end.
-    pub fn read_to_end(&self, cursor: &mut Cursor, mut each: impl FnMut(Vec<Value>)) -> Result<()> {
+    /// Everything after `cursor`, page by page to `each`, until the log is read to its end
+    /// or `each` breaks off (which is then returned).
+    pub fn read_to_end(
+        &self,
+        cursor: &mut Cursor,
+        mut each: impl FnMut(Vec<Value>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
         const PAGE: usize = 10_000;
         loop {
             let page = self.read(cursor, PAGE)?;
             let more = page.len() >= PAGE;
-            if !page.is_empty() {
-                each(page);
+            if !page.is_empty() && each(page).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
             if !more {
-                return Ok(());
+                return Ok(ControlFlow::Continue(()));
             }
         }
     }
