@@ -111,8 +111,9 @@ impl FileBackend {
             .map_err(|e| self.io(&path, e))
     }
 
-    /// Replaces a counter file whole: a `kill -9` mid-write must never leave it empty, which
-    /// would restart the fencing tokens and make every later commit look stale.
+    /// Replaces a counter file (an output's last committed token) whole: a `kill -9`
+    /// mid-write must never leave it empty, which would forget that commit and let a stale
+    /// holder's late commit through.
     fn write_counter(&self, path: &Path, value: u64) -> Result<()> {
         crate::atomic_file::replace(path, value.to_string().as_bytes(), "fence-written")
             .map_err(|e| self.io(path, e))
