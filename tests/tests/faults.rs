@@ -816,15 +816,10 @@ fn a_kill_while_a_file_lock_counts_its_fence_never_resets_the_fencing_tokens() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(of_kind(&events, "lock_acquired")[0]["fence"], 4);
     assert_eq!(of_kind(&events, "succeeded").len(), 1);
-    // No counter file beside the lock's: only the output's commit keeps one.
+    // No counter file: the lock's token is in its record, and a commit keeps none.
     let names: Vec<String> = std::fs::read_dir(ws.join(".kart/locks"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        names
-            .iter()
-            .all(|n| !n.ends_with(".fence") || n.starts_with("committed_")),
-        "{names:?}"
-    );
+    assert!(names.iter().all(|n| !n.ends_with(".fence")), "{names:?}");
 }
