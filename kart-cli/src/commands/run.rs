@@ -203,6 +203,11 @@ pub(crate) fn run_task(
             &options.shutdown,
         )?;
 
+        tracing::debug!(
+            "graph of {} tasks built in {:.3} s",
+            graph.len(),
+            started.elapsed().as_secs_f64()
+        );
         if let (Some(sink), false) = (&shared, graph.interrupted()) {
             sink.handle(&graph.families().event());
         }
@@ -239,6 +244,7 @@ pub(crate) fn run_task(
         }
         options.mailboxes = Some(open_mailboxes(&settings)?);
         let mut report = scheduler::run(graph, &workspace, &events, Some(&locks), &options);
+        tracing::debug!("run ended at {:.3} s", started.elapsed().as_secs_f64());
         if let Some(counts) = workspace.store().remote_requests() {
             let mut event = kart_core::Event::new(kart_core::EventKind::StoreRequests)
                 .with("workspace", workspace.root());
@@ -258,6 +264,7 @@ pub(crate) fn run_task(
                     .with("seconds", started.elapsed().as_secs_f64()),
             );
             let dropped = sink.close();
+            tracing::debug!("events shared at {:.3} s", started.elapsed().as_secs_f64());
             if dropped > 0 {
                 report.notes.push(format!(
                     "{dropped} event(s) could not be shared in {}",

@@ -83,9 +83,9 @@ impl FileBackend {
         Error::io("lock file", path, e)
     }
 
-    /// The next fencing token of `key`, whose lock file `file` this process holds: one more
-    /// than its last holder's.
-    fn next_fence(&self, key: &str, file: &mut File) -> Result<u64> {
+    /// The next fencing token of `key`, whose lock file `file` this process holds (one more
+    /// than its last holder's), and how long the file is.
+    fn next_fence(&self, key: &str, file: &mut File) -> Result<(u64, usize)> {
         let mut text = Vec::new();
         file.read_to_end(&mut text)
             .map_err(|e| self.io(&self.path(key, "lock"), e))?;
@@ -94,21 +94,27 @@ impl FileBackend {
             // A new lock file, or one from before records kept the counter.
             None => read_counter(&self.path(key, "fence")).unwrap_or(0),
         };
-        Ok(last + 1)
+        Ok((last + 1, text.len()))
     }
 
-    /// Writes `record` over the lock file's last one. One `write` from the start, then the
-    /// file cut to its length: a holder killed between the two leaves its whole record first,
-    /// and [`first_record`] reads past what is left of the longer one before.
-    fn write_record(&self, file: &mut File, record: &Record) -> Result<()> {
+    /// Writes `record` over the lock file's last one, `was` bytes long. One `write` from the
+    /// start, then the file cut to its length if the last one was longer: a holder killed
+    /// between the two leaves its whole record first, and [`first_record`] reads past what is
+    /// left of the longer one before. (Cutting a file no longer than the record would only
+    /// update its times: one more journalled write per claim on a disk.)
+    fn write_record(&self, file: &mut File, record: &Record, was: usize) -> Result<()> {
         let path = self.path(&record.key, "lock");
         let bytes = serde_json::to_vec(record).expect("records serialize");
         file.rewind()
             .and_then(|()| file.write_all(&bytes))
             .map_err(|e| self.io(&path, e))?;
         crate::failpoint::hit("fence-written");
-        file.set_len(bytes.len() as u64)
-            .map_err(|e| self.io(&path, e))
+        match was > bytes.len() {
+            true => file
+                .set_len(bytes.len() as u64)
+                .map_err(|e| self.io(&path, e)),
+            false => Ok(()),
+        }
     }
 
     /// The record of the lock file at `path` while someone holds it. A holder caught between
@@ -188,14 +194,14 @@ impl LockBackend for FileBackend {
             if !same_file(&file, &path) {
                 continue;
             }
-            let fence = self.next_fence(key, &mut file)?;
+            let (fence, was) = self.next_fence(key, &mut file)?;
             let record = Record {
                 key: key.to_string(),
                 holder: holder.clone(),
                 since_ms: now_ms(),
                 fence,
             };
-            self.write_record(&mut file, &record)?;
+            self.write_record(&mut file, &record, was)?;
             let token = super::new_token();
             self.held
                 .lock()
