@@ -9,8 +9,8 @@
 #
 # The workspaces live on a tmpfs (/dev/shm) by default: on a VM disk the latency of creating
 # files swings more from minute to minute than the growth being measured. A first run keeps
-# about three files per task (the output, its claim's lock file, the commit fence), so a
-# million tasks need some 3.5 million inodes: more than a default /dev/shm of 24 GiB has.
+# two files per task (the output and its claim's lock file), so a million tasks need some
+# 2.5 million inodes with the temporaries: a default /dev/shm may have fewer.
 # Mount a tmpfs without an inode limit and point DIR at it:
 #
 #   bash bench/growth.sh
@@ -24,8 +24,8 @@ base=${DIR:-/dev/shm}
 [ -d "$base" ] && [ -w "$base" ] || { echo "growth.sh: $base is not a writable directory; set DIR" >&2; exit 2; }
 largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
 free_inodes=$(df --output=iavail "$base" | tail -1 | tr -d ' ')
-if [ "$free_inodes" != "-" ] && [ "$free_inodes" -gt 0 ] && [ "$free_inodes" -lt $((largest * 7 / 2)) ]; then
-  echo "growth.sh: $base has $free_inodes free inodes; $largest tasks need about $((largest * 7 / 2))." >&2
+if [ "$free_inodes" != "-" ] && [ "$free_inodes" -gt 0 ] && [ "$free_inodes" -lt $((largest * 5 / 2)) ]; then
+  echo "growth.sh: $base has $free_inodes free inodes; $largest tasks need about $((largest * 5 / 2))." >&2
   echo "  mount -t tmpfs -o size=20G,nr_inodes=0 tmpfs /mnt/kart && DIR=/mnt/kart bash bench/growth.sh" >&2
   exit 2
 fi

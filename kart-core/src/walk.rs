@@ -37,6 +37,9 @@ pub(crate) fn expand_all(roots: &[AnyTask], ws: &crate::Workspace) -> Result<Wal
 pub(crate) enum Step {
     /// Follow these requirements.
     Expand(Vec<AnyTask>),
+    /// Follow these requirements, some of whose completeness the visitor already learned
+    /// (an entry each): a requirement new to the walk gets its entry back with its level.
+    ExpandKnowing(Vec<AnyTask>, Vec<Option<bool>>),
     /// Do not expand it.
     Leaf,
     /// Stop the walk here: the graph stays partial.
@@ -59,9 +62,11 @@ pub(crate) struct Walk {
 /// What a walk asks of the code walking: what to follow from each task, and optionally a
 /// look at each breadth-first level before its tasks are visited (to decide them together).
 pub(crate) trait Visitor {
-    /// The tasks of one level, the first being task `first`: each is visited after this.
-    fn level(&mut self, first: usize, tasks: &[AnyTask]) {
-        let _ = (first, tasks);
+    /// The tasks of one level, the first being task `first`, with what was learned of their
+    /// completeness when they were listed ([`Step::ExpandKnowing`]): each is visited after
+    /// this.
+    fn level(&mut self, first: usize, tasks: &[AnyTask], known: &[Option<bool>]) {
+        let _ = (first, tasks, known);
     }
     /// What to follow from task `i`.
     fn visit(&mut self, i: usize, task: &AnyTask) -> Step;
@@ -116,32 +121,40 @@ impl Walk {
         // number from `next` on, and a level ends where the tasks known at its start end.
         let mut next = 0;
         let mut level_end = 0;
+        // What a visitor learned of each task's completeness when it was first listed.
+        let mut known: Vec<Option<bool>> = Vec::new();
         while next < walk.tasks.len() {
             if next == level_end {
                 level_end = walk.tasks.len();
-                visitor.level(next, &walk.tasks[next..level_end]);
+                known.resize(level_end, None);
+                visitor.level(next, &walk.tasks[next..level_end], &known[next..level_end]);
             }
             let i = next;
             next += 1;
             let task = walk.tasks[i].clone();
-            match visitor.visit(i, &task) {
-                Step::Leaf => {}
+            let (requires, learned) = match visitor.visit(i, &task) {
+                Step::Leaf => continue,
                 Step::Stop => {
                     walk.stopped = true;
                     break;
                 }
-                Step::Expand(requires) => {
-                    walk.deps[i].reserve_exact(requires.len());
-                    index.reserve(requires.len());
-                    for (req, id) in requires.iter().zip(ids_of(&requires)) {
-                        let j = add(&mut walk, &mut index, req, id);
-                        listed_by.resize(walk.tasks.len(), usize::MAX);
-                        if listed_by[j] != i {
-                            listed_by[j] = i;
-                            walk.deps[i].push(j);
-                            walk.dependents[j].push(i);
-                        }
-                    }
+                Step::Expand(requires) => (requires, None),
+                Step::ExpandKnowing(requires, learned) => (requires, Some(learned)),
+            };
+            walk.deps[i].reserve_exact(requires.len());
+            index.reserve(requires.len());
+            for (k, (req, id)) in requires.iter().zip(ids_of(&requires)).enumerate() {
+                let before = walk.tasks.len();
+                let j = add(&mut walk, &mut index, req, id);
+                if let (true, Some(learned)) = (j >= before, &learned) {
+                    known.resize(j + 1, None);
+                    known[j] = learned[k];
+                }
+                listed_by.resize(walk.tasks.len(), usize::MAX);
+                if listed_by[j] != i {
+                    listed_by[j] = i;
+                    walk.deps[i].push(j);
+                    walk.dependents[j].push(i);
                 }
             }
         }

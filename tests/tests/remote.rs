@@ -153,11 +153,15 @@ fn the_example_pipeline_runs_exactly_as_on_a_directory(provider: Provider) {
         seed(&server, "bucket", "kart", &local);
     }
 
-    // Complete now: a rerun only checks, one HEAD per output (DailySales is not reached).
+    // Complete now: a rerun only checks, one HEAD per output (DailySales is not reached),
+    // and the complete wrapper is all it reports, as Luigi does.
     let (stdout, _) = ok(kart_run(&run, &server, "reports-example", &url, &args)
         .output()
         .unwrap());
-    assert!(stdout.contains("* 6 were already complete"), "{stdout}");
+    assert!(
+        stdout.contains("* 1 was already complete:\n    - AllReports(date=2015-01-01)"),
+        "{stdout}"
+    );
     let counts = requests(&run).pop().unwrap();
     assert_eq!(counts["put"], 0, "{counts}");
     assert_eq!(counts["head"], 5, "one HEAD per output: {counts}");
@@ -287,9 +291,9 @@ fn the_scheduler_decides_many_outputs_in_one_directory_from_one_listing(provider
     } else {
         seed(&server, "fan", "ws", &local_fixture(&args));
     }
-    // Complete: one listing, no HEAD at all.
+    // Complete: one listing, no HEAD at all; the wrapper, decided from it, is all there is.
     let stdout = fixture(&run, &server, &url, &args);
-    assert!(stdout.contains("* 101 were already complete"), "{stdout}");
+    assert!(stdout.contains("* 1 was already complete"), "{stdout}");
     let counts = requests(&run).pop().unwrap();
     assert_eq!(counts["list"], 2, "{counts}");
     assert_eq!(counts["head"], 0, "{counts}");
@@ -307,7 +311,7 @@ fn a_few_outputs_in_a_directory_are_checked_one_by_one(provider: Provider) {
         seed(&server, "few", "ws", &local_fixture(&args));
     }
     let stdout = fixture(&run, &server, &url, &args);
-    assert!(stdout.contains("* 11 were already complete"), "{stdout}");
+    assert!(stdout.contains("* 1 was already complete"), "{stdout}");
     // Below the listing threshold a listing would read more than it decides: one HEAD each.
     let counts = requests(&run).pop().unwrap();
     assert_eq!(counts["list"], 1, "{counts}");

@@ -131,6 +131,7 @@ impl Graph {
             failed: HashMap::new(),
             found_complete: Vec::new(),
             listed: Vec::new(),
+            wrappers: HashMap::new(),
         };
         let walk = Walk::with(roots, &mut building);
         let Building {
@@ -359,7 +360,10 @@ impl Graph {
 
 /// The walk that builds a graph: each task's completeness is decided once — from one listing
 /// of its directory when its level wants many outputs there ([`crate::complete::by_listing`]),
-/// else by its own check — and only incomplete tasks are expanded.
+/// else by its own check — and only incomplete tasks are expanded. A wrapper whose
+/// requirements all have outputs is decided with its level, from theirs: when it is complete
+/// they never join the graph (Luigi's rule for a complete wrapper), and when it is not, what
+/// was learned of them goes with them.
 struct Building<'a> {
     ws: &'a Workspace,
     cx: GraphContext<'a>,
@@ -367,25 +371,123 @@ struct Building<'a> {
     /// Checks found failing, by task; the task is then not expanded.
     failed: HashMap<usize, String>,
     found_complete: Vec<usize>,
-    /// What listings said, by task.
+    /// What listings (or the check of a wrapper listing it) said, by task.
     listed: Vec<Option<bool>>,
+    /// The wrappers of the level being visited, decided at its start, by task.
+    wrappers: HashMap<usize, Wrapper>,
+}
+
+/// A wrapper as its level decided it.
+enum Wrapper {
+    Complete,
+    /// Its requirements, with what is known of each one's completeness.
+    Expand(Vec<AnyTask>, Vec<Option<bool>>),
+    /// Asking for its requirements failed.
+    Failed(String),
+}
+
+impl Building<'_> {
+    /// Decides the wrappers among `tasks` (the level starting at task `first`) not decided
+    /// yet: their requirements are asked for now, and those of the wrappers whose
+    /// requirements all have outputs are checked together (one listing per directory where
+    /// many are wanted, else one check each, stopping at a wrapper's first missing one).
+    fn decide_wrappers(&mut self, first: usize, tasks: &[AnyTask]) {
+        let mut asked = Vec::new();
+        for (i, task) in (first..).zip(tasks) {
+            if !task.is_wrapper() {
+                continue;
+            }
+            if self.shutdown.is_stopping() {
+                return;
+            }
+            match task.requires_in(&self.cx) {
+                Ok(requires) => asked.push((i, requires)),
+                Err(e) => {
+                    self.wrappers.insert(i, Wrapper::Failed(e.to_string()));
+                }
+            }
+        }
+        let decidable = |requires: &[AnyTask]| requires.iter().all(|t| !t.is_wrapper());
+        let pooled: Vec<AnyTask> = asked
+            .iter()
+            .filter(|(_, requires)| decidable(requires))
+            .flat_map(|(_, requires)| requires.iter().cloned())
+            .collect();
+        let mut listed = crate::complete::by_listing(&pooled, self.ws).into_iter();
+        for (i, requires) in asked {
+            if !decidable(&requires) {
+                // Its wrappers are decided with the next level.
+                let unknown = vec![None; requires.len()];
+                self.wrappers.insert(i, Wrapper::Expand(requires, unknown));
+                continue;
+            }
+            let mut known: Vec<Option<bool>> = listed.by_ref().take(requires.len()).collect();
+            let mut complete = !known.contains(&Some(false));
+            for (task, known) in requires.iter().zip(&mut known) {
+                if !complete || self.shutdown.is_stopping() {
+                    complete = false;
+                    break;
+                }
+                if known.is_none() {
+                    // A failing check is left to the task's own visit, which reports it.
+                    *known = task.output_exists(self.ws).ok();
+                    complete = *known == Some(true);
+                }
+            }
+            let decided = match complete {
+                true => Wrapper::Complete,
+                false => Wrapper::Expand(requires, known),
+            };
+            self.wrappers.insert(i, decided);
+        }
+    }
 }
 
 impl Visitor for &mut Building<'_> {
-    fn level(&mut self, first: usize, tasks: &[AnyTask]) {
-        if !self.shutdown.is_stopping() {
-            self.listed.resize(first, None);
-            self.listed
-                .extend(crate::complete::by_listing(tasks, self.ws));
+    fn level(&mut self, first: usize, tasks: &[AnyTask], known: &[Option<bool>]) {
+        // Before a level's work: its wrappers' requirements (a range's decision) come next.
+        crate::failpoint::hit("graph-build");
+        if self.shutdown.is_stopping() {
+            return;
         }
+        self.listed.resize(first, None);
+        // Listings only for what the tasks listing these did not learn.
+        let unknown: Vec<AnyTask> = tasks
+            .iter()
+            .zip(known)
+            .filter(|(_, known)| known.is_none())
+            .map(|(task, _)| task.clone())
+            .collect();
+        let mut listed = crate::complete::by_listing(&unknown, self.ws).into_iter();
+        self.listed.extend(
+            known
+                .iter()
+                .map(|known| known.or_else(|| listed.next().flatten())),
+        );
+        self.decide_wrappers(first, tasks);
     }
 
     fn visit(&mut self, i: usize, task: &AnyTask) -> Step {
-        crate::failpoint::hit("graph-build");
         if self.shutdown.is_stopping() {
             return Step::Stop;
         }
-        if !task.is_wrapper() {
+        if task.is_wrapper() {
+            match self.wrappers.remove(&i) {
+                Some(Wrapper::Complete) => {
+                    self.found_complete.push(i);
+                    return Step::Leaf;
+                }
+                Some(Wrapper::Expand(requires, known)) => {
+                    return Step::ExpandKnowing(requires, known)
+                }
+                Some(Wrapper::Failed(error)) => {
+                    self.failed.insert(i, error);
+                    return Step::Leaf;
+                }
+                // Not decided with its level (stopped meanwhile): asked below.
+                None => {}
+            }
+        } else {
             let exists = match self.listed.get(i).copied().flatten() {
                 Some(complete) => Ok(complete),
                 None => task.output_exists(self.ws),
@@ -485,6 +587,33 @@ mod tests {
         let graph = graph_of(&plan, "all");
         assert_eq!(state_of(&graph, "all"), Some(&State::AlreadyComplete));
         assert!(graph.order.is_empty());
+    }
+
+    #[test]
+    fn a_wrapper_over_outputs_is_decided_before_they_join_the_graph_and_each_is_checked_once() {
+        let plan = Plan::new(&[("all", &["a", "b"])])
+            .wrappers(&["all"])
+            .done(&["a", "b"])
+            .build();
+        let graph = graph_of(&plan, "all");
+        assert_eq!(
+            graph.nodes.len(),
+            1,
+            "a complete wrapper is all the graph holds"
+        );
+        assert_eq!(state_of(&graph, "all"), Some(&State::AlreadyComplete));
+        let plan = Plan::new(&[("all", &["a", "b", "c"])])
+            .wrappers(&["all"])
+            .done(&["a", "c"])
+            .build();
+        let graph = graph_of(&plan, "all");
+        assert_eq!(graph.nodes.len(), 4);
+        assert_eq!(state_of(&graph, "a"), Some(&State::AlreadyComplete));
+        assert_eq!(state_of(&graph, "b"), Some(&State::Pending));
+        assert_eq!(state_of(&graph, "c"), Some(&State::AlreadyComplete));
+        let mut checked = plan.checked();
+        checked.sort();
+        assert_eq!(checked, ["a", "b", "c"]);
     }
 
     #[test]

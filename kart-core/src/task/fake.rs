@@ -19,6 +19,7 @@ pub(crate) struct Plan {
     priorities: HashMap<&'static str, i64>,
     done: Mutex<HashSet<&'static str>>,
     ran: Mutex<Vec<&'static str>>,
+    checked: Mutex<Vec<&'static str>>,
 }
 
 impl Plan {
@@ -51,6 +52,10 @@ impl Plan {
     /// What ran, in order.
     pub(crate) fn ran(&self) -> Vec<&'static str> {
         self.ran.lock().unwrap().clone()
+    }
+    /// Whose output was checked, in order.
+    pub(crate) fn checked(&self) -> Vec<&'static str> {
+        self.checked.lock().unwrap().clone()
     }
 }
 
@@ -112,6 +117,7 @@ impl DynTask for Fake {
         self.plan.priorities.get(self.name).copied().unwrap_or(0)
     }
     fn output_exists(&self, _ws: &Workspace) -> Result<bool> {
+        self.plan.checked.lock().unwrap().push(self.name);
         Ok(!self.is_wrapper() && self.plan.done.lock().unwrap().contains(self.name))
     }
 }
