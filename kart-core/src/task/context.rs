@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::kind::Kind;
 use super::{DynTask, TaskDef, TaskId};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, Events};
 use crate::lock::{LockBuilder, LockGuard, Locks};
-use crate::output::Kind;
 use crate::store::{LastCheck, Published, Store};
 use crate::workspace::Workspace;
 

@@ -1,6 +1,6 @@
 //! Static facts about a task family, emitted by `#[task]` and `#[run_with_lock]`.
 
-use crate::output::OutputKind;
+use super::kind::OutputKind;
 
 /// Static facts about a task family, emitted by `#[task]`.
 #[derive(Debug)]
