@@ -2,7 +2,7 @@
 //! (`.<name>.<random>.tmp`), then a rename, so a reader — or a process started after a
 //! `kill -9` — sees the old content or the new one, never a part. Outputs rename without
 //! replacing anything ([`rename_noreplace`]) and add a lease check on top
-//! (`store::local::LocalStore`); messages and the file-lock fencing counters replace.
+//! (`store::local::LocalStore`); messages, lock notes and cleared lock files replace.
 
 use std::io::Write;
 use std::path::Path;

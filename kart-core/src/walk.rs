@@ -148,7 +148,7 @@ impl Walk {
                 let j = add(&mut walk, &mut index, req, id);
                 if let (true, Some(learned)) = (j >= before, &learned) {
                     known.resize(j + 1, None);
-                    known[j] = learned[k];
+                    known[j] = learned.get(k).copied().flatten();
                 }
                 listed_by.resize(walk.tasks.len(), usize::MAX);
                 if listed_by[j] != i {
