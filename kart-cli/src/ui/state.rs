@@ -119,15 +119,14 @@ pub(crate) struct Holdings {
 
 impl Holdings {
     fn from_heartbeat(e: &Value) -> Self {
-        let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
         Holdings {
-            locks: list("locks")
+            locks: list(e, "locks")
                 .iter()
                 .map(|l| (text(&l["key"]), text(&l["task_id"])))
                 .collect(),
             locks_more: e["locks_more"].as_u64().unwrap_or(0),
             claims: e["claims"].as_u64().unwrap_or(0),
-            resources: list("resources")
+            resources: list(e, "resources")
                 .iter()
                 .map(|r| {
                     let n = |k: &str| r[k].as_u64().unwrap_or(0);
@@ -149,13 +148,12 @@ pub(crate) struct FamilyGraph {
 
 impl FamilyGraph {
     fn from_event(e: &Value) -> Self {
-        let list = |key: &str| e[key].as_array().cloned().unwrap_or_default();
         FamilyGraph {
-            families: list("families")
+            families: list(e, "families")
                 .iter()
                 .map(|f| (text(&f["family"]), f["instances"].as_u64().unwrap_or(0)))
                 .collect(),
-            edges: list("edges")
+            edges: list(e, "edges")
                 .iter()
                 .map(|f| (text(&f["family"]), text(&f["requires"])))
                 .collect(),
@@ -203,6 +201,11 @@ pub(crate) struct State {
     pub(crate) events: usize,
     /// Each run's number, by id, in the order they were first heard of.
     run_numbers: HashMap<String, u32>,
+}
+
+/// The array at `key` of an event, empty when it has none.
+fn list<'a>(e: &'a Value, key: &str) -> &'a [Value] {
+    e[key].as_array().map_or(&[], Vec::as_slice)
 }
 
 fn text(v: &Value) -> String {

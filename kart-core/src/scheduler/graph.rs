@@ -401,21 +401,23 @@ impl Building<'_> {
                 return;
             }
             match task.requires_in(&self.cx) {
-                Ok(requires) => asked.push((i, requires)),
+                Ok(requires) => {
+                    let decidable = requires.iter().all(|t| !t.is_wrapper());
+                    asked.push((i, requires, decidable));
+                }
                 Err(e) => {
                     self.wrappers.insert(i, Wrapper::Failed(e.to_string()));
                 }
             }
         }
-        let decidable = |requires: &[AnyTask]| requires.iter().all(|t| !t.is_wrapper());
         let pooled: Vec<AnyTask> = asked
             .iter()
-            .filter(|(_, requires)| decidable(requires))
-            .flat_map(|(_, requires)| requires.iter().cloned())
+            .filter(|(_, _, decidable)| *decidable)
+            .flat_map(|(_, requires, _)| requires.iter().cloned())
             .collect();
         let mut listed = crate::complete::by_listing(&pooled, self.ws).into_iter();
-        for (i, requires) in asked {
-            if !decidable(&requires) {
+        for (i, requires, decidable) in asked {
+            if !decidable {
                 // Its wrappers are decided with the next level.
                 let unknown = vec![None; requires.len()];
                 self.wrappers.insert(i, Wrapper::Expand(requires, unknown));
