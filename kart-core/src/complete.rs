@@ -22,42 +22,52 @@ pub fn is_complete(task: &dyn DynTask, ws: &Workspace) -> Result<bool> {
     Ok(complete)
 }
 
-/// The output names wanted in one directory, packed into one string (a range can want
-/// hundreds of thousands; one allocation each would dominate the decision).
+/// The output names wanted in one directory: packed strings (a range can want hundreds of
+/// thousands; one allocation each would dominate the decision), one per thread that found
+/// them, so merging the threads' findings copies nothing.
 #[derive(Default)]
 struct DirWants {
-    names: String,
-    /// End of each name in `names`, and the task it completes.
-    entries: Vec<(usize, usize)>,
+    parts: Vec<Packed>,
     /// Whether some names are of directory outputs (`name/`).
     dirs: bool,
 }
 
+/// Names packed into one string.
+#[derive(Default)]
+struct Packed {
+    names: String,
+    /// End of each name in `names`, and the task it completes.
+    entries: Vec<(usize, usize)>,
+}
+
 impl DirWants {
     fn push(&mut self, name: &str, owner: usize) {
-        self.names.push_str(name);
-        self.entries.push((self.names.len(), owner));
+        if self.parts.is_empty() {
+            self.parts.push(Packed::default());
+        }
+        let part = self.parts.last_mut().expect("one part at least");
+        part.names.push_str(name);
+        part.entries.push((part.names.len(), owner));
         self.dirs |= name.ends_with('/');
     }
 
     fn append(&mut self, other: DirWants) {
         self.dirs |= other.dirs;
-        let base = self.names.len();
-        self.names.push_str(&other.names);
-        self.entries.extend(
-            other
-                .entries
-                .into_iter()
-                .map(|(end, owner)| (base + end, owner)),
-        );
+        self.parts.extend(other.parts);
+    }
+
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.entries.len()).sum()
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
-        let mut start = 0;
-        self.entries.iter().map(move |&(end, owner)| {
-            let name = &self.names[start..end];
-            start = end;
-            (name, owner)
+        self.parts.iter().flat_map(|part| {
+            let mut start = 0;
+            part.entries.iter().map(move |&(end, owner)| {
+                let name = &part.names[start..end];
+                start = end;
+                (name, owner)
+            })
         })
     }
 
@@ -68,7 +78,7 @@ impl DirWants {
     ) -> Result<Vec<usize>> {
         // Each distinct name gets one slot, so a name wanted twice is looked up once.
         let mut slots: FxHashMap<&str, usize> = FxHashMap::default();
-        slots.reserve(self.entries.len());
+        slots.reserve(self.len());
         let slot_of: Vec<usize> = self
             .iter()
             .map(|(name, _)| {
@@ -109,22 +119,36 @@ fn want_leaves(
             }
             return Ok(complete);
         }
-        if let Some(key) = leaf.output_key()? {
-            want_key(wants, &key, owner);
-        }
+        wants.want(leaf, owner)?;
         Ok(true)
     })
 }
 
 /// Output names wanted, by directory.
-type ByDir = FxHashMap<String, DirWants>;
+#[derive(Default)]
+struct ByDir {
+    dirs: FxHashMap<String, DirWants>,
+    /// Each key is written here before it is split, so computing one allocates nothing.
+    key: String,
+}
+
+impl ByDir {
+    /// Adds the output of `task` (none for a wrapper).
+    fn want(&mut self, task: &dyn DynTask, owner: usize) -> Result<()> {
+        self.key.clear();
+        if task.push_output_key(&mut self.key)? {
+            want_key(&mut self.dirs, &self.key, owner);
+        }
+        Ok(())
+    }
+}
 
 /// The same, one entry per directory.
 type Groups = Vec<(String, DirWants)>;
 
 /// Adds output `key` to the names wanted in its directory: a directory output `a/b/` is the
 /// name `b/` in `a`.
-fn want_key(wants: &mut ByDir, key: &str, owner: usize) {
+fn want_key(wants: &mut FxHashMap<String, DirWants>, key: &str, owner: usize) {
     let body = key.strip_suffix('/').unwrap_or(key);
     let (dir, _) = body.rsplit_once('/').unwrap_or(("", body));
     let name = &key[dir.len() + usize::from(!dir.is_empty())..];
@@ -150,11 +174,11 @@ fn group_by_dir<T: Sync>(
         }
         Ok(vec![(wants, missing)])
     })?;
-    let mut by_dir = ByDir::default();
+    let mut by_dir = FxHashMap::<String, DirWants>::default();
     let mut decided_missing = Vec::new();
     for (wants, missing) in parts {
         decided_missing.extend(missing);
-        for (dir, w) in wants {
+        for (dir, w) in wants.dirs {
             match by_dir.get_mut(&dir) {
                 Some(all) => all.append(w),
                 None => {
@@ -216,7 +240,7 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     }
     tracing::debug!(
         "bulk completeness: {} output keys in {:.1} ms, {} directories listed in {:.1} ms",
-        groups.iter().map(|(_, w)| w.entries.len()).sum::<usize>(),
+        groups.iter().map(|(_, w)| w.len()).sum::<usize>(),
         keyed.as_secs_f64() * 1000.0,
         groups.len(),
         (started.elapsed() - keyed).as_secs_f64() * 1000.0
@@ -245,9 +269,8 @@ pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>>
     }
     let grouped = group_by_dir(tasks, |task, owner, wants, _| {
         if !task.is_wrapper() && !task.decides_completeness() {
-            if let Ok(Some(key)) = task.output_key() {
-                want_key(wants, &key, owner);
-            }
+            // A task whose key fails is left to its own check, which names the error.
+            let _ = wants.want(&**task, owner);
         }
         Ok(())
     });
@@ -257,7 +280,7 @@ pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>>
     // A listing reads every entry; a check, one. Past a tenth of a directory wanted, the
     // listing is cheaper.
     groups.retain(|(dir, wants)| {
-        let wanted = wants.entries.len();
+        let wanted = wants.len();
         wanted >= LIST_FROM
             && ws
                 .store()

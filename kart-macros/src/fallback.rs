@@ -86,7 +86,7 @@ fn stub(t: &TaskFn) -> TokenStream {
                 };
                 fn significant_params(&self) -> #p::ParamList { #unreachable }
                 fn all_params(&self) -> #p::ParamList { #unreachable }
-                fn templated_output(&self) -> ::core::option::Option<::core::result::Result<::std::string::String, ::std::string::String>> { #unreachable }
+                fn write_output(&self, _: &mut ::std::string::String) -> ::core::option::Option<::core::result::Result<(), ::std::string::String>> { #unreachable }
                 fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> { #unreachable }
                 fn run(&self, _: &#p::RunContext<'_>) -> #p::Result<#p::output::Made<Self>> { #unreachable }
             }

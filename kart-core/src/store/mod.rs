@@ -160,10 +160,8 @@ pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
     if bytes.contains(&b'\\') {
         return Err("must be a relative path with `/` separators".into());
     }
-    if bytes
-        .split(|&b| b == b'/')
-        .any(|part| matches!(part, b"" | b"." | b".."))
-    {
+    // `str::split` on a char finds separators with `memchr`, not byte by byte.
+    if key.split('/').any(|part| matches!(part, "" | "." | "..")) {
         return Err("must not contain empty, `.` or `..` components".into());
     }
     Ok(())

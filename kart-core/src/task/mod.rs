@@ -46,9 +46,10 @@ pub trait TaskDef: Clone + fmt::Debug + Send + Sync + 'static {
     /// All parameters (significant or not), for events and display.
     fn all_params(&self) -> ParamList;
 
-    /// The output path filled from the template, relative to the workspace; `None` when the
-    /// family has no template (the default path is then derived from the id).
-    fn templated_output(&self) -> Option<std::result::Result<String, String>>;
+    /// Appends the output path filled from the template (relative to the workspace) to
+    /// `out`; `None` when the family has no template (the default path is then derived from
+    /// the id). Appending lets a range fill hundreds of thousands into one buffer.
+    fn write_output(&self, out: &mut String) -> Option<std::result::Result<(), String>>;
 
     /// The tasks this one requires.
     fn requires(&self) -> Vec<AnyTask>;
@@ -142,6 +143,17 @@ pub trait DynTask: Send + Sync + fmt::Debug {
     /// Where the output lives, relative to the workspace; `None` for wrappers. A
     /// directory's key ends in `/`.
     fn output_key(&self) -> Result<Option<String>>;
+    /// Appends [`DynTask::output_key`] to `out`, reusing its allocation; `false` (and
+    /// nothing appended) for wrappers. Bulk completeness calls it once per output wanted.
+    fn push_output_key(&self, out: &mut String) -> Result<bool> {
+        match self.output_key()? {
+            Some(key) => {
+                out.push_str(&key);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
     /// What the output is.
     fn output_kind(&self) -> OutputKind {
         OutputKind::Value
@@ -341,28 +353,39 @@ impl<T: TaskDef> DynTask for T {
         Some(AnyTask::from(T::batch(&items?)))
     }
     fn output_key(&self) -> Result<Option<String>> {
+        let mut key = String::with_capacity(T::SPEC.output.map_or(64, |t| t.len() + 32));
+        Ok(self.push_output_key(&mut key)?.then_some(key))
+    }
+    fn push_output_key(&self, out: &mut String) -> Result<bool> {
         if T::SPEC.wrapper {
-            return Ok(None);
+            return Ok(false);
         }
-        match self.templated_output() {
-            Some(Ok(path)) => match crate::store::check_key(&path) {
-                Ok(()) => Ok(Some(path)),
+        let start = out.len();
+        match self.write_output(out) {
+            Some(Ok(())) => match crate::store::check_key(&out[start..]) {
+                Ok(()) => Ok(true),
                 Err(message) => Err(Error::OutputPath {
                     task_id: self.id().to_string(),
-                    path,
+                    path: out.split_off(start),
                     message,
                 }),
             },
-            Some(Err(message)) => Err(Error::OutputPath {
-                task_id: self.id().to_string(),
-                path: T::SPEC.output.unwrap_or_default().to_string(),
-                message,
-            }),
-            None => Ok(Some(default_output_key(
-                T::SPEC.family,
-                &self.id(),
-                T::SPEC.suffix,
-            ))),
+            Some(Err(message)) => {
+                out.truncate(start);
+                Err(Error::OutputPath {
+                    task_id: self.id().to_string(),
+                    path: T::SPEC.output.unwrap_or_default().to_string(),
+                    message,
+                })
+            }
+            None => {
+                out.push_str(&default_output_key(
+                    T::SPEC.family,
+                    &self.id(),
+                    T::SPEC.suffix,
+                ));
+                Ok(true)
+            }
         }
     }
     fn output_kind(&self) -> OutputKind {

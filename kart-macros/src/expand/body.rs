@@ -16,10 +16,13 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
     let spec = spec::task_spec(g);
     let significant = g.param_list(|f| f.significant);
     let all = g.param_list(|_| true);
-    let templated_output = match &g.t.options.output {
+    let write_output = match &g.t.options.output {
         Some(lit) => {
-            let path = template::fill(g, lit);
-            quote!(::core::option::Option::Some(#path))
+            let pushes = template::pushes(g, lit);
+            quote!(::core::option::Option::Some((|| -> ::core::result::Result<(), ::std::string::String> {
+                #(#pushes)*
+                ::core::result::Result::Ok(())
+            })()))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -74,8 +77,8 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
                 ::std::vec![#(#all),*]
             }
 
-            fn templated_output(&self) -> ::core::option::Option<::core::result::Result<::std::string::String, ::std::string::String>> {
-                #templated_output
+            fn write_output(&self, __out: &mut ::std::string::String) -> ::core::option::Option<::core::result::Result<(), ::std::string::String>> {
+                #write_output
             }
 
             fn requires(&self) -> ::std::vec::Vec<#p::AnyTask> {
