@@ -37,3 +37,7 @@ echo "machine: $(nproc) cores, $(uname -sr), $(df -T "$work" | awk 'NR==2 {print
 echo "kart Fanin $n (fsync):        median $kart s of $(tr '\n' ' ' <"$work/kart")"
 echo "floor (temp+fsync+rename) $n: median $floor s of $(tr '\n' ' ' <"$work/floor")"
 echo "ratio kart/floor: $(echo "scale=2; $kart/$floor" | bc -l)"
+# The disk drifts between minutes; each kart run's ratio to the floor run right after it
+# cancels most of that drift.
+pairs=$(paste "$work/kart" "$work/floor" | awk '{printf "%.2f\n", $1 / $2}' | median)
+echo "median ratio of alternating pairs: $pairs"
