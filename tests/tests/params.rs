@@ -397,6 +397,40 @@ fn unwritable_workspace_is_an_error() {
 }
 
 #[test]
+fn a_parameter_that_would_lead_the_output_out_of_the_workspace_fails_its_task_and_writes_nothing() {
+    let run = Run::new();
+    let out = run
+        .fixture(&["Chatty", "--name", "../../escaped", "--lines", "1"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let (_, stderr) = text(&out);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].starts_with("error: Chatty(") && errors[0].contains(
+            r#"invalid output path "chatty/../../escaped-1-false.json": must not contain empty, `.` or `..` components"#
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing inside the workspace, nor where the path pointed.
+    assert!(run.files().is_empty(), "{:?}", run.files());
+    assert!(!run.dir.path().join("escaped-1-false.json").exists());
+    assert!(!run
+        .dir
+        .path()
+        .parent()
+        .unwrap()
+        .join("escaped-1-false.json")
+        .exists());
+}
+
+#[test]
 fn corrupt_cached_input_names_the_file() {
     let run = Run::new();
     std::fs::create_dir_all(run.workspace().join("stats")).unwrap();
