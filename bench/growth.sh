@@ -3,9 +3,10 @@
 # `Fanin --n N` and `Layered --layers 10 --width N/10` (bench/src/main.rs) into a fresh
 # workspace, then reruns them over the complete outputs, recording wall time and peak RSS
 # (/usr/bin/time). At the largest size it also runs Fanin with `--events` (a line per event)
-# to show what the event stream costs, and Fanin without task claims at the smallest and
-# largest sizes. Medians of RUNS runs (sizes of a million or more run
-# once); kart runs with --no-fsync, since the point is kart's own cost, not the disk's.
+# to show what the event stream costs, and with its live bar on a pseudo-terminal; and Fanin
+# without task claims at the smallest and largest sizes. Medians of RUNS runs (sizes of a
+# million or more run once); kart runs with --no-fsync, since the point is kart's own cost,
+# not the disk's.
 #
 # The workspaces live on a tmpfs (/dev/shm) by default: on a VM disk the latency of creating
 # files swings more from minute to minute than the growth being measured. A first run keeps
@@ -34,10 +35,15 @@ bin=target/release/kart-bench
 work=$(mktemp -d "$base/kart-growth.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# One run: prints "seconds KiB" of `kart-bench "$@" --workspace $work/ws`.
+# One run: prints "seconds KiB" of `kart-bench "$@" --workspace $work/ws`; with on_tty set,
+# on a pseudo-terminal from `script`, where kart draws its live bar.
 measure() {
-  /usr/bin/time -f '%e %M' -o "$work/time" "$bin" "$@" --no-fsync --workspace "$work/ws" \
-    >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  local cmd=(/usr/bin/time -f '%e %M' -o "$work/time" "$bin" "$@" --no-fsync --workspace "$work/ws")
+  if [ -n "${on_tty:-}" ]; then
+    script -qec "$(printf '%q ' "${cmd[@]}")" /dev/null >"$work/err" 2>&1 || { tail -5 "$work/err" >&2; exit 1; }
+  else
+    "${cmd[@]}" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  fi
   cat "$work/time"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -79,7 +85,8 @@ for n in $sizes; do
   row "Layered(10, $((n / 10)))" $((n + 1)) "" Layered --layers 10 --width $((n / 10))
 done
 row "Fanin($largest) --events" $((largest + 1)) "--events $work/events.jsonl" Fanin --n "$largest"
-# Without claims a task keeps one file instead of three (bench/fsync_floor.sh's write_floor
+on_tty=1 row "Fanin($largest) with the bar" $((largest + 1)) "" Fanin --n "$largest"
+# Without claims a task keeps one file instead of two (bench/fsync_floor.sh's write_floor
 # shows what the file count alone costs at each size).
 smallest=$(tr ' ' '\n' <<<"$sizes" | sort -n | head -1)
 for n in $smallest $largest; do
