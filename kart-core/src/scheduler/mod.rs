@@ -128,17 +128,19 @@ pub fn run(
         .filter(|_| opts.claims)
         .map(|l| l.clone().with_events(Events::new()));
     let wake = Condvar::new();
+    let watchers = Condvar::new();
     let env = Env {
         ws,
         events,
         locks,
         claims: claims.as_ref(),
         opts,
+        watchers: &watchers,
     };
     std::thread::scope(|scope| {
         let monitor = std::thread::Builder::new()
             .name("kart-monitor".into())
-            .spawn_scoped(scope, || monitor(&shared, &wake, opts));
+            .spawn_scoped(scope, || monitor(&shared, &watchers, opts));
         if let Err(e) = monitor {
             tracing::warn!(
                 "cannot start the timeout monitor ({e}): task timeouts are not enforced"
@@ -147,7 +149,7 @@ pub fn run(
         if let Some(claims) = &claims {
             let watcher = std::thread::Builder::new()
                 .name("kart-claims".into())
-                .spawn_scoped(scope, || watch_claims(&shared, &wake, claims));
+                .spawn_scoped(scope, || watch_claims(&shared, &wake, &watchers, claims));
             match watcher {
                 Ok(_) => shared.lock().unwrap_or_else(|p| p.into_inner()).watcher = true,
                 Err(e) => tracing::warn!(
@@ -187,8 +189,9 @@ pub fn run(
         // Whatever no worker could take (none started, or all died), this thread finishes.
         worker_loop("worker-0", &shared, &wake, &env);
         shared.lock().unwrap_or_else(|p| p.into_inner()).done = true;
-        // The monitor and the claim watcher wait on it: they end now, not at their next tick.
-        wake.notify_all();
+        // The monitor and the claim watcher wait on theirs: they end now, not at their next
+        // tick.
+        watchers.notify_all();
     });
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.shutdown.is_stopping();

@@ -33,7 +33,7 @@ impl Drop for WorkerExit<'_> {
 /// Cancels running tasks past their timeout, and all of them when the run is cancelled.
 pub(super) fn monitor(shared: &Mutex<Shared>, wake: &Condvar, opts: &RunOptions) {
     loop {
-        // On the run's condvar rather than asleep: the end of the run wakes it at once. A run
+        // On a condvar rather than asleep: the end of the run wakes it at once. A run
         // that ended before the monitor first waited sent its wake-up already: looked at
         // first, so the monitor never waits for a timeout (which a clock set off by hours, as
         // under libfaketime, can stretch to hours).
@@ -493,6 +493,7 @@ fn park(
     let expires = info.and_then(|i| i.ttl).map(|t| Instant::now() + t);
     g.to_watch.push((key.clone(), expires));
     g.parked.insert(key, i);
+    env.watchers.notify_all();
 }
 
 /// Lets a task's claim go once the task is done with; a failure is noted first, so a process
@@ -576,8 +577,14 @@ fn claim_members(g: &mut Shared, batch: &Batch, worker: &str, env: &Env<'_>) -> 
     all
 }
 
-/// Makes parked tasks ready again as their claims are given up elsewhere, until the run ends.
-pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Locks) {
+/// Makes parked tasks ready again as their claims are given up elsewhere (waking the
+/// workers), until the run ends; `watchers` tells it of new claims to watch.
+pub(super) fn watch_claims(
+    shared: &Mutex<Shared>,
+    wake: &Condvar,
+    watchers: &Condvar,
+    claims: &Locks,
+) {
     let mut watch = match claims.backend().watch() {
         Ok(w) => w,
         Err(e) => {
@@ -591,10 +598,10 @@ pub(super) fn watch_claims(shared: &Mutex<Shared>, wake: &Condvar, claims: &Lock
     loop {
         let added = {
             let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
-            // Nothing to watch: wait on the run's condvar (the end of the run wakes it at
-            // once) instead of polling.
+            // Nothing to watch: wait to be told of a claim (or of the run's end) instead of
+            // polling.
             while watching == 0 && g.to_watch.is_empty() && !g.done {
-                g = wake
+                g = watchers
                     .wait_timeout(g, TICK * 10)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;

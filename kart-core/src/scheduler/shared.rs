@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::graph::Node;
@@ -65,6 +65,9 @@ pub(super) struct Env<'a> {
     /// Where tasks are claimed, when claims are on (the run's locks, without lock events).
     pub(super) claims: Option<&'a Locks>,
     pub(super) opts: &'a RunOptions,
+    /// Wakes the timeout monitor and the claim watcher: a claim to watch, the run's end.
+    /// Apart from the workers' condvar, so a task settling does not wake them each time.
+    pub(super) watchers: &'a Condvar,
 }
 
 /// Resources taken for an attempt: none needed, held, or the backend's error.
