@@ -584,8 +584,30 @@ impl GuardInner {
 /// One thread per process renews every held lock about every TTL/3, so holding a lock costs
 /// no thread of its own.
 struct Renewer {
-    queue: Mutex<BinaryHeap<Reverse<Scheduled>>>,
+    queue: Mutex<Queue>,
     wake: Condvar,
+}
+
+/// Renewals by when they fall due.
+struct Queue {
+    heap: BinaryHeap<Reverse<Scheduled>>,
+    /// The length at which released guards' entries are swept out: a claim per task, each
+    /// released long before its renewal is due, would otherwise keep every finished claim's
+    /// entry (and its guard's memory) for a third of the TTL.
+    sweep_at: usize,
+}
+
+impl Queue {
+    const FIRST_SWEEP: usize = 1024;
+
+    fn push(&mut self, item: Scheduled) {
+        if self.heap.len() >= self.sweep_at {
+            self.heap.retain(|Reverse(s)| s.guard.strong_count() > 0);
+            // Twice what is left: sweeping stays O(1) per push, amortized.
+            self.sweep_at = (self.heap.len() * 2).max(Self::FIRST_SWEEP);
+        }
+        self.heap.push(Reverse(item));
+    }
 }
 
 struct Scheduled {
@@ -615,7 +637,10 @@ static RENEWER: OnceLock<&'static Renewer> = OnceLock::new();
 fn renewer() -> &'static Renewer {
     RENEWER.get_or_init(|| {
         let r: &'static Renewer = Box::leak(Box::new(Renewer {
-            queue: Mutex::new(BinaryHeap::new()),
+            queue: Mutex::new(Queue {
+                heap: BinaryHeap::new(),
+                sweep_at: Queue::FIRST_SWEEP,
+            }),
             wake: Condvar::new(),
         }));
         std::thread::Builder::new()
@@ -631,11 +656,11 @@ impl Renewer {
         let due = Instant::now() + guard.ttl / 3;
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         // Wake the thread only when this renewal comes before everything it waits for.
-        let earliest = queue.peek().is_none_or(|Reverse(next)| due < next.due);
-        queue.push(Reverse(Scheduled {
+        let earliest = queue.heap.peek().is_none_or(|Reverse(next)| due < next.due);
+        queue.push(Scheduled {
             due,
             guard: Arc::downgrade(guard),
-        }));
+        });
         drop(queue);
         if earliest {
             self.wake.notify_one();
@@ -646,7 +671,7 @@ impl Renewer {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = Instant::now();
-            match queue.peek() {
+            match queue.heap.peek() {
                 None => queue = self.wake.wait(queue).unwrap_or_else(|p| p.into_inner()),
                 Some(Reverse(next)) if next.due > now => {
                     let wait = next.due - now;
@@ -657,7 +682,7 @@ impl Renewer {
                         .0;
                 }
                 Some(_) => {
-                    let Reverse(item) = queue.pop().expect("peeked");
+                    let Reverse(item) = queue.heap.pop().expect("peeked");
                     // Dropped guards are simply forgotten.
                     let Some(guard) = item.guard.upgrade() else {
                         continue;
@@ -666,10 +691,10 @@ impl Renewer {
                     let again = guard.renew();
                     queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
                     if again {
-                        queue.push(Reverse(Scheduled {
+                        queue.push(Scheduled {
                             due: Instant::now() + guard.ttl / 3,
                             guard: Arc::downgrade(&guard),
-                        }));
+                        });
                     }
                 }
             }
@@ -793,4 +818,36 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn released_guards_leave_the_renewal_queue_long_before_their_renewal_falls_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = Locks::local(dir.path()).unwrap();
+        let n = 5 * Queue::FIRST_SWEEP;
+        for i in 0..n {
+            let guard = locks
+                .lock(format!("k{i}"))
+                .ttl(Duration::from_secs(3600))
+                .try_acquire()
+                .unwrap()
+                .expect("free");
+            drop(guard);
+        }
+        // Each was queued for renewal in 20 minutes; kept, they would all be there still.
+        let queued = renewer()
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .heap
+            .len();
+        assert!(
+            queued < n / 2,
+            "{queued} queued after {n} guards were released"
+        );
+    }
 }
