@@ -31,7 +31,7 @@ impl Drop for WorkerExit<'_> {
 }
 
 /// Cancels running tasks past their timeout, and all of them when the run is cancelled.
-pub(super) fn monitor(shared: &Mutex<Shared>, wake: &Condvar, opts: &RunOptions) {
+pub(super) fn monitor(shared: &Mutex<Shared>, watchers: &Condvar, opts: &RunOptions) {
     loop {
         // On a condvar rather than asleep: the end of the run wakes it at once. A run
         // that ended before the monitor first waited sent its wake-up already: looked at
@@ -41,7 +41,7 @@ pub(super) fn monitor(shared: &Mutex<Shared>, wake: &Condvar, opts: &RunOptions)
         if g.done {
             return;
         }
-        let (g, _) = wake
+        let (g, _) = watchers
             .wait_timeout(g, TICK)
             .unwrap_or_else(|p| p.into_inner());
         if g.done {

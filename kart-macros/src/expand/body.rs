@@ -18,11 +18,8 @@ pub(crate) fn task_def(g: &Gen) -> TokenStream {
     let all = g.param_list(|_| true);
     let write_output = match &g.t.options.output {
         Some(lit) => {
-            let pushes = template::pushes(g, lit);
-            quote!(::core::option::Option::Some((|| -> ::core::result::Result<(), ::std::string::String> {
-                #(#pushes)*
-                ::core::result::Result::Ok(())
-            })()))
+            let write = template::write(g, lit);
+            quote!(::core::option::Option::Some(#write))
         }
         None => quote!(::core::option::Option::None),
     };
