@@ -33,17 +33,33 @@ struct DirWants {
 }
 
 /// Names packed into one string.
-#[derive(Default)]
 struct Packed {
     names: String,
     /// End of each name in `names`, and the task it completes.
     entries: Vec<(usize, usize)>,
 }
 
+impl Packed {
+    /// Room for `bytes` of names (entries reserved for names of about 16 bytes).
+    fn with_capacity(bytes: usize) -> Self {
+        Packed {
+            names: String::with_capacity(bytes),
+            entries: Vec::with_capacity(bytes / 16),
+        }
+    }
+}
+
 impl DirWants {
     fn push(&mut self, name: &str, owner: usize) {
-        if self.parts.is_empty() {
-            self.parts.push(Packed::default());
+        // A full part is followed by a bigger one rather than grown: growing would copy
+        // every name packed so far.
+        let full = match self.parts.last() {
+            Some(part) => part.names.len() + name.len() > part.names.capacity(),
+            None => true,
+        };
+        if full {
+            let size = self.parts.last().map_or(0, |p| p.names.capacity());
+            self.parts.push(Packed::with_capacity((2 * size).max(1024)));
         }
         let part = self.parts.last_mut().expect("one part at least");
         part.names.push_str(name);
@@ -74,16 +90,16 @@ impl DirWants {
     /// The owners whose name is not among those `visit` reports.
     fn missing(
         &self,
-        visit: impl FnOnce(&mut dyn FnMut(&str)) -> Result<()>,
+        visit: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<()>,
     ) -> Result<Vec<usize>> {
         // Each distinct name gets one slot, so a name wanted twice is looked up once.
-        let mut slots: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut slots: FxHashMap<&[u8], usize> = FxHashMap::default();
         slots.reserve(self.len());
         let slot_of: Vec<usize> = self
             .iter()
             .map(|(name, _)| {
                 let next = slots.len();
-                *slots.entry(name).or_insert(next)
+                *slots.entry(name.as_bytes()).or_insert(next)
             })
             .collect();
         let mut seen = vec![false; slots.len()];
@@ -150,8 +166,11 @@ type Groups = Vec<(String, DirWants)>;
 /// name `b/` in `a`.
 fn want_key(wants: &mut FxHashMap<String, DirWants>, key: &str, owner: usize) {
     let body = key.strip_suffix('/').unwrap_or(key);
-    let (dir, _) = body.rsplit_once('/').unwrap_or(("", body));
-    let name = &key[dir.len() + usize::from(!dir.is_empty())..];
+    // A byte loop: these keys are short, and `memrchr`'s setup costs more than it saves.
+    let (dir, name) = match body.bytes().rposition(|b| b == b'/') {
+        Some(slash) => (&key[..slash], &key[slash + 1..]),
+        None => ("", key),
+    };
     match wants.get_mut(dir) {
         Some(w) => w.push(name, owner),
         None => wants.entry(dir.to_string()).or_default().push(name, owner),
@@ -201,7 +220,9 @@ fn list_missing(groups: &[(String, DirWants)], ws: &Workspace) -> Vec<Result<Vec
                 wants.missing(|each| {
                     ws.store().visit_dir(dir, each)?;
                     match wants.dirs {
-                        true => ws.store().visit_complete_dirs(dir, each),
+                        true => ws
+                            .store()
+                            .visit_complete_dirs(dir, &mut |name| each(name.as_bytes())),
                         false => Ok(()),
                     }
                 })

@@ -23,29 +23,46 @@ fn format_checked<D: fmt::Display>(
     Ok(value(spec).to_string())
 }
 
-/// Appends ISO `YYYY-MM-DD`, digit by digit: range tools format hundreds of thousands of
-/// dates, and `Display` goes through the formatting machinery for each.
+/// `00` to `99`, two digits each.
+const PAIRS: &str = {
+    const DIGITS: [u8; 200] = {
+        let mut digits = [0; 200];
+        let mut i = 0;
+        while i < 100 {
+            digits[2 * i] = b'0' + (i / 10) as u8;
+            digits[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        digits
+    };
+    match std::str::from_utf8(&DIGITS) {
+        Ok(pairs) => pairs,
+        Err(_) => panic!("digits are ASCII"),
+    }
+};
+
+/// The two digits of `n` (below 100).
+fn pair(n: u32) -> &'static str {
+    let i = 2 * n as usize;
+    &PAIRS[i..i + 2]
+}
+
+/// Appends ISO `YYYY-MM-DD` from a table of digit pairs: range tools format hundreds of
+/// thousands of dates, and `Display` goes through the formatting machinery for each.
 fn push_iso_date(d: &NaiveDate, out: &mut String) {
     let year = d.year();
     if !(0..=9999).contains(&year) {
         out.push_str(&d.to_string());
         return;
     }
-    let (year, month, day) = (year as u32, d.month(), d.day());
-    let digit = |n: u32| b'0' + (n % 10) as u8;
-    let text = [
-        digit(year / 1000),
-        digit(year / 100),
-        digit(year / 10),
-        digit(year),
-        b'-',
-        digit(month / 10),
-        digit(month),
-        b'-',
-        digit(day / 10),
-        digit(day),
-    ];
-    out.push_str(std::str::from_utf8(&text).expect("ASCII digits"));
+    let year = year as u32;
+    out.reserve(10);
+    out.push_str(pair(year / 100));
+    out.push_str(pair(year % 100));
+    out.push('-');
+    out.push_str(pair(d.month()));
+    out.push('-');
+    out.push_str(pair(d.day()));
 }
 
 impl Param for NaiveDate {
@@ -298,6 +315,11 @@ mod tests {
             let mut path = String::from("daily/");
             date.write_path(None, &mut path).unwrap();
             assert_eq!(path, format!("daily/{date}"));
+        }
+        let mut day = NaiveDate::from_ymd_opt(1999, 1, 1).unwrap();
+        while day.year() < 2001 {
+            assert_eq!(day.to_param_string(), day.to_string());
+            day = day.succ_opt().unwrap();
         }
     }
 

@@ -237,7 +237,7 @@ impl Store for LocalStore {
         Ok(())
     }
 
-    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&[u8])) -> Result<()> {
         let path = if dir.is_empty() {
             self.root.clone()
         } else {
@@ -305,8 +305,8 @@ pub(crate) fn list_files(top: &Path, skip_hidden: bool) -> Result<Vec<ObjectInfo
 /// Lists a local directory without allocating per entry: range completeness reads hundreds of
 /// thousands of names, and `std::fs::read_dir` copies each into its own allocation.
 #[cfg(target_os = "linux")]
-fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
-    use rustix::fs::{Mode, OFlags, RawDir};
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
     let fd = match rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -316,16 +316,34 @@ fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<(
         Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    // 256 KiB: one getdents64 call returns thousands of names.
-    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 256 * 1024];
-    let mut dir = RawDir::new(fd, &mut buf);
+    thread_local! {
+        // 256 KiB: one getdents64 call returns thousands of names. Kept per thread, as a
+        // fresh buffer per directory cost a page fault per 4 KiB.
+        static BUF: std::cell::Cell<Vec<std::mem::MaybeUninit<u8>>> =
+            const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken out while in use, so a nested listing gets a buffer of its own.
+    let mut buf = BUF.take();
+    if buf.is_empty() {
+        buf.resize(256 * 1024, std::mem::MaybeUninit::uninit());
+    }
+    let listed = read_raw_dir(fd, &mut buf, each);
+    BUF.set(buf);
+    listed
+}
+
+#[cfg(target_os = "linux")]
+fn read_raw_dir(
+    fd: rustix::fd::OwnedFd,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+    each: &mut dyn FnMut(&[u8]),
+) -> std::io::Result<()> {
+    use rustix::fs::RawDir;
+    let mut dir = RawDir::new(fd, buf);
     while let Some(entry) = dir.next() {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        if let Ok(name) = std::str::from_utf8(name) {
+        if name != b"." && name != b".." {
             each(name);
         }
     }
@@ -333,16 +351,14 @@ fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<(
 }
 
 #[cfg(not(target_os = "linux"))]
-fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+fn visit_local_dir(path: &Path, each: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
     for entry in entries {
-        if let Some(name) = entry?.file_name().to_str() {
-            each(name);
-        }
+        each(entry?.file_name().as_encoded_bytes());
     }
     Ok(())
 }

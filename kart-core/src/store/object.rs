@@ -537,7 +537,7 @@ impl Store for ObjectStoreWorkspace {
         Ok(())
     }
 
-    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&str)) -> Result<()> {
+    fn visit_dir(&self, dir: &str, each: &mut dyn FnMut(&[u8])) -> Result<()> {
         self.counts.list.fetch_add(1, Ordering::Relaxed);
         let prefix = if dir.is_empty() {
             self.prefix.clone()
@@ -549,12 +549,12 @@ impl Store for ObjectStoreWorkspace {
             .map_err(|e| self.error("list", dir, e))?;
         for path in listed.objects.iter().map(|o| &o.location) {
             if let Some(name) = path.filename() {
-                each(name);
+                each(name.as_bytes());
             }
         }
         for path in &listed.common_prefixes {
             if let Some(name) = path.filename() {
-                each(name);
+                each(name.as_bytes());
             }
         }
         Ok(())
