@@ -65,6 +65,23 @@ fn push_iso_date(d: &NaiveDate, out: &mut String) {
     out.push_str(pair(d.day()));
 }
 
+/// `YYYY-MM-DD` exactly, read digit by digit: a range reads back every date it instantiates,
+/// and chrono's general parser costs a microsecond each. Anything else (and a day that does
+/// not exist) is left to chrono, which names the problem.
+fn parse_iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(&b[..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..])?)
+}
+
 impl Param for NaiveDate {
     fn type_name() -> String {
         "date (YYYY-MM-DD)".into()
@@ -73,7 +90,11 @@ impl Param for NaiveDate {
         ParamKind::Date
     }
     fn parse_param(s: &str) -> Result<Self, String> {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| e.to_string())
+        let s = s.trim();
+        match parse_iso_date(s) {
+            Some(date) => Ok(date),
+            None => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| e.to_string()),
+        }
     }
     fn to_json(&self) -> Value {
         Value::String(self.to_param_string())
@@ -319,7 +340,35 @@ mod tests {
         let mut day = NaiveDate::from_ymd_opt(1999, 1, 1).unwrap();
         while day.year() < 2001 {
             assert_eq!(day.to_param_string(), day.to_string());
+            assert_eq!(NaiveDate::parse_param(&day.to_string()), Ok(day));
             day = day.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn dates_parse_as_chrono_parses_them() {
+        for text in [
+            "2015-01-01",
+            " 2015-01-01 ",
+            "0001-12-31",
+            "9999-12-31",
+            "2016-02-29",
+            "2015-02-29",
+            "2015-13-01",
+            "2015-00-10",
+            "2015-1-01",
+            "2015-01-1",
+            "20150101",
+            "2015/01/01",
+            "+2015-01-01",
+            "2015-0a-01",
+            "abcd-ef-gh",
+            "",
+            "2015-01-01T00",
+        ] {
+            let chrono =
+                NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|e| e.to_string());
+            assert_eq!(NaiveDate::parse_param(text), chrono, "{text:?}");
         }
     }
 
