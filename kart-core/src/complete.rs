@@ -5,7 +5,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::parallel::{in_parallel, threads};
 use crate::task::{AnyTask, DynTask};
 use crate::walk::leaves;
@@ -35,35 +35,49 @@ struct DirWants {
 /// Names packed into one string.
 struct Packed {
     names: String,
-    /// End of each name in `names`, and the task it completes.
-    entries: Vec<(usize, usize)>,
+    /// End of each name in `names`, and the task it completes: `u32`s, as fresh pages cost
+    /// a range more than anything it computes (a part holds at most [`LARGEST_PART`] bytes
+    /// of names and one more name, and a check at most `u32::MAX` tasks).
+    entries: Vec<(u32, u32)>,
 }
 
+/// Bytes of names after which a part is followed by another instead of a bigger one.
+const LARGEST_PART: usize = 1 << 20;
+
+/// Longest output name matched against a listing: no store holds a longer one (names on
+/// Linux are at most 255 bytes, object keys 1 024), so its task is not complete.
+const LONGEST_NAME: usize = 64 * 1024;
+
 impl Packed {
-    /// Room for `bytes` of names (entries reserved for names of about 16 bytes).
+    /// Room for `bytes` of names (and entries for names of 8 bytes on average).
     fn with_capacity(bytes: usize) -> Self {
         Packed {
             names: String::with_capacity(bytes),
-            entries: Vec::with_capacity(bytes / 16),
+            entries: Vec::with_capacity(bytes / 8),
         }
     }
 }
 
 impl DirWants {
-    fn push(&mut self, name: &str, owner: usize) {
+    fn push(&mut self, name: &str, owner: u32) {
         // A full part is followed by a bigger one rather than grown: growing would copy
         // every name packed so far.
         let full = match self.parts.last() {
-            Some(part) => part.names.len() + name.len() > part.names.capacity(),
+            Some(part) => {
+                part.names.len() + name.len() > part.names.capacity()
+                    || part.entries.len() == part.entries.capacity()
+            }
             None => true,
         };
         if full {
             let size = self.parts.last().map_or(0, |p| p.names.capacity());
-            self.parts.push(Packed::with_capacity((2 * size).max(1024)));
+            let size = (2 * size).clamp(1024, LARGEST_PART);
+            self.parts.push(Packed::with_capacity(size));
         }
         let part = self.parts.last_mut().expect("one part at least");
         part.names.push_str(name);
-        part.entries.push((part.names.len(), owner));
+        let end = u32::try_from(part.names.len()).expect("parts and names are bounded");
+        part.entries.push((end, owner));
         self.dirs |= name.ends_with('/');
     }
 
@@ -76,22 +90,19 @@ impl DirWants {
         self.parts.iter().map(|p| p.entries.len()).sum()
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
+    fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
         self.parts.iter().flat_map(|part| {
             let mut start = 0;
             part.entries.iter().map(move |&(end, owner)| {
-                let name = &part.names[start..end];
-                start = end;
+                let name = &part.names[start..end as usize];
+                start = end as usize;
                 (name, owner)
             })
         })
     }
 
     /// The owners whose name is not among those `visit` reports.
-    fn missing(
-        &self,
-        visit: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<()>,
-    ) -> Result<Vec<usize>> {
+    fn missing(&self, visit: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<()>) -> Result<Vec<u32>> {
         // Each distinct name gets one slot, so a name wanted twice is looked up once.
         let mut slots: FxHashMap<&[u8], usize> = FxHashMap::default();
         slots.reserve(self.len());
@@ -122,21 +133,20 @@ impl DirWants {
 /// once; `missing` gets `owner` when it says no.
 fn want_leaves(
     task: &dyn DynTask,
-    owner: usize,
+    owner: u32,
     wants: &mut ByDir,
     ws: &Workspace,
-    missing: &mut Vec<usize>,
+    missing: &mut Vec<u32>,
 ) -> Result<()> {
     leaves(task, |leaf| {
-        if leaf.decides_completeness() {
-            let complete = leaf.output_exists(ws)?;
-            if !complete {
-                missing.push(owner);
-            }
-            return Ok(complete);
+        let complete = match leaf.decides_completeness() {
+            true => leaf.output_exists(ws)?,
+            false => wants.want(leaf, owner)?,
+        };
+        if !complete {
+            missing.push(owner);
         }
-        wants.want(leaf, owner)?;
-        Ok(true)
+        Ok(complete)
     })
 }
 
@@ -149,13 +159,11 @@ struct ByDir {
 }
 
 impl ByDir {
-    /// Adds the output of `task` (none for a wrapper).
-    fn want(&mut self, task: &dyn DynTask, owner: usize) -> Result<()> {
+    /// Adds the output of `task` (none for a wrapper); `false` when no listing can hold it
+    /// (a name over [`LONGEST_NAME`]).
+    fn want(&mut self, task: &dyn DynTask, owner: u32) -> Result<bool> {
         self.key.clear();
-        if task.push_output_key(&mut self.key)? {
-            want_key(&mut self.dirs, &self.key, owner);
-        }
-        Ok(())
+        Ok(!task.push_output_key(&mut self.key)? || want_key(&mut self.dirs, &self.key, owner))
     }
 }
 
@@ -163,33 +171,42 @@ impl ByDir {
 type Groups = Vec<(String, DirWants)>;
 
 /// Adds output `key` to the names wanted in its directory: a directory output `a/b/` is the
-/// name `b/` in `a`.
-fn want_key(wants: &mut FxHashMap<String, DirWants>, key: &str, owner: usize) {
+/// name `b/` in `a`. `false` for a name over [`LONGEST_NAME`], which is not added.
+fn want_key(wants: &mut FxHashMap<String, DirWants>, key: &str, owner: u32) -> bool {
     let body = key.strip_suffix('/').unwrap_or(key);
     // A byte loop: these keys are short, and `memrchr`'s setup costs more than it saves.
     let (dir, name) = match body.bytes().rposition(|b| b == b'/') {
         Some(slash) => (&key[..slash], &key[slash + 1..]),
         None => ("", key),
     };
+    if name.len() > LONGEST_NAME {
+        return false;
+    }
     match wants.get_mut(dir) {
         Some(w) => w.push(name, owner),
         None => wants.entry(dir.to_string()).or_default().push(name, owner),
     }
+    true
 }
 
 /// Groups `items` by the directories of their outputs, `want` adding each item's (items
-/// spread over the cores); also returns the owners `want` decided missing itself.
+/// spread over the cores, each known by its index); also returns the owners `want` decided
+/// missing itself.
 fn group_by_dir<T: Sync>(
     items: &[T],
-    want: impl Fn(&T, usize, &mut ByDir, &mut Vec<usize>) -> Result<()> + Sync,
-) -> Result<(Groups, Vec<usize>)> {
+    want: impl Fn(&T, u32, &mut ByDir, &mut Vec<u32>) -> Result<()> + Sync,
+) -> Result<(Groups, Vec<u32>)> {
     let threads = threads();
     // Small sets stay on this thread: a spawn costs more than a few hundred keys.
     let parts = in_parallel(items, threads, 256, |offset, part| {
         let mut wants = ByDir::default();
         let mut missing = Vec::new();
-        for (i, item) in part.iter().enumerate() {
-            want(item, offset + i, &mut wants, &mut missing)?;
+        for (i, item) in (offset..).zip(part) {
+            let owner = u32::try_from(i).map_err(|_| Error::InvalidOption {
+                what: "completeness check".into(),
+                message: format!("{} tasks at once; at most {}", items.len(), u32::MAX),
+            })?;
+            want(item, owner, &mut wants, &mut missing)?;
         }
         Ok(vec![(wants, missing)])
     })?;
@@ -211,7 +228,7 @@ fn group_by_dir<T: Sync>(
 
 /// Lists each group's directory once (directories spread over the cores): for each group,
 /// the owners whose names it lacks, or the listing's error.
-fn list_missing(groups: &[(String, DirWants)], ws: &Workspace) -> Vec<Result<Vec<usize>>> {
+fn list_missing(groups: &[(String, DirWants)], ws: &Workspace) -> Vec<Result<Vec<u32>>> {
     let threads = threads();
     let listed = in_parallel(groups, threads, 1, |_, part| {
         Ok(part
@@ -268,7 +285,7 @@ pub fn bulk_complete(tasks: &[&dyn DynTask], ws: &Workspace) -> Result<(Vec<bool
     );
     let mut complete = vec![true; tasks.len()];
     for owner in missing.into_iter().chain(decided_missing) {
-        complete[owner] = false;
+        complete[owner as usize] = false;
     }
     Ok((complete, groups.len()))
 }
@@ -311,11 +328,45 @@ pub(crate) fn by_listing(tasks: &[AnyTask], ws: &Workspace) -> Vec<Option<bool>>
     for ((_, wants), listed) in groups.iter().zip(list_missing(&groups, ws)) {
         let Ok(missing) = listed else { continue };
         for (_, owner) in wants.iter() {
-            known[owner] = Some(true);
+            known[owner as usize] = Some(true);
         }
         for owner in missing {
-            known[owner] = Some(false);
+            known[owner as usize] = Some(false);
         }
     }
     known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_packed_over_many_parts_come_back_in_order_with_their_owners() {
+        let mut wants = FxHashMap::default();
+        let names: Vec<String> = (0..200_000).map(|i| format!("{i:07}.json")).collect();
+        for (owner, name) in (0..).zip(&names) {
+            assert!(want_key(&mut wants, &format!("daily/D07/{name}"), owner));
+        }
+        let dir = &wants["daily/D07"];
+        assert!(dir.parts.len() > 5, "{} parts", dir.parts.len());
+        assert!(dir.parts.iter().all(|p| p.names.capacity() <= LARGEST_PART));
+        let back: Vec<(&str, u32)> = dir.iter().collect();
+        let expected: Vec<(&str, u32)> = (0..).zip(&names).map(|(o, n)| (n.as_str(), o)).collect();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn a_name_no_store_can_hold_is_not_wanted_and_its_task_not_complete() {
+        let mut wants = FxHashMap::default();
+        let long = "x".repeat(LONGEST_NAME + 1);
+        assert!(!want_key(&mut wants, &format!("daily/{long}"), 0));
+        assert!(wants.is_empty());
+        assert!(want_key(
+            &mut wants,
+            &format!("daily/{}", "x".repeat(255)),
+            1
+        ));
+        assert_eq!(wants["daily"].len(), 1);
+    }
 }
