@@ -22,9 +22,12 @@ pub(super) fn explain(name: &str, w: &Window, e: &Evaluation) -> Explanation {
     let unit = w.unit;
     let (back, forward) = (unit.back_flag(), unit.forward_flag());
     let flags = format!("{back} {}, {forward} {}", w.back, w.forward);
-    let grid = w.grid(w.moving_start(), w.moving_stop());
-    let moving = match grid.first().zip(grid.last()) {
-        Some((a, b)) => format!("{} to {} ({flags})", unit.format(*a), unit.format(*b)),
+    let moving = match w.span(w.moving_start(), w.moving_stop()) {
+        Some(s) => format!(
+            "{} to {} ({flags})",
+            unit.format(s.first),
+            unit.format(s.last)
+        ),
         None => format!("({flags})"),
     };
     let Some((first, last)) = e.checked.first().zip(e.checked.last()) else {

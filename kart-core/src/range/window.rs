@@ -30,6 +30,18 @@ impl Unit {
         }
     }
 
+    /// Grid steps from `a` to `b`, both on the grid (`a <= b`).
+    fn steps_between(self, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+        match self {
+            Unit::Day => (b - a).num_days(),
+            Unit::Hour => (b - a).num_hours(),
+            Unit::Minutes(m) => (b - a).num_minutes() / i64::from(m),
+            Unit::Month => {
+                i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month())
+            }
+        }
+    }
+
     /// The last grid point at or before `t`.
     pub(super) fn floor(self, t: NaiveDateTime) -> NaiveDateTime {
         let date = t.date();
@@ -139,6 +151,17 @@ pub struct Window {
     pub task_limit: usize,
 }
 
+/// The first and last grid points of a window, and how many it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct GridSpan {
+    /// The first grid point.
+    pub first: NaiveDateTime,
+    /// The last grid point.
+    pub last: NaiveDateTime,
+    /// Grid points from the first to the last, both included.
+    pub count: usize,
+}
+
 /// The outcome of evaluating a range against what is missing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -225,14 +248,37 @@ impl Window {
         )
     }
 
+    /// The end of the grid points in `[from, to)`: a month counts only once it is over.
+    fn grid_end(&self, to: NaiveDateTime) -> NaiveDateTime {
+        match self.unit {
+            Unit::Month => month_start(to),
+            _ => to,
+        }
+    }
+
+    /// The first and last grid points in `[from, to)` and how many there are, without
+    /// listing them: a window of `--days-back 100000` is counted, not walked.
+    pub(super) fn span(&self, from: NaiveDateTime, to: NaiveDateTime) -> Option<GridSpan> {
+        let end = self.grid_end(to);
+        let mut first = self.unit.floor(from);
+        if first < from {
+            first = self.unit.step(first, 1);
+        }
+        if first >= end {
+            return None;
+        }
+        let mut last = self.unit.floor(end);
+        if last >= end {
+            last = self.unit.step(last, -1);
+        }
+        let count = usize::try_from(self.unit.steps_between(first, last)).unwrap_or(0) + 1;
+        Some(GridSpan { first, last, count })
+    }
+
     /// Grid points in `[from, to)`.
     pub fn grid(&self, from: NaiveDateTime, to: NaiveDateTime) -> Vec<NaiveDateTime> {
         let mut out = Vec::new();
-        let end = if self.unit == Unit::Month {
-            month_start(to)
-        } else {
-            to
-        };
+        let end = self.grid_end(to);
         let mut t = self.unit.floor(from);
         while t < end {
             if t >= from {
@@ -263,21 +309,23 @@ impl Window {
         missing.sort();
 
         // Metrics over the finite window widened to start/stop, as Luigi defines them.
-        let widened = self.grid(
-            self.start.map_or(finite_start, |s| s.min(finite_start)),
-            self.stop.map_or(finite_stop, |s| s.max(finite_stop)),
-        );
+        let widened_stop = self.stop.map_or(finite_stop, |s| s.max(finite_stop));
+        let widened = self
+            .span(
+                self.start.map_or(finite_start, |s| s.min(finite_start)),
+                widened_stop,
+            )
+            .map_or(0, |s| s.count);
+        // From the first gap to the end of the widened window.
         let delay = match missing.first() {
-            Some(first) if !widened.is_empty() => {
-                widened.len() - widened.binary_search(first).unwrap_or_else(|i| i)
-            }
+            Some(&first) if widened > 0 => self.span(first, widened_stop).map_or(0, |s| s.count),
             _ => 0,
         };
-        let complete_count = widened.len().saturating_sub(missing.len());
-        let complete_fraction = if widened.is_empty() {
+        let complete_count = widened.saturating_sub(missing.len());
+        let complete_fraction = if widened == 0 {
             1.0
         } else {
-            complete_count as f64 / widened.len() as f64
+            complete_count as f64 / widened as f64
         };
 
         let mut required = if self.reverse {
@@ -291,11 +339,11 @@ impl Window {
         // Grid points from `start` up to the checked window (or to `stop`, if that comes first).
         let unchecked_before = match self.start {
             Some(start) if start < finite_start => self
-                .grid(
+                .span(
                     start,
                     self.stop.map_or(finite_start, |s| s.min(finite_start)),
                 )
-                .len(),
+                .map_or(0, |s| s.count),
             _ => 0,
         };
         Ok(Evaluation {
@@ -338,6 +386,52 @@ mod tests {
 
     fn first(n: usize) -> impl FnOnce(&[NaiveDateTime]) -> Result<Vec<NaiveDateTime>> {
         move |c| Ok(c[..n.min(c.len())].to_vec())
+    }
+
+    #[test]
+    fn a_span_is_what_listing_the_grid_finds() {
+        let now = dt(2015, 6, 15, 12, 34, 0);
+        let units = [
+            Unit::Day,
+            Unit::Hour,
+            Unit::Minutes(15),
+            Unit::Minutes(1),
+            Unit::Month,
+        ];
+        // Bounds on and off each grid, around month and year ends, empty and inverted.
+        let points: Vec<NaiveDateTime> = [
+            dt(2014, 12, 31, 23, 45, 0),
+            dt(2015, 1, 1, 0, 0, 0),
+            dt(2015, 1, 1, 0, 0, 1),
+            dt(2015, 1, 31, 23, 59, 59),
+            dt(2015, 2, 1, 0, 0, 0),
+            dt(2015, 2, 1, 0, 15, 0),
+            dt(2015, 2, 2, 7, 30, 0),
+            dt(2015, 3, 1, 0, 0, 0),
+            dt(2016, 2, 29, 13, 0, 0),
+        ]
+        .to_vec();
+        for unit in units {
+            let w = window(unit, now);
+            for &from in &points {
+                for &to in &points {
+                    let grid = w.grid(from, to);
+                    let span = w.span(from, to);
+                    match (grid.first(), grid.last()) {
+                        (Some(&first), Some(&last)) => assert_eq!(
+                            span,
+                            Some(GridSpan {
+                                first,
+                                last,
+                                count: grid.len()
+                            }),
+                            "{unit:?} {from} {to}"
+                        ),
+                        _ => assert_eq!(span, None, "{unit:?} {from} {to}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -168,7 +168,8 @@ pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
     // is so far: empty (0), `.` (1), `..` (2) or anything else (3).
     let mut run = 0u8;
     for &b in key.as_bytes() {
-        // Letters and digits first: above `/` in ASCII, like `\\` alone of the bytes that matter.
+        // Letters and digits first: they sort above `/`, as only `\\` of the bytes that
+        // matter does.
         if b > b'/' && b != b'\\' {
             run = 3;
             continue;
