@@ -174,43 +174,58 @@ impl ObjectStoreWorkspace {
     }
 
     fn error(&self, what: &str, key: &str, e: object_store::Error) -> Error {
-        let text = e.to_string();
-        let message = if text.contains("NoSuchBucket") {
-            "the bucket does not exist".to_string()
-        } else if text.contains("ContainerNotFound") {
-            "the container does not exist".to_string()
-        } else if [
-            "InvalidAccessKeyId",
-            "SignatureDoesNotMatch",
-            "AccessDenied",
-            "AuthenticationFailed",
-            "AuthorizationFailure",
-            "401 Unauthorized",
-            "403",
-        ]
-        .iter()
-        .any(|code| text.contains(code))
-        {
-            format!(
-                "access denied (check the credentials): {}",
-                first_line(&text)
-            )
-        } else if text.contains("error sending request") || text.contains("connect") {
-            format!(
-                "cannot reach the endpoint{}: {}",
-                self.endpoint
-                    .as_deref()
-                    .map_or(String::new(), |e| format!(" {e}")),
-                first_line(&text)
-            )
-        } else {
-            first_line(&text).to_string()
-        };
         Error::RemoteWorkspace {
             url: self.location(key),
-            message: format!("cannot {what}: {message}"),
+            message: format!(
+                "cannot {what}: {}",
+                explain_error(&e.to_string(), self.endpoint.as_deref())
+            ),
         }
     }
+}
+
+/// What went wrong, from an object store error's text: the provider's error codes first, then
+/// HTTP statuses (as whole numbers: a port such as 34037 or a duration such as 403.2ms is not
+/// a 403), then failures to connect to `endpoint`.
+fn explain_error(text: &str, endpoint: Option<&str>) -> String {
+    if text.contains("NoSuchBucket") {
+        "the bucket does not exist".to_string()
+    } else if text.contains("ContainerNotFound") {
+        "the container does not exist".to_string()
+    } else if [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+    ]
+    .iter()
+    .any(|code| text.contains(code))
+        || has_number(text, "401")
+        || has_number(text, "403")
+    {
+        format!(
+            "access denied (check the credentials): {}",
+            first_line(text)
+        )
+    } else if text.contains("error sending request") || text.contains("connect") {
+        format!(
+            "cannot reach the endpoint{}: {}",
+            endpoint.map_or(String::new(), |e| format!(" {e}")),
+            first_line(text)
+        )
+    } else {
+        first_line(text).to_string()
+    }
+}
+
+/// Whether `number` stands alone in `text`, not inside a longer number.
+fn has_number(text: &str, number: &str) -> bool {
+    let part_of_number = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '.');
+    text.match_indices(number).any(|(at, _)| {
+        !part_of_number(text[..at].chars().next_back())
+            && !part_of_number(text[at + number.len()..].chars().next())
+    })
 }
 
 impl ObjectStoreWorkspace {
@@ -569,5 +584,37 @@ impl Store for ObjectStoreWorkspace {
 
     fn remote_requests(&self) -> Option<&RequestCounts> {
         Some(&self.counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_or_a_duration_with_403_in_it_is_not_access_denied() {
+        let refused = "Generic MicrosoftAzure error: Error performing list request: Error \
+            performing GET http://127.0.0.1:34037/devstoreaccount1/bucket?restype=container in \
+            248.403ms, after 2 retries - HTTP error: error sending request";
+        let said = explain_error(refused, Some("http://127.0.0.1:34037"));
+        assert!(
+            said.starts_with("cannot reach the endpoint http://127.0.0.1:34037: "),
+            "{said}"
+        );
+        for denied in [
+            "Client error with status 403 Forbidden: <Error/>",
+            "Error performing GET: status 401 Unauthorized",
+            "<Code>AuthenticationFailed</Code>",
+        ] {
+            let said = explain_error(denied, None);
+            assert!(
+                said.starts_with("access denied (check the credentials): "),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            explain_error("<Code>NoSuchBucket</Code> on port 34037", None),
+            "the bucket does not exist"
+        );
     }
 }
