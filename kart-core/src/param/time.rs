@@ -65,9 +65,18 @@ fn push_iso_date(d: &NaiveDate, out: &mut String) {
     out.push_str(pair(d.day()));
 }
 
-/// `YYYY-MM-DD` exactly, read digit by digit: a range reads back every date it instantiates,
-/// and chrono's general parser costs a microsecond each. Anything else (and a day that does
-/// not exist) is left to chrono, which names the problem.
+/// A `YYYY-MM-DD` date: the one reading of a date, for dates and the date part of
+/// date-times. The canonical form is read digit by digit (a range reads back every date it
+/// instantiates, and chrono's general parser costs a microsecond each); anything else, and a
+/// day that does not exist, is left to chrono, which names the problem.
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    match parse_iso_date(s) {
+        Some(date) => Ok(date),
+        None => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| e.to_string()),
+    }
+}
+
+/// `YYYY-MM-DD` exactly, read digit by digit.
 fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -90,11 +99,7 @@ impl Param for NaiveDate {
         ParamKind::Date
     }
     fn parse_param(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        match parse_iso_date(s) {
-            Some(date) => Ok(date),
-            None => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| e.to_string()),
-        }
+        parse_date(s.trim())
     }
     fn to_json(&self) -> Value {
         Value::String(self.to_param_string())
@@ -195,7 +200,7 @@ pub(crate) fn parse_datetime(s: &str) -> Result<NaiveDateTime, String> {
     }
     // chrono needs minutes in a format; the short Luigi forms are parsed by hand.
     if let Some((date, time)) = s.split_once(['T', ' ']) {
-        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| e.to_string())?;
+        let date = parse_date(date)?;
         let digits = time.chars().all(|c| c.is_ascii_digit());
         let num = |r: std::ops::Range<usize>| time[r].parse::<u32>().ok();
         let hms = match (digits, time.len()) {
@@ -210,7 +215,7 @@ pub(crate) fn parse_datetime(s: &str) -> Result<NaiveDateTime, String> {
         }
         return Err("expected YYYY-MM-DDTHH, YYYY-MM-DDTHHMM or YYYY-MM-DDTHH:MM:SS".into());
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    parse_date(s)
         .map(|d| d.and_time(NaiveTime::MIN))
         .map_err(|_| "expected YYYY-MM-DDTHH, YYYY-MM-DDTHHMM or YYYY-MM-DDTHH:MM:SS".into())
 }
